@@ -1,0 +1,5 @@
+"""`python -m lookalike` behaves like the `lookalike` command."""
+
+from lookalike.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,63 @@
+"""What every CLI verb shares: opening the catalog and the model, printing JSON or tables."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from lookalike.core.catalog import Catalog, CatalogError
+from lookalike.core.config import Settings, load_settings
+from lookalike.core.manifest import ManifestError, ModelManifest, default_manifest_path, load_manifest
+from lookalike.core.paths import default_catalog_path
+
+
+class CommandError(Exception):
+    """Bad input or a failed action: printed as one line, non-zero exit."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+
+
+def open_catalog(args: argparse.Namespace) -> Catalog:
+    path = Path(args.catalog) if getattr(args, "catalog", None) else default_catalog_path()
+    try:
+        return Catalog(path)
+    except CatalogError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+def manifest_for(name_or_path: str | None = None) -> ModelManifest:
+    """A shipped model by name, or any manifest file by path."""
+    choice = name_or_path or settings().model
+    path = Path(choice) if choice.endswith(".json") else default_manifest_path(choice)
+    try:
+        return load_manifest(path)
+    except ManifestError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """A plain aligned table (rich is used for progress; tables stay pipe-friendly)."""
+    rows = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    for row in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())

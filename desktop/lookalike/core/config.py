@@ -1,0 +1,56 @@
+"""User settings shared by the CLI and the app, stored as JSON in the user config dir."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import platformdirs
+
+from lookalike.core.paths import APP_NAME
+
+#: Cosine at or above which two photos are the same picture (re-encoded, resized,
+#: cropped, watermarked...). Calibrated on the devset: see docs/benchmarks.md.
+DUPLICATE_THRESHOLD = 0.90
+#: Cosine at or above which two photos show the same scene or subject.
+SIMILAR_THRESHOLD = 0.80
+
+
+@dataclass
+class Settings:
+    duplicate_threshold: float = DUPLICATE_THRESHOLD
+    similar_threshold: float = SIMILAR_THRESHOLD
+    model: str = "efficientnet_lite0"  # a shipped model's name, or a manifest path
+    device: str = "auto"  # auto | cpu | cuda
+    workers: int = 2
+    excludes: list[str] = field(default_factory=list)  # glob patterns on paths
+    deletion_mode: str = "trash"  # trash | quarantine
+    quarantine_dir: str = ""
+    keep_rules: list[str] = field(default_factory=list)  # empty: the default order
+    preferred_folders: list[str] = field(default_factory=list)
+
+
+def settings_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "settings.json"
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Saved settings over the defaults; unknown or malformed entries are ignored."""
+    path = path or settings_path()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return Settings()
+    known = {f.name for f in fields(Settings)}
+    defaults = asdict(Settings())
+    clean = {k: v for k, v in data.items() if k in known and type(v) is type(defaults[k])}
+    return Settings(**clean)
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> None:
+    path = path or settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(settings), indent=2), encoding="utf-8")
+    tmp.replace(path)

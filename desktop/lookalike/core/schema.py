@@ -1,0 +1,104 @@
+"""The catalog's tables (SQLAlchemy 2 declarative). Bump SCHEMA_VERSION with a migration."""
+
+from __future__ import annotations
+
+from sqlalchemy import Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SCHEMA_VERSION = 1
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Meta(Base):
+    """Key/value facts about the catalog itself (schema version, ...)."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Root(Base):
+    """A folder the user asked to scan."""
+
+    __tablename__ = "roots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(Text, unique=True)
+    added_at: Mapped[float] = mapped_column(Float)
+    last_scan_at: Mapped[float | None] = mapped_column(Float, default=None)
+
+
+class File(Base):
+    """One photo file as last seen on disk; `status` is ok, error or missing."""
+
+    __tablename__ = "files"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    root_id: Mapped[int | None] = mapped_column(ForeignKey("roots.id", ondelete="SET NULL"), index=True)
+    path: Mapped[str] = mapped_column(Text, unique=True)
+    size: Mapped[int] = mapped_column(Integer)
+    mtime_ns: Mapped[int] = mapped_column(Integer)
+    inode: Mapped[int | None] = mapped_column(Integer, default=None)
+    device: Mapped[int | None] = mapped_column(Integer, default=None)
+    partial_hash: Mapped[str | None] = mapped_column(String, default=None)
+    full_hash: Mapped[str | None] = mapped_column(String, default=None, index=True)
+    width: Mapped[int | None] = mapped_column(Integer, default=None)
+    height: Mapped[int | None] = mapped_column(Integer, default=None)
+    format: Mapped[str | None] = mapped_column(String, default=None)
+    taken_at: Mapped[str | None] = mapped_column(String, default=None)
+    camera: Mapped[str | None] = mapped_column(String, default=None)
+    has_gps: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String, default="ok", index=True)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    scanned_at: Mapped[float | None] = mapped_column(Float, default=None)
+
+    __table_args__ = (Index("ix_files_size", "size"),)
+
+
+class Embedding(Base):
+    """One vector per file per model, stored as float16 bytes (half the space of f32)."""
+
+    __tablename__ = "embeddings"
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), primary_key=True)
+    model_id: Mapped[str] = mapped_column(String, primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Decision(Base):
+    """A remembered "not a duplicate" / "not similar" verdict on a pair (file_a < file_b)."""
+
+    __tablename__ = "decisions"
+    file_a: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), primary_key=True)
+    file_b: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String, primary_key=True)  # not_duplicate | not_similar
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class Batch(Base):
+    """One deletion action the user took; undo works batch by batch."""
+
+    __tablename__ = "batches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    mode: Mapped[str] = mapped_column(String)  # trash | quarantine | permanent
+    target: Mapped[str | None] = mapped_column(Text, default=None)  # quarantine folder
+    status: Mapped[str] = mapped_column(String, default="open")  # open | done | undone
+    undone_at: Mapped[float | None] = mapped_column(Float, default=None)
+
+
+class JournalEntry(Base):
+    """One file of a batch, written before the file is touched so a crash stays truthful."""
+
+    __tablename__ = "journal"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"), index=True)
+    file_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    source: Mapped[str] = mapped_column(Text)
+    destination: Mapped[str | None] = mapped_column(Text, default=None)
+    size: Mapped[int] = mapped_column(Integer)
+    mtime_ns: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str | None] = mapped_column(String, default=None)
+    state: Mapped[str] = mapped_column(String, default="planned")  # planned|done|skipped|restored|failed
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    updated_at: Mapped[float] = mapped_column(Float)
