@@ -1,0 +1,294 @@
+"""Which copy of a group to keep, and a sentence saying why, from ordered rules.
+
+Each rule scores a file (higher is better). Files are ranked by the scores of the
+rules in the user's order, then by path, so the same group always gets the same
+keeper. The reason shown for a removed copy is the first rule on which the keeper
+beat it: a person can check that one fact instead of reading a score table.
+
+Rules read `schema.File` attributes (path, size, width, height, format, taken_at,
+has_gps) by duck typing, so the UI can pass its own row objects.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import PurePath
+from typing import Any, Protocol
+
+
+class FileLike(Protocol):
+    id: int
+    path: str
+    size: int
+    width: int | None
+    height: int | None
+    format: str | None
+    taken_at: str | None
+    has_gps: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a rule may need beyond the file itself."""
+
+    preferred_folders: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class KeepRule:
+    """One criterion: a score (higher wins) and the words for winning and losing on it."""
+
+    name: str
+    label: str  # shown in the settings list of the UI
+    score: Callable[[FileLike, Context], Any]
+    won: Callable[[FileLike, Context], str]  # why the keeper is kept
+    lost: Callable[[FileLike, Context], str]  # why another copy is not
+
+
+# --- preferred folder -----------------------------------------------------------
+
+
+def _normal(path: str) -> str:
+    return os.path.normpath(os.path.abspath(os.path.expanduser(path)))
+
+
+def _preferred_index(file: FileLike, ctx: Context) -> int | None:
+    """Position of the first preferred folder holding `file`, or None."""
+    where = PurePath(_normal(file.path))
+    for index, folder in enumerate(ctx.preferred_folders):
+        if where.is_relative_to(_normal(folder)):
+            return index
+    return None
+
+
+def _preferred_score(file: FileLike, ctx: Context) -> int:
+    index = _preferred_index(file, ctx)
+    return 0 if index is None else len(ctx.preferred_folders) - index
+
+
+def _preferred_won(file: FileLike, ctx: Context) -> str:
+    index = _preferred_index(file, ctx)
+    return f"in preferred folder {ctx.preferred_folders[index]}" if index is not None else "in a preferred folder"
+
+
+def _preferred_lost(file: FileLike, ctx: Context) -> str:
+    index = _preferred_index(file, ctx)
+    if index is None:
+        return "not in a preferred folder"
+    return f"in a less preferred folder ({ctx.preferred_folders[index]})"
+
+
+# --- resolution -----------------------------------------------------------------
+
+
+def _pixels(file: FileLike, _ctx: Context) -> int:
+    return (file.width or 0) * (file.height or 0)
+
+
+def _dimensions(file: FileLike) -> str:
+    if not file.width or not file.height:
+        return "unknown size"
+    return f"{file.width}×{file.height}"
+
+
+# --- format ---------------------------------------------------------------------
+
+#: Higher is closer to what the camera recorded: RAW > lossless > lossy > the rest.
+FORMAT_RANK = {
+    "RAW": 3,
+    **dict.fromkeys(("TIFF", "PNG", "HEIC", "HEIF"), 2),
+    **dict.fromkeys(("JPEG", "MPO", "WEBP", "AVIF"), 1),
+}
+_EXTENSION_FORMAT = {
+    **dict.fromkeys(".cr2 .cr3 .nef .arw .dng .raf .orf .rw2 .pef .srw".split(), "RAW"),
+    **dict.fromkeys(".tif .tiff".split(), "TIFF"),
+    ".png": "PNG",
+    **dict.fromkeys(".heic .heif".split(), "HEIF"),
+    **dict.fromkeys(".jpg .jpeg .jpe .jfif".split(), "JPEG"),
+    ".webp": "WEBP",
+    ".avif": "AVIF",
+}
+
+
+def _format_name(file: FileLike) -> str:
+    """The stored decoder format, else one guessed from the extension."""
+    if file.format:
+        return file.format.upper()
+    return _EXTENSION_FORMAT.get(PurePath(file.path).suffix.lower(), PurePath(file.path).suffix.lstrip(".").upper())
+
+
+def _format_score(file: FileLike, _ctx: Context) -> int:
+    return FORMAT_RANK.get(_format_name(file), 0)
+
+
+# --- size -----------------------------------------------------------------------
+
+
+def human_bytes(size: int) -> str:
+    """1536 -> '1.5 KB' (decimal units, as file managers show)."""
+    if size < 1000:
+        return f"{size} B"
+    value, unit = float(size), "B"
+    for unit in ("KB", "MB", "GB", "TB"):
+        value /= 1000
+        if value < 1000:
+            break
+    return f"{value:.1f} {unit}"
+
+
+# --- date taken -----------------------------------------------------------------
+
+
+def _taken(file: FileLike) -> datetime | None:
+    try:
+        return datetime.fromisoformat(file.taken_at) if file.taken_at else None
+    except ValueError:
+        return None
+
+
+def _taken_score(file: FileLike, _ctx: Context) -> tuple[int, float]:
+    """Any date beats none; among dated copies the oldest wins (edits are newer)."""
+    taken = _taken(file)
+    if taken is None:
+        return (0, 0.0)
+    return (1, -(taken.replace(tzinfo=None) - datetime(1, 1, 1)).total_seconds())
+
+
+def _taken_text(file: FileLike) -> str:
+    taken = _taken(file)
+    return taken.strftime("%Y-%m-%d %H:%M") if taken else "none"
+
+
+def _taken_lost(file: FileLike, _ctx: Context) -> str:
+    return "no date taken" if _taken(file) is None else f"later date taken ({_taken_text(file)})"
+
+
+# --- metadata -------------------------------------------------------------------
+
+
+def _metadata_score(file: FileLike, _ctx: Context) -> int:
+    return int(_taken(file) is not None) + int(bool(file.has_gps))
+
+
+def _metadata_won(file: FileLike, _ctx: Context) -> str:
+    present = [name for name, has in (("EXIF date", _taken(file)), ("GPS", file.has_gps)) if has]
+    return "has " + " and ".join(present)
+
+
+def _metadata_lost(file: FileLike, _ctx: Context) -> str:
+    missing = [name for name, has in (("EXIF date", _taken(file)), ("GPS", file.has_gps)) if not has]
+    return "missing " + " and ".join(missing)
+
+
+RULES: dict[str, KeepRule] = {
+    rule.name: rule
+    for rule in (
+        KeepRule("preferred_folder", "In a preferred folder", _preferred_score, _preferred_won, _preferred_lost),
+        KeepRule(
+            "resolution",
+            "Highest resolution",
+            _pixels,
+            lambda f, _c: f"highest resolution ({_dimensions(f)})",
+            lambda f, _c: f"lower resolution ({_dimensions(f)})",
+        ),
+        KeepRule(
+            "format",
+            "Original format (RAW > TIFF/PNG/HEIC > JPEG/WebP/AVIF)",
+            _format_score,
+            lambda f, _c: f"original format ({_format_name(f)})",
+            lambda f, _c: f"less original format ({_format_name(f)})",
+        ),
+        KeepRule(
+            "file_size",
+            "Largest file",
+            lambda f, _c: f.size or 0,
+            lambda f, _c: f"largest file ({human_bytes(f.size or 0)})",
+            lambda f, _c: f"smaller file ({human_bytes(f.size or 0)})",
+        ),
+        KeepRule(
+            "date_taken",
+            "Oldest date taken",
+            _taken_score,
+            lambda f, _c: f"oldest date taken ({_taken_text(f)})",
+            _taken_lost,
+        ),
+        KeepRule("metadata", "Has EXIF date and GPS", _metadata_score, _metadata_won, _metadata_lost),
+        KeepRule(
+            "shortest_path",
+            "Shortest path",
+            lambda f, _c: -len(f.path),
+            lambda f, _c: "shortest path",
+            lambda f, _c: "longer path",
+        ),
+    )
+}
+
+DEFAULT_RULES: list[str] = [
+    "preferred_folder",
+    "resolution",
+    "format",
+    "file_size",
+    "date_taken",
+    "metadata",
+    "shortest_path",
+]
+
+
+def check_rules(names: Sequence[str]) -> list[str]:
+    """The names unchanged, or ValueError naming the unknown ones and the known ones."""
+    unknown = [name for name in names if name not in RULES]
+    if unknown:
+        raise ValueError(f"unknown keep rule(s) {', '.join(unknown)}; known: {', '.join(RULES)}")
+    return list(names)
+
+
+def choose_keeper(
+    files: Sequence[FileLike],
+    rules: Sequence[str] | None = None,
+    preferred_folders: Sequence[str] = (),
+) -> tuple[int, dict[int, str]]:
+    """The id of the copy to keep and, for every file id, a sentence saying why.
+
+    `rules` defaults to DEFAULT_RULES; ties on every rule go to the first path in
+    sort order, so repeated runs agree.
+    """
+    if not files:
+        raise ValueError("choose_keeper needs at least one file")
+    chosen = [RULES[name] for name in check_rules(DEFAULT_RULES if rules is None else rules)]
+    ctx = Context(tuple(preferred_folders))
+    scores = {f.id: [rule.score(f, ctx) for rule in chosen] for f in files}
+    ranked = sorted(files, key=lambda f: f.path)
+    # Python sorts are stable: after the path sort, rank by scores (best first).
+    ranked.sort(key=lambda f: scores[f.id], reverse=True)
+    keeper = ranked[0]
+    names = _display_names(files)
+
+    reasons: dict[int, str] = {}
+    deciding: list[int] = []  # rule positions that beat at least one other copy
+    for other in ranked[1:]:
+        position = next(
+            (i for i, (a, b) in enumerate(zip(scores[keeper.id], scores[other.id])) if a != b), None
+        )
+        if position is None:
+            why = "same on every rule (kept the first by path)"
+        else:
+            why = chosen[position].lost(other, ctx)
+            if position not in deciding:
+                deciding.append(position)
+        reasons[other.id] = f"duplicate of {names[keeper.id]}: {why}"
+    if deciding:
+        reasons[keeper.id] = "; ".join(chosen[i].won(keeper, ctx) for i in sorted(deciding))
+    else:
+        reasons[keeper.id] = "first by path (copies equal on every rule)" if len(files) > 1 else "only copy"
+    return keeper.id, reasons
+
+
+def _display_names(files: Sequence[FileLike]) -> dict[int, str]:
+    """File names, or full paths where two copies share a name."""
+    counts: dict[str, int] = {}
+    for f in files:
+        counts[PurePath(f.path).name] = counts.get(PurePath(f.path).name, 0) + 1
+    return {f.id: PurePath(f.path).name if counts[PurePath(f.path).name] == 1 else f.path for f in files}

@@ -1,0 +1,131 @@
+"""Keep rules: each rule picks the copy a person would keep and says why in words."""
+
+from __future__ import annotations
+
+import pytest
+
+from lookalike.core.keeprules import DEFAULT_RULES, RULES, choose_keeper, human_bytes
+from lookalike.core.schema import File
+
+
+def photo(id: int, path: str, **fields) -> File:
+    values = dict(size=1_000_000, width=1000, height=800, format="JPEG", taken_at=None, has_gps=False)
+    values.update(fields)
+    return File(id=id, path=path, mtime_ns=0, **values)
+
+
+def test_registry_has_labels_and_default_order() -> None:
+    assert DEFAULT_RULES == [
+        "preferred_folder", "resolution", "format", "file_size", "date_taken", "metadata", "shortest_path"
+    ]
+    assert set(DEFAULT_RULES) == set(RULES)
+    assert all(rule.label for rule in RULES.values())
+
+
+def test_highest_resolution_wins() -> None:
+    big = photo(1, "/p/b.jpg", width=4000, height=3000)
+    small = photo(2, "/p/a.jpg", width=2000, height=1500)
+    keeper, reasons = choose_keeper([small, big], ["resolution"])
+    assert keeper == 1
+    assert reasons[1] == "highest resolution (4000×3000)"
+    assert reasons[2] == "duplicate of b.jpg: lower resolution (2000×1500)"
+
+
+def test_largest_file_wins() -> None:
+    keeper, reasons = choose_keeper(
+        [photo(1, "/p/a.jpg", size=1_500_000), photo(2, "/p/b.jpg", size=4_200_000)], ["file_size"]
+    )
+    assert keeper == 2
+    assert reasons[2] == "largest file (4.2 MB)"
+    assert reasons[1] == "duplicate of b.jpg: smaller file (1.5 MB)"
+
+
+@pytest.mark.parametrize(
+    ("better", "worse"),
+    [("RAW", "TIFF"), ("TIFF", "JPEG"), ("PNG", "WEBP"), ("HEIF", "AVIF"), ("JPEG", "GIF")],
+)
+def test_original_format_ranks(better: str, worse: str) -> None:
+    files = [photo(1, "/p/a", format=worse), photo(2, "/p/b", format=better)]
+    keeper, reasons = choose_keeper(files, ["format"])
+    assert keeper == 2
+    assert reasons[2] == f"original format ({better})"
+    assert reasons[1] == f"duplicate of b: less original format ({worse})"
+
+
+def test_format_falls_back_to_extension() -> None:
+    keeper, _ = choose_keeper([photo(1, "/p/a.jpg", format=None), photo(2, "/p/a.nef", format=None)], ["format"])
+    assert keeper == 2
+
+
+def test_oldest_date_taken_wins_and_any_date_beats_none() -> None:
+    old = photo(1, "/p/old.jpg", taken_at="2015-06-01T10:00:00")
+    new = photo(2, "/p/new.jpg", taken_at="2020-01-01T09:30:00")
+    undated = photo(3, "/p/undated.jpg")
+    keeper, reasons = choose_keeper([new, undated, old], ["date_taken"])
+    assert keeper == 1
+    assert reasons[1] == "oldest date taken (2015-06-01 10:00)"
+    assert reasons[2] == "duplicate of old.jpg: later date taken (2020-01-01 09:30)"
+    assert reasons[3] == "duplicate of old.jpg: no date taken"
+
+
+def test_metadata_counts_date_and_gps() -> None:
+    rich = photo(1, "/p/z.jpg", taken_at="2015-06-01T10:00:00", has_gps=True)
+    poor = photo(2, "/p/a.jpg")
+    keeper, reasons = choose_keeper([poor, rich], ["metadata"])
+    assert keeper == 1
+    assert reasons[1] == "has EXIF date and GPS"
+    assert reasons[2] == "duplicate of z.jpg: missing EXIF date and GPS"
+
+
+def test_preferred_folders_in_order() -> None:
+    files = [
+        photo(1, "/Photos/Inbox/x.jpg"),
+        photo(2, "/Photos/Archive/2019/x.jpg"),
+        photo(3, "/Photos/Backup/x.jpg"),
+    ]
+    keeper, reasons = choose_keeper(files, ["preferred_folder"], ["/Photos/Archive", "/Photos/Backup"])
+    assert keeper == 2
+    assert reasons[2] == "in preferred folder /Photos/Archive"
+    # Same file names: the keeper is named by its full path.
+    assert reasons[3] == "duplicate of /Photos/Archive/2019/x.jpg: in a less preferred folder (/Photos/Backup)"
+    assert reasons[1] == "duplicate of /Photos/Archive/2019/x.jpg: not in a preferred folder"
+
+
+def test_preferred_folder_is_not_a_name_prefix_match() -> None:
+    files = [photo(1, "/Photos/Archive2/x.jpg"), photo(2, "/Photos/b.jpg")]
+    keeper, _ = choose_keeper(files, ["preferred_folder", "shortest_path"], ["/Photos/Archive"])
+    assert keeper == 2
+
+
+def test_shortest_path_wins() -> None:
+    keeper, reasons = choose_keeper([photo(1, "/p/deep/er/a.jpg"), photo(2, "/p/a.jpg")], ["shortest_path"])
+    assert keeper == 2
+    assert reasons == {2: "shortest path", 1: "duplicate of /p/a.jpg: longer path"}
+
+
+def test_rules_apply_in_order_and_keeper_lists_each_deciding_rule() -> None:
+    raw = photo(1, "/p/a.nef", format="RAW", width=4000, height=3000)
+    jpeg = photo(2, "/p/b.jpg", format="JPEG", width=4000, height=3000)
+    small = photo(3, "/p/c.jpg", format="RAW", width=400, height=300)
+    keeper, reasons = choose_keeper([small, jpeg, raw])
+    assert keeper == 1
+    assert reasons[1] == "highest resolution (4000×3000); original format (RAW)"
+    assert reasons[2] == "duplicate of a.nef: less original format (JPEG)"
+    assert reasons[3] == "duplicate of a.nef: lower resolution (400×300)"
+
+
+def test_ties_break_on_path_deterministically() -> None:
+    files = [photo(3, "/p/c.jpg"), photo(1, "/p/b.jpg"), photo(2, "/p/a.jpg")]
+    for order in (files, files[::-1]):
+        keeper, reasons = choose_keeper(order)
+        assert keeper == 2
+        assert reasons[1] == "duplicate of a.jpg: same on every rule (kept the first by path)"
+
+
+def test_unknown_rule_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown keep rule"):
+        choose_keeper([photo(1, "/p/a.jpg")], ["prettiest"])
+
+
+def test_human_bytes() -> None:
+    assert [human_bytes(n) for n in (999, 1536, 4_200_000, 3 * 10**12)] == ["999 B", "1.5 KB", "4.2 MB", "3.0 TB"]
