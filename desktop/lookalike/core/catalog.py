@@ -2,20 +2,81 @@
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import and_, case, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from lookalike.core.schema import SCHEMA_VERSION, Base, Embedding, File, Meta
+from lookalike.core.schema import SCHEMA_VERSION, Base, Embedding, File, Meta, Root
 
 #: version -> function upgrading a catalog from that version to the next.
 MIGRATIONS: dict[int, object] = {}
+#: SQLite's default limit on bound parameters is 999: id lists are sent in chunks.
+_CHUNK = 900
+
+
+@dataclass(frozen=True, slots=True)
+class KnownFile:
+    """What the catalog remembers of a path, enough to decide whether to reopen it."""
+
+    id: int
+    size: int
+    mtime_ns: int
+    status: str  # ok | error | missing
+    failed: bool  # the last decode failed (kept while the file is missing)
+    embedded: bool  # has a vector for the model asked about
+    partial_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where and how a file was seen on disk."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int | None
+    device: int | None
+    root_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """The outcome of opening one file: a vector and metadata, or an error reason.
+
+    `id` is None for a path new to the catalog, else the row to overwrite.
+    """
+
+    location: Location
+    id: int | None = None
+    error: str | None = None
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None
+    taken_at: str | None = None
+    camera: str | None = None
+    has_gps: bool = False
+    partial_hash: str | None = None
+    vector: np.ndarray | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HashCandidate:
+    """An ok file that shares its size with another: a possible byte-identical copy."""
+
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    partial_hash: str | None
+    full_hash: str | None
 
 
 class CatalogError(Exception):
@@ -100,11 +161,189 @@ class Catalog:
         """File rows by id (detached, read-only use)."""
         out: dict[int, File] = {}
         with self.session() as session:
-            for start in range(0, len(ids), 900):
-                chunk = [int(i) for i in ids[start : start + 900]]
+            for chunk in _chunks(ids):
                 for row in session.scalars(select(File).where(File.id.in_(chunk))):
                     out[row.id] = row
         return out
+
+    def iter_files(self, statuses: Iterable[str] = ("ok", "error")) -> Iterator[File]:
+        """Every file row with one of `statuses`, by path, streamed (exports of 1M rows)."""
+        stmt = select(File).where(File.status.in_(list(statuses))).order_by(File.path)
+        with self.session() as session:
+            yield from session.scalars(stmt.execution_options(yield_per=2000))
+
+    # --- roots -----------------------------------------------------------------
+
+    def add_root(self, path: str) -> int:
+        """The id of the scanned folder `path`, registering it the first time."""
+        with self.session() as session:
+            found = session.scalar(select(Root.id).where(Root.path == path))
+            if found is not None:
+                return found
+            root = Root(path=path, added_at=time.time())
+            session.add(root)
+            session.flush()
+            return root.id
+
+    def roots(self) -> list[Root]:
+        """Every registered folder, by path."""
+        with self.session() as session:
+            return list(session.scalars(select(Root).order_by(Root.path)))
+
+    def mark_scanned(self, root_ids: Iterable[int], when: float | None = None) -> None:
+        """Record that these roots were fully walked (shown as "last scan")."""
+        ids = list(root_ids)
+        with self.session() as session:
+            session.execute(update(Root).where(Root.id.in_(ids)).values(last_scan_at=when or time.time()))
+
+    # --- scanning --------------------------------------------------------------
+
+    def known_files(self, folder: str, model_id: str) -> dict[str, KnownFile]:
+        """Every catalogued path under `folder` (any status), in one indexed range query."""
+        prefix = os.path.join(folder, "")
+        # Paths under the folder sort between "<folder>/" and "<folder>0" ("0" follows "/"),
+        # so the unique index on path serves the query; the LIKE-free range also
+        # keeps "%" and "_" in folder names literal.
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        stmt = (
+            select(
+                File.path, File.id, File.size, File.mtime_ns, File.status, File.error,
+                Embedding.file_id, File.partial_hash,
+            )
+            .outerjoin(Embedding, and_(Embedding.file_id == File.id, Embedding.model_id == model_id))
+            .where(File.path >= prefix, File.path < upper)
+        )
+        with self.session() as session:
+            return {
+                path: KnownFile(fid, size, mtime, status, error is not None, emb is not None, partial)
+                for path, fid, size, mtime, status, error, emb, partial in session.execute(stmt)
+            }
+
+    def store(self, records: Sequence[FileRecord], model_id: str) -> list[int]:
+        """Write decoded (or failed) files and their vectors in one transaction.
+
+        New paths are inserted, known ids overwritten; a rewritten file loses every
+        older vector (its pixels may have changed) and its full hash. Returns the
+        ids in the order of `records`. One transaction per call is what makes an
+        interrupted scan resumable without doubled rows.
+        """
+        if not records:
+            return []
+        fresh = [r for r in records if r.id is None]
+        known = [r for r in records if r.id is not None]
+        with self.session() as session:
+            ids_by_path: dict[str, int] = {}
+            if fresh:
+                stmt = insert(File).returning(File.id, File.path, sort_by_parameter_order=True)
+                ids_by_path.update({path: fid for fid, path in session.execute(stmt, [_row(r) for r in fresh])})
+            if known:
+                session.execute(update(File), [{"id": r.id, **_row(r)} for r in known])
+                for chunk in _chunks([r.id for r in known]):
+                    session.execute(delete(Embedding).where(Embedding.file_id.in_(chunk)))
+            ids = [r.id if r.id is not None else ids_by_path[r.location.path] for r in records]
+            vectors = [
+                {"file_id": fid, "model_id": model_id, "vector": pack_vector(r.vector)}
+                for fid, r in zip(ids, records)
+                if r.vector is not None and r.error is None
+            ]
+            if vectors:
+                session.execute(insert(Embedding), vectors)
+        return ids
+
+    def relocate(self, moves: Sequence[tuple[int, Location]]) -> None:
+        """Give moved files their new path, keeping their ids, hashes and vectors."""
+        if not moves:
+            return
+        rows = [
+            {"id": fid, "path": loc.path, "size": loc.size, "mtime_ns": loc.mtime_ns, "inode": loc.inode,
+             "device": loc.device, "root_id": loc.root_id, "status": "ok", "error": None}
+            for fid, loc in moves
+        ]
+        with self.session() as session:
+            # Two-step so that swapping two paths never trips the unique index.
+            session.execute(update(File), [{"id": r["id"], "path": f"\0moving\0{r['id']}"} for r in rows])
+            session.execute(update(File), rows)
+
+    def mark_missing(self, ids: Sequence[int]) -> None:
+        """Files no longer on disk: kept (decisions, history) but out of every result."""
+        self._set_status(ids, "missing")
+
+    def mark_present(self, ids: Sequence[int]) -> None:
+        """Files seen again unchanged: back to ok, or error when their last decode failed."""
+        self._set_status(ids, case((File.error.is_(None), "ok"), else_="error"))
+
+    def _set_status(self, ids: Sequence[int], status: object) -> None:
+        with self.session() as session:
+            for chunk in _chunks(ids):
+                session.execute(update(File).where(File.id.in_(chunk)).values(status=status))
+
+    # --- identical files -------------------------------------------------------
+
+    def same_size_files(self) -> list[HashCandidate]:
+        """Ok files whose size is shared by another ok file (GROUP BY size HAVING > 1)."""
+        sizes = select(File.size).where(File.status == "ok").group_by(File.size).having(func.count() > 1)
+        stmt = (
+            select(File.id, File.path, File.size, File.mtime_ns, File.partial_hash, File.full_hash)
+            .where(File.status == "ok", File.size.in_(sizes))
+            .order_by(File.size, File.id)
+        )
+        with self.session() as session:
+            return [HashCandidate(*row) for row in session.execute(stmt)]
+
+    def set_hashes(self, partial: Mapping[int, str], full: Mapping[int, str]) -> None:
+        """Remember computed content hashes so the next search reads nothing again."""
+        with self.session() as session:
+            for column, values in (("partial_hash", partial), ("full_hash", full)):
+                if values:
+                    session.execute(update(File), [{"id": fid, column: v} for fid, v in values.items()])
+
+    # --- reporting -------------------------------------------------------------
+
+    def status_counts(self) -> dict[str, int]:
+        """Number of files per status (ok, error, missing), zeros included."""
+        counts = {"ok": 0, "error": 0, "missing": 0}
+        with self.session() as session:
+            counts.update(dict(session.execute(select(File.status, func.count()).group_by(File.status)).all()))
+        return counts
+
+    def embedded_count(self, model_id: str) -> int:
+        """Ok files that have a vector for `model_id`."""
+        stmt = (
+            select(func.count())
+            .select_from(Embedding)
+            .join(File, File.id == Embedding.file_id)
+            .where(Embedding.model_id == model_id, File.status == "ok")
+        )
+        with self.session() as session:
+            return int(session.scalar(stmt) or 0)
+
+    def errors(self) -> list[tuple[str, str]]:
+        """(path, reason) of every file that could not be used, by path."""
+        stmt = select(File.path, File.error).where(File.status == "error").order_by(File.path)
+        with self.session() as session:
+            return [(path, error or "unknown error") for path, error in session.execute(stmt)]
+
+    def size_bytes(self) -> int:
+        """Disk space of the catalog, its write-ahead log included."""
+        parts = (self.path, self.path.with_name(self.path.name + "-wal"), self.path.with_name(self.path.name + "-shm"))
+        return sum(p.stat().st_size for p in parts if p.exists())
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield [int(i) for i in ids[start : start + _CHUNK]]
+
+
+def _row(record: FileRecord) -> dict[str, object]:
+    loc = record.location
+    return {
+        "path": loc.path, "root_id": loc.root_id, "size": loc.size, "mtime_ns": loc.mtime_ns,
+        "inode": loc.inode, "device": loc.device, "partial_hash": record.partial_hash, "full_hash": None,
+        "width": record.width, "height": record.height, "format": record.format,
+        "taken_at": record.taken_at, "camera": record.camera, "has_gps": record.has_gps,
+        "status": "error" if record.error is not None else "ok", "error": record.error,
+        "scanned_at": time.time(),
+    }
 
 
 def pack_vector(vector: np.ndarray) -> bytes:

@@ -1,0 +1,361 @@
+"""The scan: walk the roots, reopen only what changed, embed it, remember it.
+
+Pipeline (one `Scanner.run`):
+
+1. walking   - register the roots, load what the catalog knows under them (one
+               query per root), walk the disk and sort each file into unchanged
+               (same path, size and mtime, already embedded with this model: never
+               reopened), changed, needing a vector for a new model, or new.
+               Paths that vanished and new paths with the same size and partial
+               hash are the same file moved: it keeps its id and vector. What is
+               still unseen is marked missing, except under a root or folder that
+               could not be read (an unplugged disk is not a deletion).
+2. embedding - decode in a thread pool (Pillow releases the GIL), embed in
+               batches, write each batch in one transaction from this thread, so
+               a killed scan resumes where it stopped with nothing doubled.
+3. finishing - record the roots' scan time.
+
+Bad files never stop a scan: each is stored with status "error" and a reason.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from lookalike.core.catalog import Catalog, FileRecord, KnownFile, Location
+from lookalike.core.discovery import FoundFile, walk
+from lookalike.core.embedder import Embedder
+from lookalike.core.hashing import partial_hash
+from lookalike.core.images import ImageError, ImageInfo, Resize, decode
+from lookalike.core.progress import ProgressCallback, ProgressMeter, ScanProgress
+
+__all__ = ["ScanProgress", "ScanReport", "Scanner"]
+
+
+@dataclass(slots=True)
+class ScanReport:
+    """What a scan did. Every file seen counts in exactly one of new, changed,
+    unchanged (not reopened), moved and reembedded (same file, new model);
+    `errors` counts the seen files that are unusable (new failures and known
+    ones), `embedded` the vectors computed, `missing` the files newly marked gone.
+    """
+
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    moved: int = 0
+    reembedded: int = 0
+    missing: int = 0
+    errors: int = 0
+    embedded: int = 0
+    cancelled: bool = False
+    roots_offline: list[str] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    elapsed: float = 0.0
+    provider: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["unreadable"] = [{"path": p, "reason": r} for p, r in self.unreadable]
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class _Work:
+    """A file to decode; `id` is the catalog row to overwrite (None: a new path)."""
+
+    found: FoundFile
+    id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Opened:
+    """A decode's outcome: model-size pixels and metadata, or the reason it failed."""
+
+    pixels: np.ndarray | None = None
+    info: ImageInfo | None = None
+    partial_hash: str | None = None
+    error: str | None = None
+
+
+def _open(path: str, size: tuple[int, int], resize: Resize) -> _Opened:
+    """Decode one file for the model; never raises (a worker must not kill the scan)."""
+    try:
+        decoded = decode(path, size, resize)
+        try:
+            digest = partial_hash(path)  # the bytes were just read: cheap, and lets a move be recognised
+        except OSError:
+            digest = None
+        return _Opened(decoded.pixels, decoded.info, digest)
+    except ImageError as exc:
+        return _Opened(error=exc.reason)
+    except Exception as exc:  # noqa: BLE001 - a codec bug must cost one file, not the scan
+        return _Opened(error=f"unexpected error while decoding ({type(exc).__name__}: {exc})")
+
+
+class Scanner:
+    """Brings the catalog up to date with the files under some folders.
+
+    `workers` decode threads; `excludes` fnmatch globs on full paths;
+    `batch_size` files per embedding batch and per write transaction;
+    `skip_dirs` folders never entered (default: the catalog's own folder).
+    One Scanner may run several scans, one at a time.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        embedder: Embedder,
+        *,
+        workers: int = 2,
+        excludes: Sequence[str] = (),
+        batch_size: int = 32,
+        skip_dirs: Sequence[Path | str] | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.embedder = embedder
+        self.workers = max(1, workers)
+        self.excludes = tuple(excludes)
+        self.batch_size = max(1, batch_size)
+        self.skip_dirs = tuple(skip_dirs) if skip_dirs is not None else (catalog.path.parent,)
+
+    def run(
+        self,
+        roots: Sequence[Path | str],
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ScanReport:
+        """Scan `roots` and return what changed.
+
+        `progress` is called from this thread, at most ~10 times a second and at
+        each phase change. Setting `cancel` stops the scan within about a second:
+        finished work is committed and the report says `cancelled=True`; the
+        next run picks up the rest.
+        """
+        cancel = cancel or threading.Event()
+        meter = ProgressMeter(progress)
+        report = ScanReport(provider=self.embedder.provider)
+        walked = self._walk(roots, meter, report, cancel)
+        if walked is not None:
+            work, root_ids = walked
+            meter.total = len(work)
+            meter.set_phase("embedding")
+            self._embed(work, root_ids, meter, report, cancel)
+        report.cancelled = cancel.is_set()
+        meter.set_phase("finishing")
+        if walked is not None and not report.cancelled:
+            self.catalog.mark_scanned(i for p, i in walked[1].items() if p not in report.roots_offline)
+        report.elapsed = meter.elapsed
+        return report
+
+    # --- walking ---------------------------------------------------------------
+
+    def _walk(
+        self, roots: Sequence[Path | str], meter: ProgressMeter, report: ScanReport, cancel: threading.Event
+    ) -> tuple[list[_Work], dict[str, int]] | None:
+        """Classify every file under the roots: (work, root ids); None when cancelled mid-walk."""
+        meter.set_phase("walking")
+        model_id = self.embedder.model_id
+        root_ids: dict[str, int] = {}
+        for root in roots:
+            path = os.path.realpath(os.path.expanduser(os.fspath(root)))
+            if path in root_ids or path in report.roots_offline:
+                continue
+            if _readable_dir(path):
+                root_ids[path] = self.catalog.add_root(path)
+            else:
+                report.roots_offline.append(path)
+        known: dict[str, KnownFile] = {}
+        for path in root_ids:
+            known.update(self.catalog.known_files(path, model_id))
+
+        work: list[_Work] = []
+        fresh: list[FoundFile] = []
+        revived: list[int] = []
+        per_root: Counter[str] = Counter()
+        found = walk(
+            root_ids,
+            excludes=self.excludes,
+            skip_dirs=self.skip_dirs,
+            on_error=lambda path, reason: report.unreadable.append((path, reason)),
+        )
+        for item in found:
+            if cancel.is_set():
+                return None
+            meter.found += 1
+            meter.current_path = item.path
+            meter.tick()
+            per_root[item.root] += 1
+            seen = known.pop(item.path, None)
+            if seen is None:
+                fresh.append(item)
+            elif (seen.size, seen.mtime_ns) != (item.size, item.mtime_ns):
+                report.changed += 1
+                work.append(_Work(item, seen.id))
+            elif seen.failed or seen.embedded:
+                report.unchanged += 1
+                report.errors += seen.failed
+                meter.skipped += 1
+                if seen.status == "missing":
+                    revived.append(seen.id)
+            else:
+                report.reembedded += 1
+                work.append(_Work(item, seen.id))
+        meter.errors = report.errors
+
+        # An empty root that the catalog knows photos in is most likely an
+        # unmounted disk's mount point: treat it as offline, not as deleted.
+        for path in root_ids:
+            if per_root[path] == 0 and any(_under(p, path) for p, k in known.items() if k.status == "ok"):
+                report.roots_offline.append(path)
+        shielded = [p for p, _ in report.unreadable] + report.roots_offline
+        gone = {p: k for p, k in known.items() if not any(_under(p, s) for s in shielded)}
+        moves = self._match_moves(fresh, gone, root_ids, work, report)
+        moved_ids = {fid for fid, _ in moves}
+        missing = [k.id for k in gone.values() if k.status != "missing" and k.id not in moved_ids]
+        report.missing = len(missing)
+        self.catalog.relocate(moves)
+        self.catalog.mark_missing(missing)
+        self.catalog.mark_present(revived)
+        return work, root_ids
+
+    def _match_moves(
+        self,
+        fresh: list[FoundFile],
+        gone: dict[str, KnownFile],
+        root_ids: dict[str, int],
+        work: list[_Work],
+        report: ScanReport,
+    ) -> list[tuple[int, Location]]:
+        """Pair new paths with vanished files of equal size and partial hash.
+
+        Only new files whose size matches a vanished one are hashed. Everything
+        unpaired is queued as new work.
+        """
+        vanished: dict[tuple[int, str], list[KnownFile]] = {}
+        for known in gone.values():
+            if not known.failed and known.partial_hash:
+                vanished.setdefault((known.size, known.partial_hash), []).append(known)
+        sizes = {size for size, _ in vanished}
+        moves: list[tuple[int, Location]] = []
+        for item in fresh:
+            match = None
+            if item.size in sizes:
+                try:
+                    candidates = vanished.get((item.size, partial_hash(item.path)))
+                except OSError:
+                    candidates = None
+                match = candidates.pop() if candidates else None
+            if match is None:
+                report.new += 1
+                work.append(_Work(item, None))
+                continue
+            report.moved += 1
+            moves.append((match.id, _location(item, root_ids)))
+            if not match.embedded:
+                work.append(_Work(item, match.id))
+        return moves
+
+    # --- embedding -------------------------------------------------------------
+
+    def _embed(
+        self,
+        work: list[_Work],
+        root_ids: dict[str, int],
+        meter: ProgressMeter,
+        report: ScanReport,
+        cancel: threading.Event,
+    ) -> None:
+        """Decode in the pool, embed and store batch by batch, in walk order."""
+        size, resize = self.embedder.input_size, self.embedder.manifest.resize
+        pending: deque[tuple[_Work, Future[_Opened]]] = deque()
+        batch: list[tuple[_Work, _Opened]] = []
+        queue = iter(work)
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="lookalike-decode")
+        try:
+            while True:
+                # Bounded read-ahead: memory stays flat however many files there are.
+                while len(pending) < 2 * self.batch_size and not cancel.is_set():
+                    item = next(queue, None)
+                    if item is None:
+                        break
+                    pending.append((item, pool.submit(_open, item.found.path, size, resize)))  # type: ignore[arg-type]
+                if not pending or cancel.is_set():
+                    break
+                item, future = pending[0]
+                try:
+                    opened = future.result(timeout=0.25)
+                except FutureTimeout:
+                    meter.tick()
+                    continue
+                pending.popleft()
+                batch.append((item, opened))
+                meter.done += 1
+                meter.current_path = item.found.path
+                if opened.error is not None:
+                    report.errors += 1
+                    meter.errors += 1
+                if len(batch) >= self.batch_size:
+                    self._store(batch, root_ids, report)
+                    batch = []
+                meter.tick()
+            self._store(batch, root_ids, report)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _store(self, batch: list[tuple[_Work, _Opened]], root_ids: dict[str, int], report: ScanReport) -> None:
+        """Embed the decoded files of a batch and write the whole batch in one transaction."""
+        if not batch:
+            return
+        decoded = [opened.pixels for _, opened in batch if opened.pixels is not None]
+        vectors = iter(self.embedder.embed(decoded, self.batch_size))
+        records = []
+        for item, opened in batch:
+            location = _location(item.found, root_ids)
+            if opened.error is not None or opened.info is None:
+                records.append(FileRecord(location, item.id, error=opened.error or "could not decode"))
+                continue
+            info = opened.info
+            records.append(
+                FileRecord(
+                    location,
+                    item.id,
+                    width=info.width,
+                    height=info.height,
+                    format=info.format,
+                    taken_at=info.taken,
+                    camera=info.camera,
+                    has_gps=info.has_gps,
+                    partial_hash=opened.partial_hash,
+                    vector=next(vectors),
+                )
+            )
+        self.catalog.store(records, self.embedder.model_id)
+        report.embedded += len(decoded)
+
+
+def _location(item: FoundFile, root_ids: dict[str, int]) -> Location:
+    return Location(item.path, item.size, item.mtime_ns, item.inode, item.device, root_ids.get(item.root))
+
+
+def _readable_dir(path: str) -> bool:
+    """False for a root that is absent or unreadable (an unplugged or unmounted disk)."""
+    try:
+        with os.scandir(path):
+            return True
+    except OSError:
+        return False
+
+
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(os.path.join(folder, ""))
