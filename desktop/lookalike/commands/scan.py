@@ -1,0 +1,193 @@
+"""`lookalike scan PATH...`: bring the catalog up to date with some folders.
+
+Progress goes to stderr (a rich bar on a terminal, a plain line every ~2 s in a
+log), the summary to stdout. Ctrl-C stops cleanly: finished work is committed
+and the next scan continues from there; a second Ctrl-C aborts at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from lookalike.commands.common import CommandError, add_json_flag, manifest_for, open_catalog, print_json, settings
+from lookalike.core.embedder import Embedder, EmbedderError
+from lookalike.core.manifest import ManifestError
+from lookalike.core.scan import Scanner, ScanProgress, ScanReport
+
+#: Seconds between plain progress lines when stderr is not a terminal.
+PLAIN_INTERVAL = 2.0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "scan",
+        help="find and embed the photos in folders (only new or changed files are read)",
+        description="Walk folders, read new and changed photos, and store their fingerprints in the catalog.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="folder to scan")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where the model runs (default: settings)")
+    parser.add_argument("--workers", type=_positive, metavar="N", help="decoding threads (default: settings)")
+    parser.add_argument(
+        "--exclude", action="append", default=[], metavar="GLOB", help="skip paths matching GLOB (repeatable)"
+    )
+    parser.add_argument("--model", metavar="NAME|MANIFEST", help="shipped model name or manifest .json")
+    add_json_flag(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    roots = [Path(p).expanduser() for p in args.paths]
+    for root in roots:
+        if not root.is_dir():
+            raise CommandError(f"not a folder: {root}", exit_code=2)
+    config = settings()
+    manifest = manifest_for(args.model)
+    try:
+        embedder = Embedder(manifest, device=args.device or config.device)  # type: ignore[arg-type]
+    except (EmbedderError, ManifestError) as exc:
+        raise CommandError(str(exc)) from exc
+    print(f"lookalike: model {manifest.name} on {embedder.provider}", file=sys.stderr)
+    cancel = threading.Event()
+    with open_catalog(args) as catalog:
+        scanner = Scanner(
+            catalog,
+            embedder,
+            workers=args.workers or config.workers,
+            excludes=[*config.excludes, *args.exclude],
+        )
+        with _cancel_on_interrupt(cancel), _progress_view() as show:
+            report = scanner.run(roots, show, cancel)
+        if args.json:
+            print_json({**report.to_dict(), "catalog": str(catalog.path)})
+        else:
+            _print_summary(report)
+    return 130 if report.cancelled else 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+@contextmanager
+def _cancel_on_interrupt(cancel: threading.Event) -> Iterator[None]:
+    """First Ctrl-C asks the scan to stop after committing; a second one aborts."""
+
+    def handle(signum: int, frame: object) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        print("\nlookalike: stopping after the current batch (Ctrl-C again to abort)", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _progress_view() -> _RichView | _PlainView:
+    return _RichView() if sys.stderr.isatty() else _PlainView()
+
+
+class _RichView:
+    """A live bar with rate and ETA on a terminal."""
+
+    def __enter__(self) -> _RichView:
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description:<9}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TextColumn("ETA {task.fields[eta]}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+        )
+        self._progress.__enter__()
+        self._task = self._progress.add_task("walking", total=None, rate="", eta="-")
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._progress.__exit__(kind, exc, tb)
+
+    def __call__(self, p: ScanProgress) -> None:
+        if p.phase == "walking":
+            self._progress.update(self._task, description="walking", completed=p.files_found, rate="")
+            return
+        self._progress.update(
+            self._task,
+            description=p.phase,
+            total=p.files_total,
+            completed=p.files_done,
+            rate=f"{p.rate:.1f} files/s" if p.rate else "",
+            eta=_duration(p.eta_seconds),
+        )
+
+
+class _PlainView:
+    """One line every PLAIN_INTERVAL seconds and at phase changes: readable in logs."""
+
+    def __init__(self) -> None:
+        self._last = 0.0
+        self._phase = ""
+
+    def __enter__(self) -> _PlainView:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def __call__(self, p: ScanProgress) -> None:
+        now = time.monotonic()
+        if p.phase == self._phase and now - self._last < PLAIN_INTERVAL:
+            return
+        self._phase, self._last = p.phase, now
+        if p.phase == "walking":
+            line = f"walking: {p.files_found} photos found"
+        elif p.phase == "finishing":
+            line = f"finishing: {p.files_done}/{p.files_total} read, {p.errors} errors"
+        else:
+            line = (
+                f"{p.phase}: {p.files_done}/{p.files_total} read, {p.files_skipped_unchanged} unchanged, "
+                f"{p.errors} errors, {p.rate:.1f} files/s, ETA {_duration(p.eta_seconds)}"
+            )
+        print(f"lookalike: {line}", file=sys.stderr, flush=True)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _print_summary(report: ScanReport) -> None:
+    state = "Scan stopped" if report.cancelled else "Scan finished"
+    print(f"{state} in {report.elapsed:.1f} s ({report.embedded} photos read, model on {report.provider})")
+    print(
+        f"  new {report.new}, changed {report.changed}, unchanged {report.unchanged}, moved {report.moved}, "
+        f"re-embedded {report.reembedded}, missing {report.missing}, errors {report.errors}"
+    )
+    if report.errors:
+        print("  run `lookalike errors` to see why some files could not be read")
+    for root in report.roots_offline:
+        print(f"  offline (its photos are kept, not marked missing): {root}")
+    for path, reason in report.unreadable:
+        print(f"  could not read {path}: {reason}")
+    if report.cancelled:
+        print("  run the same scan again to finish it")
