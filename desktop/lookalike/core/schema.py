@@ -102,3 +102,14 @@ class JournalEntry(Base):
     state: Mapped[str] = mapped_column(String, default="planned")  # planned|done|skipped|restored|failed
     reason: Mapped[str | None] = mapped_column(Text, default=None)
     updated_at: Mapped[float] = mapped_column(Float)
+
+
+class Signature(Base):
+    """A photo's 32x32 greyscale thumbnail (see core/structure.py): model-independent.
+
+    Its own table so that file queries never drag 1 KB per row along.
+    """
+
+    __tablename__ = "signatures"
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
