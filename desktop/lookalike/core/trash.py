@@ -1,0 +1,104 @@
+"""The system trash: files go there through Send2Trash; on Linux we can bring them back.
+
+Send2Trash does not say where a file landed. On freedesktop systems (Linux, BSD)
+each trashed file has `info/<name>.trashinfo` beside `files/<name>` recording the
+original path, so we find it by that record, and restoring is moving it back and
+dropping the record. macOS and Windows keep that bookkeeping private: there the
+user restores from the Trash or Recycle Bin, and `CAN_RESTORE` is False.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from urllib.parse import unquote
+
+from lookalike.core.filemove import move_file
+
+CAN_RESTORE = sys.platform not in ("darwin", "win32")
+CANNOT_RESTORE_REASON = (
+    "this system's trash cannot be restored by Lookalike; restore the file from the Trash yourself"
+)
+
+
+def send_to_trash(path: Path, size: int | None = None) -> Path | None:
+    """Trash `path`; return the trashed file's new path where it can be known, else None."""
+    from send2trash import send2trash  # imported late: it reads XDG_DATA_HOME when imported
+
+    send2trash(str(path))
+    return locate(path, size) if CAN_RESTORE else None
+
+
+def restore(trashed: Path, original: Path, expected_hash: str | None) -> None:
+    """Move a trashed file back to `original` (never over an existing file) and drop its record."""
+    move_file(trashed, original, expected_hash)
+    _info_file(trashed).unlink(missing_ok=True)
+
+
+def locate(original: Path, size: int | None = None) -> Path | None:
+    """The most recently trashed file that came from `original` (and has `size`), or None."""
+    wanted = os.path.normpath(os.path.abspath(original))
+    best: tuple[int, Path] | None = None
+    for trash, topdir in _trash_dirs(original):
+        info_dir = trash / "info"
+        try:
+            entries = list(os.scandir(info_dir))
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.name.endswith(".trashinfo"):
+                continue
+            trashed = trash / "files" / entry.name[: -len(".trashinfo")]
+            if _original_path(Path(entry.path), topdir) != wanted:
+                continue
+            try:
+                found_size = trashed.lstat().st_size
+                stamp = entry.stat().st_mtime_ns
+            except OSError:
+                continue
+            if size is not None and found_size != size:
+                continue
+            if best is None or stamp > best[0]:
+                best = (stamp, trashed)
+    return best[1] if best else None
+
+
+def _info_file(trashed: Path) -> Path:
+    return trashed.parent.parent / "info" / f"{trashed.name}.trashinfo"
+
+
+def _original_path(info: Path, topdir: Path) -> str | None:
+    """The `Path=` of a .trashinfo, made absolute (relative ones are under the trash's top)."""
+    try:
+        text = info.read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("Path="):
+            value = unquote(line[len("Path=") :].strip(), errors="surrogateescape")
+            return os.path.normpath(os.path.join(topdir, value))
+    return None
+
+
+def _trash_dirs(original: Path) -> list[tuple[Path, Path]]:
+    """(trash folder, folder its relative paths start from) for every trash `original` may be in."""
+    data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    homes = [data_home]
+    # Send2Trash fixes the home trash when first imported; look there too if the
+    # environment moved since (tests give each case its own home).
+    loaded = sys.modules.get("send2trash.plat_other")
+    if loaded is not None:
+        homes.append(Path(os.fsdecode(loaded.XDG_DATA_HOME)))
+    found = [(home / "Trash", home) for home in dict.fromkeys(homes)]
+    top = _mount_point(original.parent)
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    found += [(top / ".Trash" / str(uid), top), (top / f".Trash-{uid}", top)]
+    return found
+
+
+def _mount_point(folder: Path) -> Path:
+    path = Path(os.path.realpath(folder))
+    while not os.path.ismount(path) and path != path.parent:
+        path = path.parent
+    return path

@@ -1,0 +1,147 @@
+"""Undoing a deletion batch: files come back to their original paths, proven by hash.
+
+Quarantined files move back; trashed ones come back from the freedesktop trash
+(Linux/BSD; elsewhere the user restores them from the Trash); permanent deletions
+cannot be undone and the report says so. A file is never restored over one that
+now exists at its original path: that row stays "done" and the report says why,
+so undoing again after moving the newcomer away finishes the job.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from lookalike.core import trash
+from lookalike.core.catalog import Catalog
+from lookalike.core.filemove import move_file
+from lookalike.core.hashing import full_hash
+from lookalike.core.journal import (
+    DONE,
+    INTERRUPTED,
+    UNDONE,
+    EntryReport,
+    batch_lock,
+    finish_entry,
+    recover_locked,
+    set_batch_status,
+)
+from lookalike.core.schema import Batch, JournalEntry
+
+
+@dataclass(frozen=True, slots=True)
+class UndoReport:
+    """Each file the batch had removed: "restored", or still "done" with the reason."""
+
+    batch_id: int | None
+    mode: str | None
+    entries: tuple[EntryReport, ...]
+    message: str
+
+    @property
+    def restored(self) -> list[EntryReport]:
+        return [e for e in self.entries if e.state == "restored"]
+
+    @property
+    def not_restored(self) -> list[EntryReport]:
+        return [e for e in self.entries if e.state != "restored"]
+
+
+def undo_last(catalog: Catalog) -> UndoReport:
+    """Undo the most recent batch that is not undone yet."""
+    with batch_lock(catalog):
+        recover_locked(catalog)
+        with catalog.session() as session:
+            batch_id = session.scalar(
+                select(Batch.id).where(Batch.status.in_((DONE, INTERRUPTED))).order_by(Batch.id.desc()).limit(1)
+            )
+        if batch_id is None:
+            return UndoReport(None, None, (), "nothing to undo")
+        return _undo(catalog, batch_id)
+
+
+def undo_batch(catalog: Catalog, batch_id: int) -> UndoReport:
+    """Undo one batch by id (see `journal.history`), e.g. one older than a permanent one."""
+    with batch_lock(catalog):
+        recover_locked(catalog)
+        with catalog.session() as session:
+            batch = session.get(Batch, batch_id)
+        if batch is None:
+            return UndoReport(batch_id, None, (), f"there is no batch {batch_id}")
+        if batch.status == UNDONE:
+            return UndoReport(batch_id, batch.mode, (), f"batch {batch_id} was already undone")
+        return _undo(catalog, batch_id)
+
+
+def _undo(catalog: Catalog, batch_id: int) -> UndoReport:
+    with catalog.session() as session:
+        batch = session.get(Batch, batch_id)
+        mode, target = batch.mode, batch.target
+        done_ids = list(
+            session.scalars(
+                select(JournalEntry.id)
+                .where(JournalEntry.batch_id == batch_id, JournalEntry.state == "done")
+                .order_by(JournalEntry.id.desc())
+            )
+        )
+    if mode == "permanent" and done_ids:
+        with catalog.session() as session:
+            entries = tuple(
+                _refused(session.get(JournalEntry, i), "deleted permanently; it cannot be restored") for i in done_ids
+            )
+        return UndoReport(batch_id, mode, entries, f"batch {batch_id} deleted files permanently: it cannot be undone")
+    reports = []
+    for entry_id in done_ids:
+        with catalog.session() as session:
+            entry = session.get(JournalEntry, entry_id)
+            problem = _restore(mode, entry, target)
+            if problem is None:
+                finish_entry(session, entry, "restored")
+                reports.append(EntryReport.of(entry))
+            else:
+                reports.append(_refused(entry, problem))
+    restored = sum(r.state == "restored" for r in reports)
+    if restored == len(reports):
+        set_batch_status(catalog, batch_id, UNDONE)
+    return UndoReport(batch_id, mode, tuple(reports), f"batch {batch_id}: restored {restored} of {len(reports)} files")
+
+
+def _refused(entry: JournalEntry, reason: str) -> EntryReport:
+    """The row as it stays (done), with why it was not restored."""
+    return EntryReport(entry.file_id, entry.source, entry.destination, entry.size, entry.state, reason)
+
+
+def _restore(mode: str, entry: JournalEntry, target: str | None) -> str | None:
+    """Put one file back; returns why it could not be, or None on success."""
+    source = Path(entry.source)
+    if mode == "trash" and not entry.destination:
+        return trash.CANNOT_RESTORE_REASON if not trash.CAN_RESTORE else "not found in the trash"
+    held = Path(entry.destination or "")
+    if os.path.lexists(source):
+        return "a file already exists at the original path; move it away and undo again"
+    if not os.path.lexists(held):
+        return f"no longer at {held} (was the trash emptied or the quarantine folder cleaned?)"
+    try:
+        if entry.content_hash and full_hash(held) != entry.content_hash:
+            return f"the copy at {held} was changed; it was left there"
+        if mode == "trash":
+            trash.restore(held, source, entry.content_hash)
+        else:
+            move_file(held, source, entry.content_hash)
+            _prune_empty(held.parent, Path(target or held.parent))
+    except OSError as exc:
+        return f"could not restore: {exc.strerror or exc}"
+    return None
+
+
+def _prune_empty(folder: Path, top: Path) -> None:
+    """Remove the folders an undo emptied below the quarantine folder `top` (kept itself)."""
+    while folder != top and folder.is_relative_to(top):
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty
+        folder = folder.parent
