@@ -1,0 +1,83 @@
+"""The structural check: copies line up with their original, other shots of a scene do not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lookalike.core import structure
+from lookalike.core.config import DUPLICATE_THRESHOLD
+from lookalike.core.images import decode
+
+
+def _sig(path: Path) -> bytes:
+    return structure.signature(decode(path, (224, 224)).pixels)
+
+
+def _score(a: bytes, b: bytes) -> float:
+    return float(structure.pair_scores(structure.unpack([a]), structure.unpack([b]))[0])
+
+
+@pytest.mark.parametrize("original,copy", [
+    ("chelsea.jpg", "copies/chelsea_small.jpg"),
+    ("coffee.jpg", "copies/coffee_cropped.jpg"),
+    ("rocket.jpg", "copies/rocket_rotated.jpg"),
+    ("rocket.jpg", "copies/rocket_gray.png"),
+])
+def test_copies_line_up(samples: Path, original: str, copy: str) -> None:
+    assert _score(_sig(samples / original), _sig(samples / copy)) >= DUPLICATE_THRESHOLD
+
+
+def test_sideways_and_mirrored_copies_line_up(samples: Path, tmp_path: Path) -> None:
+    with Image.open(samples / "astronaut.jpg") as im:
+        im.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "sideways.jpg")
+        im.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(tmp_path / "mirror.jpg")
+    original = _sig(samples / "astronaut.jpg")
+    assert _score(original, _sig(tmp_path / "sideways.jpg")) >= DUPLICATE_THRESHOLD
+    assert _score(original, _sig(tmp_path / "mirror.jpg")) >= DUPLICATE_THRESHOLD
+
+
+def test_overlapping_views_of_one_scene_do_not(samples: Path, tmp_path: Path) -> None:
+    with Image.open(samples / "hubble_deep_field.jpg") as im:
+        w, h = im.size
+        im.crop((0, 0, int(w * 0.7), h)).save(tmp_path / "left.jpg")
+        im.crop((int(w * 0.3), 0, w, h)).save(tmp_path / "right.jpg")
+    assert _score(_sig(tmp_path / "left.jpg"), _sig(tmp_path / "right.jpg")) < DUPLICATE_THRESHOLD
+
+
+def test_unrelated_photos_score_low(samples: Path) -> None:
+    names = ["astronaut.jpg", "chelsea.jpg", "coffee.jpg", "rocket.jpg", "hubble_deep_field.jpg"]
+    sigs = [_sig(samples / n) for n in names]
+    scores = [_score(sigs[i], sigs[j]) for i in range(len(sigs)) for j in range(i + 1, len(sigs))]
+    assert max(scores) < 0.7
+
+
+def test_flat_images_are_not_called_copies() -> None:
+    flat = structure.signature(np.full((64, 64, 3), 128, dtype=np.uint8))
+    noisy = structure.signature(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8))
+    assert _score(flat, noisy) < 0.5
+
+
+def test_scores_are_symmetric(samples: Path) -> None:
+    a, b = _sig(samples / "coffee.jpg"), _sig(samples / "copies/coffee_cropped.jpg")
+    assert _score(a, b) == pytest.approx(_score(b, a), abs=1e-6)
+
+
+@pytest.mark.devset
+def test_devset_copies_and_similar_pairs_are_separated(devset: Path, truth: dict) -> None:
+    kinds = truth["variant_kind"]
+    pairs = [(g[0], c) for g in truth["groups"] for c in g[1:]]
+    sigs = {n: _sig(devset / n) for pair in pairs + [tuple(p) for p in truth["similar"]] for n in pair}
+    copies = structure.pair_scores(
+        structure.unpack([sigs[a] for a, _ in pairs]), structure.unpack([sigs[b] for _, b in pairs])
+    )
+    similar = structure.pair_scores(
+        structure.unpack([sigs[a] for a, _ in truth["similar"]]),
+        structure.unpack([sigs[b] for _, b in truth["similar"]]),
+    )
+    worst = {kinds[b]: min(s, 1.0) for (_, b), s in sorted(zip(pairs, copies), key=lambda x: -x[1])}
+    print({k: round(float(v), 3) for k, v in sorted(worst.items())}, "similar max", float(similar.max()))
+    assert copies.min() >= DUPLICATE_THRESHOLD > similar.max()
