@@ -51,11 +51,14 @@ class Location:
 class FileRecord:
     """The outcome of opening one file: a vector and metadata, or an error reason.
 
-    `id` is None for a path new to the catalog, else the row to overwrite.
+    `id` is None for a path new to the catalog, else the row to overwrite;
+    `same_content` marks a known file re-read only for a new model, whose other
+    models' vectors and full hash stay valid.
     """
 
     location: Location
     id: int | None = None
+    same_content: bool = False
     error: str | None = None
     width: int | None = None
     height: int | None = None
@@ -222,9 +225,9 @@ class Catalog:
     def store(self, records: Sequence[FileRecord], model_id: str) -> list[int]:
         """Write decoded (or failed) files and their vectors in one transaction.
 
-        New paths are inserted, known ids overwritten; a rewritten file loses every
-        older vector (its pixels may have changed) and its full hash. Returns the
-        ids in the order of `records`. One transaction per call is what makes an
+        New paths are inserted, known ids overwritten; a changed file loses every
+        older vector (its pixels changed) and its full hash. Returns the ids in
+        the order of `records`. One transaction per call is what makes an
         interrupted scan resumable without doubled rows.
         """
         if not records:
@@ -238,8 +241,13 @@ class Catalog:
                 ids_by_path.update({path: fid for fid, path in session.execute(stmt, [_row(r) for r in fresh])})
             if known:
                 session.execute(update(File), [{"id": r.id, **_row(r)} for r in known])
-                for chunk in _chunks([r.id for r in known]):
+                changed = [r.id for r in known if not r.same_content]
+                for chunk in _chunks(changed):
                     session.execute(delete(Embedding).where(Embedding.file_id.in_(chunk)))
+                for chunk in _chunks([r.id for r in known if r.same_content]):
+                    session.execute(
+                        delete(Embedding).where(Embedding.file_id.in_(chunk), Embedding.model_id == model_id)
+                    )
             ids = [r.id if r.id is not None else ids_by_path[r.location.path] for r in records]
             vectors = [
                 {"file_id": fid, "model_id": model_id, "vector": pack_vector(r.vector)}
@@ -336,9 +344,10 @@ def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
 
 def _row(record: FileRecord) -> dict[str, object]:
     loc = record.location
-    return {
+    row: dict[str, object] = {} if record.same_content else {"full_hash": None}
+    return row | {
         "path": loc.path, "root_id": loc.root_id, "size": loc.size, "mtime_ns": loc.mtime_ns,
-        "inode": loc.inode, "device": loc.device, "partial_hash": record.partial_hash, "full_hash": None,
+        "inode": loc.inode, "device": loc.device, "partial_hash": record.partial_hash,
         "width": record.width, "height": record.height, "format": record.format,
         "taken_at": record.taken_at, "camera": record.camera, "has_gps": record.has_gps,
         "status": "error" if record.error is not None else "ok", "error": record.error,

@@ -72,10 +72,14 @@ class ScanReport:
 
 @dataclass(frozen=True, slots=True)
 class _Work:
-    """A file to decode; `id` is the catalog row to overwrite (None: a new path)."""
+    """A file to decode; `id` is the catalog row to overwrite (None: a new path).
+
+    `same_content`: only a vector for the current model is missing.
+    """
 
     found: FoundFile
     id: int | None
+    same_content: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +214,7 @@ class Scanner:
                     revived.append(seen.id)
             else:
                 report.reembedded += 1
-                work.append(_Work(item, seen.id))
+                work.append(_Work(item, seen.id, same_content=True))
         meter.errors = report.errors
 
         # An empty root that the catalog knows photos in is most likely an
@@ -263,7 +267,7 @@ class Scanner:
             report.moved += 1
             moves.append((match.id, _location(item, root_ids)))
             if not match.embedded:
-                work.append(_Work(item, match.id))
+                work.append(_Work(item, match.id, same_content=True))
         return moves
 
     # --- embedding -------------------------------------------------------------
@@ -323,13 +327,14 @@ class Scanner:
         for item, opened in batch:
             location = _location(item.found, root_ids)
             if opened.error is not None or opened.info is None:
-                records.append(FileRecord(location, item.id, error=opened.error or "could not decode"))
+                records.append(FileRecord(location, item.id, error=opened.error or "could not be decoded"))
                 continue
             info = opened.info
             records.append(
                 FileRecord(
                     location,
                     item.id,
+                    same_content=item.same_content,
                     width=info.width,
                     height=info.height,
                     format=info.format,
