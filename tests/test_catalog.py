@@ -1,0 +1,122 @@
+"""Catalog queries used by the scan, the CLI and the index, on a real SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lookalike.core.catalog import Catalog, CatalogError, FileRecord, Location
+
+MODEL = "test-model:0123456789ab"
+
+
+@pytest.fixture
+def catalog(tmp_path: Path):
+    with Catalog(tmp_path / "catalog.sqlite") as opened:
+        yield opened
+
+
+def _unit(seed: int, dim: int = 8) -> np.ndarray:
+    vector = np.random.default_rng(seed).normal(size=dim).astype(np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def _record(path: str, root_id: int, size: int = 100, fid: int | None = None, **fields) -> FileRecord:
+    location = Location(path, size, 1_000 + size, None, None, root_id)
+    if "error" not in fields:
+        fields.setdefault("vector", _unit(size))
+        fields.setdefault("width", 4)
+        fields.setdefault("height", 3)
+    return FileRecord(location, fid, **fields)
+
+
+def test_store_inserts_then_overwrites_and_vectors_round_trip(catalog: Catalog) -> None:
+    root = catalog.add_root("/p")
+    assert catalog.add_root("/p") == root
+    records = [_record("/p/a.jpg", root, 10), _record("/p/b.jpg", root, 20), _record("/p/c.jpg", root, 30, error="broken")]
+    ids = catalog.store(records, MODEL)
+    assert len(set(ids)) == 3
+
+    got_ids, vectors = catalog.vectors(MODEL)
+    assert list(got_ids) == ids[:2]
+    assert np.allclose(vectors, [_unit(10), _unit(20)], atol=1e-3)
+    assert catalog.errors() == [("/p/c.jpg", "broken")]
+    assert catalog.status_counts() == {"ok": 2, "error": 1, "missing": 0}
+
+    catalog.store([_record("/p/c.jpg", root, 31, fid=ids[2])], MODEL)  # the broken file was fixed
+    assert catalog.status_counts() == {"ok": 3, "error": 0, "missing": 0}
+    assert catalog.embedded_count(MODEL) == 3
+
+
+def test_known_files_covers_exactly_one_folder(catalog: Catalog) -> None:
+    root = catalog.add_root("/photos")
+    catalog.store([_record(p, root) for p in ("/photos/a.jpg", "/photos/x/b.jpg", "/photos2/c.jpg", "/photo.jpg")], MODEL)
+    catalog.store([_record("/photos/broken.jpg", root, error="bad")], MODEL)
+
+    known = catalog.known_files("/photos", MODEL)
+
+    assert sorted(known) == ["/photos/a.jpg", "/photos/broken.jpg", "/photos/x/b.jpg"]
+    assert known["/photos/a.jpg"].embedded and not known["/photos/a.jpg"].failed
+    assert known["/photos/broken.jpg"].failed and not known["/photos/broken.jpg"].embedded
+    assert not catalog.known_files("/photos", "other-model")["/photos/a.jpg"].embedded
+
+
+def test_relocate_swaps_paths_and_keeps_vectors(catalog: Catalog) -> None:
+    root = catalog.add_root("/p")
+    a, b = catalog.store([_record("/p/a.jpg", root, 10), _record("/p/b.jpg", root, 20)], MODEL)
+    catalog.relocate([(a, Location("/p/b.jpg", 10, 5, 1, 1, root)), (b, Location("/p/a.jpg", 20, 6, 2, 1, root))])
+    rows = catalog.files([a, b])
+    assert (rows[a].path, rows[b].path) == ("/p/b.jpg", "/p/a.jpg")
+    assert len(catalog.vectors(MODEL)[0]) == 2
+
+
+def test_missing_files_leave_results_and_come_back_with_their_status(catalog: Catalog) -> None:
+    root = catalog.add_root("/p")
+    ok, bad = catalog.store([_record("/p/a.jpg", root), _record("/p/b.jpg", root, error="bad")], MODEL)
+    catalog.mark_missing([ok, bad])
+    assert len(catalog.vectors(MODEL)[0]) == 0
+    assert catalog.status_counts() == {"ok": 0, "error": 0, "missing": 2}
+    catalog.mark_present([ok, bad])
+    assert catalog.status_counts() == {"ok": 1, "error": 1, "missing": 0}
+
+
+def test_same_size_files_and_stored_hashes(catalog: Catalog) -> None:
+    root = catalog.add_root("/p")
+    a, b, c, d = catalog.store(
+        [_record("/p/a.jpg", root, 10), _record("/p/b.jpg", root, 10), _record("/p/c.jpg", root, 11),
+         _record("/p/d.jpg", root, 10, error="bad")],
+        MODEL,
+    )
+    assert [f.id for f in catalog.same_size_files()] == [a, b]
+    catalog.set_hashes({a: "pa"}, {a: "fa", b: "fb"})
+    rows = catalog.files([a, b])
+    assert (rows[a].partial_hash, rows[a].full_hash, rows[b].full_hash) == ("pa", "fa", "fb")
+
+
+def test_iter_files_streams_present_files_by_path(catalog: Catalog) -> None:
+    root = catalog.add_root("/p")
+    ids = catalog.store([_record(f"/p/{i:04d}.jpg", root, i + 1) for i in range(2500)], MODEL)
+    catalog.mark_missing(ids[:10])
+    paths = [f.path for f in catalog.iter_files()]
+    assert len(paths) == 2490 and paths == sorted(paths)
+
+
+def test_mark_scanned_and_size(catalog: Catalog) -> None:
+    root = catalog.add_root("/p")
+    catalog.mark_scanned([root], when=123.0)
+    assert [(r.path, r.last_scan_at) for r in catalog.roots()] == [("/p", 123.0)]
+    assert catalog.size_bytes() >= catalog.path.stat().st_size > 0
+
+
+def test_a_newer_catalog_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite"
+    Catalog(path).close()
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+    db.close()
+    with pytest.raises(CatalogError, match="newer"):
+        Catalog(path)

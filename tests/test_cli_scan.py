@@ -1,0 +1,131 @@
+"""The scan, errors, stats and export verbs, run as a person (or a script) runs them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from lookalike.cli import main
+from lookalike.core.catalog import Catalog
+from lookalike.core.embedder import Embedder
+from lookalike.core.scan import Scanner
+
+REPORT_KEYS = {"new", "changed", "unchanged", "moved", "reembedded", "missing", "errors", "embedded",
+               "cancelled", "roots_offline", "unreadable", "elapsed", "provider"}
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def scanned(samples: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """A catalog of the samples plus one broken file, made by `lookalike scan`."""
+    (samples / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    catalog = str(tmp_path / "catalog.sqlite")
+    code, out, err = _run(capsys, "--catalog", catalog, "scan", str(samples), "--device", "cpu", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert REPORT_KEYS <= set(report)
+    assert (report["new"], report["errors"], report["embedded"]) == (11, 1, 10)
+    assert report["provider"] == "CPUExecutionProvider"
+    assert "CPUExecutionProvider" in err
+    return catalog
+
+
+def test_rescan_summary_for_people(scanned: str, samples: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "--catalog", scanned, "scan", str(samples), "--device", "cpu")
+    assert code == 0
+    assert "unchanged 11" in out and "errors 1" in out and "lookalike errors" in out
+
+
+def test_errors_json(scanned: str, samples: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "--catalog", scanned, "errors", "--json")
+    assert code == 0
+    assert json.loads(out) == {
+        "errors": [{"path": str(samples / "broken.png"), "error": "file is corrupt (damaged PNG structure)"}]
+    }
+
+
+def test_stats_json(scanned: str, samples: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "--catalog", scanned, "stats", "--json")
+    stats = json.loads(out)
+    assert code == 0
+    assert stats["files"] == {"ok": 10, "error": 1, "missing": 0}
+    assert stats["embedded"] == 10 and stats["catalog_bytes"] > 0
+    assert [r["path"] for r in stats["roots"]] == [str(samples)] and stats["roots"][0]["last_scan_at"]
+
+
+def test_export_json_and_csv(scanned: str, samples: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "--catalog", scanned, "export", "--format", "json")
+    files = json.loads(out)["files"]
+    assert code == 0 and len(files) == 11
+    assert all(set(f) == {"path", "size", "width", "height", "status", "error"} for f in files)
+    astronaut = next(f for f in files if f["path"] == str(samples / "astronaut.jpg"))
+    assert (astronaut["status"], astronaut["error"], astronaut["width"]) == ("ok", None, 512)
+
+    target = tmp_path / "files.csv"
+    assert _run(capsys, "--catalog", scanned, "export", "--format", "csv", "--output", str(target))[0] == 0
+    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert [r["path"] for r in rows] == [f["path"] for f in files]
+    assert rows[0].keys() == {"path", "size", "width", "height", "status", "error"}
+
+
+def test_missing_folder_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, "--catalog", str(tmp_path / "c.sqlite"), "scan", str(tmp_path / "nowhere"))
+    assert code == 2 and out == ""
+    assert err.strip().count("\n") == 0 and "nowhere" in err
+
+
+def _embedded(catalog: Path) -> int:
+    try:
+        db = sqlite3.connect(f"file:{catalog}?mode=ro", uri=True, timeout=5)
+        try:
+            return db.execute("SELECT count(*) FROM embeddings").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return 0  # not created yet
+
+
+@pytest.mark.devset
+def test_sigkill_mid_scan_then_resume_loses_and_doubles_nothing(
+    devset_copy: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    catalog_path = tmp_path / "catalog.sqlite"
+    command = [sys.executable, "-m", "lookalike", "--catalog", str(catalog_path), "scan", str(devset_copy),
+               "--device", "cpu", "--workers", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
+    try:
+        while _embedded(catalog_path) < 40:
+            assert process.poll() is None, "the scan ended before it could be killed"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+
+    with Catalog(catalog_path) as catalog:
+        committed = catalog.status_counts()["ok"] + catalog.status_counts()["error"]
+        report = Scanner(catalog, embedder).run([devset_copy])
+        images = [p for p in devset_copy.rglob("*") if p.is_file() and p.suffix not in (".json", ".md")]
+        assert report.unchanged == committed and report.new == len(images) - committed
+        with catalog.session() as session:
+            paths = [row[0] for row in session.execute(text("SELECT path FROM files"))]
+            integrity = session.execute(text("PRAGMA integrity_check")).scalar()
+        assert sorted(paths) == sorted(str(p) for p in images)
+        assert integrity == "ok"
+        assert catalog.embedded_count(embedder.model_id) == len(images) - report.errors
