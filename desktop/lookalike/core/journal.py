@@ -202,3 +202,12 @@ def history(catalog: Catalog) -> list[BatchSummary]:
         BatchSummary(b.id, b.created_at, b.mode, b.target, b.status, counts.get(b.id, {}), removed.get(b.id, 0))
         for b in batches
     ]
+
+
+def batch_entries(catalog: Catalog, batch_id: int) -> list[EntryReport]:
+    """The files of one batch, in the order they were processed."""
+    with catalog.session() as session:
+        rows = session.scalars(
+            select(JournalEntry).where(JournalEntry.batch_id == batch_id).order_by(JournalEntry.id)
+        )
+        return [EntryReport.of(row) for row in rows]

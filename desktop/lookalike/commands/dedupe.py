@@ -1,0 +1,169 @@
+"""`lookalike dedupe`: show which copies would go and why; with --apply, remove them.
+
+Without --apply nothing is touched: the plan lists every group's kept copy with
+the rule that chose it, the copies to remove with the reason, and the space that
+would be freed. With --apply the same plan runs as one journalled batch
+(`lookalike undo` reverts it), each file re-checked just before it is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from lookalike.commands.common import CommandError, add_json_flag, manifest_for, open_catalog, print_json, settings
+from lookalike.commands.history import entries_json, print_entries
+from lookalike.core.catalog import Catalog
+from lookalike.core.config import Settings
+from lookalike.core.deletion import BatchReport, Plan, execute, plan_from_review
+from lookalike.core.journal import DeletionError
+from lookalike.core.keeprules import check_rules, human_bytes
+from lookalike.core.sidecar import merge_metadata
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "dedupe",
+        help="plan (and with --apply, carry out) the removal of duplicate copies",
+        description="Group identical or duplicate photos, keep one copy per group by the keep rules, and list "
+        "what would be removed. Nothing is touched without --apply.",
+    )
+    parser.add_argument(
+        "--kind", choices=("identical", "duplicate"), default="duplicate",
+        help="identical: same bytes; duplicate: the same picture, re-encoded or resized (default)",
+    )  # fmt: skip
+    parser.add_argument("--threshold", type=float, metavar="COSINE", help="duplicate threshold (default: settings)")
+    parser.add_argument("--rules", metavar="R1,R2,...", help="keep rules in order (default: settings, else built-in)")
+    parser.add_argument(
+        "--prefer", action="append", default=[], metavar="DIR", help="keep copies in this folder first (repeatable)"
+    )
+    parser.add_argument(
+        "--mode", metavar="trash|quarantine:DIR|permanent", help="where removed files go (default: settings, trash)"
+    )
+    parser.add_argument("--yes-permanently", action="store_true", help="confirm --mode permanent (no undo)")
+    parser.add_argument(
+        "--merge-metadata", action="store_true",
+        help="write an XMP sidecar for a kept copy lacking the date taken/GPS a removed copy has",
+    )  # fmt: skip
+    parser.add_argument("--apply", action="store_true", help="remove the files (default: only show the plan)")
+    parser.add_argument("--model", metavar="NAME|MANIFEST", help="model whose embeddings group duplicates")
+    add_json_flag(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here: grouping loads the vector index stack, which other verbs never need.
+    from lookalike.core.review import find_groups
+
+    config = _settings(args)
+    mode, quarantine = _mode(args, config)
+    model_id = manifest_for(args.model).model_id
+    with open_catalog(args) as catalog:
+        groups = find_groups(catalog, model_id, args.kind, threshold=args.threshold, settings=config)
+        try:
+            plan = plan_from_review(catalog, groups)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        if not args.apply:
+            _show_plan(plan, groups, mode, args.json)
+            return 0
+        sidecars = [str(p) for p in merge_metadata(catalog, plan)] if args.merge_metadata else []
+        report = _execute(catalog, plan, mode, quarantine, args.yes_permanently)
+    _show_report(report, sidecars, args.json)
+    return 1 if report.failed else 0
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    config = settings()
+    rules = [r.strip() for r in args.rules.split(",") if r.strip()] if args.rules else config.keep_rules
+    try:
+        check_rules(rules)
+    except ValueError as exc:
+        raise CommandError(str(exc), exit_code=2) from exc
+    preferred = [str(Path(p).expanduser().resolve()) for p in args.prefer] or config.preferred_folders
+    return dataclasses.replace(config, keep_rules=rules, preferred_folders=preferred)
+
+
+def _mode(args: argparse.Namespace, config: Settings) -> tuple[str, str | None]:
+    """(mode, quarantine folder) from --mode, else from the settings."""
+    text = args.mode or (
+        f"quarantine:{config.quarantine_dir}" if config.deletion_mode == "quarantine" else config.deletion_mode
+    )
+    mode, _, folder = text.partition(":")
+    if mode == "quarantine" and not folder:
+        raise CommandError("--mode quarantine needs a folder: --mode quarantine:DIR", exit_code=2)
+    if mode not in ("trash", "quarantine", "permanent") or (folder and mode != "quarantine"):
+        raise CommandError(f"unknown mode {text!r}; use trash, quarantine:DIR or permanent", exit_code=2)
+    if mode == "permanent" and args.apply and not args.yes_permanently:
+        raise CommandError("--mode permanent deletes without undo; add --yes-permanently to confirm", exit_code=2)
+    return mode, folder or None
+
+
+def _execute(catalog: Catalog, plan: Plan, mode: str, quarantine: str | None, confirmed: bool) -> BatchReport:
+    try:
+        return execute(catalog, plan, mode, quarantine, confirm_permanent=confirmed)  # type: ignore[arg-type]
+    except DeletionError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def _show_plan(plan: Plan, groups: list, mode: str, as_json: bool) -> None:
+    if as_json:
+        print_json(
+            {
+                "apply": False,
+                "mode": mode,
+                "bytes_freed": plan.bytes_freed,
+                "groups": [
+                    {
+                        "keep": [_member_json(m) for m in g.members if m.keep],
+                        "remove": [_member_json(m) for m in g.members if not m.keep],
+                    }
+                    for g in groups
+                ],
+            }
+        )
+        return
+    if not plan.removals:
+        print("Nothing to remove: no group has a copy to spare.")
+        return
+    for number, group in enumerate(groups, start=1):
+        print(f"Group {number}")
+        for member in sorted(group.members, key=lambda m: not m.keep):
+            print(f"  {'keep  ' if member.keep else 'remove'}  {member.file.path}  ({member.reason})")
+    print()
+    print(
+        f"Would remove {len(plan.removals)} file(s) and keep {len(plan.kept)}, freeing "
+        f"{human_bytes(plan.bytes_freed)} ({mode}). Run again with --apply to do it."
+    )
+
+
+def _member_json(member: object) -> dict:
+    file = member.file  # type: ignore[attr-defined]
+    return {"id": file.id, "path": file.path, "size": file.size, "reason": member.reason}  # type: ignore[attr-defined]
+
+
+def _show_report(report: BatchReport, sidecars: list[str], as_json: bool) -> None:
+    if as_json:
+        print_json(
+            {
+                "apply": True,
+                "batch": report.batch_id,
+                "mode": report.mode,
+                "target": report.target,
+                "bytes_freed": report.bytes_freed,
+                "sidecars": sidecars,
+                "files": entries_json(report.entries),
+            }
+        )
+        return
+    if report.entries:
+        print_entries(report.entries)
+        print()
+    for sidecar in sidecars:
+        print(f"wrote {sidecar}")
+    print(
+        f"Batch {report.batch_id}: removed {len(report.done)} file(s) ({human_bytes(report.bytes_freed)}, "
+        f"{report.mode}), skipped {len(report.skipped)}, failed {len(report.failed)}."
+        + ("" if report.mode == "permanent" else " `lookalike undo` puts them back.")
+    )

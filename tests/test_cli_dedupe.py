@@ -1,0 +1,109 @@
+"""The deletion verbs end to end: dedupe (plan, apply), undo, history, not-duplicate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from PIL.TiffImagePlugin import IFDRational
+
+from lookalike.cli import main
+from lookalike.core.catalog import Catalog
+from lookalike.core.deletion import execute, plan_removal
+from lookalike.core.hashing import full_hash
+from lookalike.core.schema import File
+from lookalike.core.sidecar import GpsPosition, read_gps, sidecar_path, write_xmp_sidecar
+from test_deletion import add_photos
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> tuple[Path, dict[str, int]]:
+    """A catalog with one group of identical copies under Photos/ (and one lone photo)."""
+    catalog_path = tmp_path / "catalog.sqlite"
+    with Catalog(catalog_path) as catalog:
+        ids = add_photos(
+            catalog,
+            tmp_path / "Photos",
+            {"a.jpg": b"A" * 4000, "sub/a copy.jpg": b"A" * 4000, "b.jpg": b"B" * 100},
+        )
+    return catalog_path, ids
+
+
+def cli(catalog_path: Path, *argv: str) -> int:
+    return main(["--catalog", str(catalog_path), *argv])
+
+
+def cli_json(capsys: pytest.CaptureFixture[str], catalog_path: Path, *argv: str) -> dict:
+    capsys.readouterr()
+    assert cli(catalog_path, *argv, "--json") == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_not_duplicate_remember_list_forget(library, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    catalog_path, ids = library
+    a, b = str(tmp_path / "Photos" / "a.jpg"), str(tmp_path / "Photos" / "b.jpg")
+    assert cli(catalog_path, "not-duplicate", a, b) == 0
+    assert "remembered 1 new pair(s) as not duplicate" in capsys.readouterr().out
+    listed = cli_json(capsys, catalog_path, "not-duplicate", "--list")
+    assert [(p["a"], p["b"]) for p in listed["pairs"]] == [(a, b)]
+    assert cli_json(capsys, catalog_path, "not-similar", "--list")["pairs"] == []
+    assert cli_json(capsys, catalog_path, "not-duplicate", a, b, "--forget")["pairs"] == 1
+    assert cli(catalog_path, "not-duplicate", a, str(tmp_path / "nowhere.jpg")) == 2
+    assert "not in the catalog" in capsys.readouterr().err
+
+
+def test_undo_and_history_verbs(library, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    catalog_path, ids = library
+    copy = tmp_path / "Photos" / "sub" / "a copy.jpg"
+    with Catalog(catalog_path) as catalog:
+        plan = plan_removal(catalog, [([ids["a.jpg"]], [ids["sub/a copy.jpg"]])])
+        batch = execute(catalog, plan, "quarantine", tmp_path / "Q").batch_id
+    assert not copy.exists()
+
+    batches = cli_json(capsys, catalog_path, "history")["batches"]
+    assert [(b["id"], b["mode"], b["status"], b["counts"], b["bytes_removed"]) for b in batches] == [
+        (batch, "quarantine", "done", {"done": 1}, 4000)
+    ]
+    files = cli_json(capsys, catalog_path, "history", "--batch", str(batch))["files"]
+    assert [(f["source"], f["state"]) for f in files] == [(str(copy), "done")]
+
+    undone = cli_json(capsys, catalog_path, "undo")
+    assert undone["batch"] == batch and [f["state"] for f in undone["files"]] == ["restored"]
+    assert copy.read_bytes() == b"A" * 4000
+    assert cli(catalog_path, "undo") == 0
+    assert "nothing to undo" in capsys.readouterr().out
+    assert cli(catalog_path, "history") == 0
+    assert "undone" in capsys.readouterr().out
+
+
+def gps_photo(path: Path, taken: str | None, gps: bool) -> None:
+    exif = Image.Exif()
+    if taken:
+        exif[0x0132] = taken
+    if gps:
+        exif[0x8825] = {
+            1: "N", 2: (IFDRational(48), IFDRational(51), IFDRational(2980, 100)),
+            3: "W", 4: (IFDRational(2), IFDRational(17), IFDRational(4020, 100)),
+            5: b"\x00", 6: IFDRational(355, 10),
+        }  # fmt: skip
+    Image.new("RGB", (32, 24), "red").save(path, exif=exif)
+
+
+def test_xmp_sidecar_carries_date_and_gps(tmp_path: Path) -> None:
+    donor, keeper = tmp_path / "camera.jpg", tmp_path / "export.jpg"
+    gps_photo(donor, "2015:06:01 10:00:00", gps=True)
+    gps_photo(keeper, None, gps=False)
+    position = read_gps(donor)
+    assert (position.latitude, position.longitude, position.altitude) == pytest.approx((48.858278, -2.2945, 35.5))
+    assert read_gps(keeper) is None
+
+    written = write_xmp_sidecar(keeper, "2015-06-01T10:00:00", position)
+    assert written == sidecar_path(keeper) == tmp_path / "export.jpg.xmp"
+    text = written.read_text()
+    assert 'exif:DateTimeOriginal="2015-06-01T10:00:00"' in text
+    assert 'exif:GPSLatitude="48,51.496667N"' in text and 'exif:GPSLongitude="2,17.670000W"' in text
+    with pytest.raises(FileExistsError):
+        write_xmp_sidecar(keeper, "2020-01-01T00:00:00", None)
+    assert write_xmp_sidecar(tmp_path / "other.jpg", None, None) is None
