@@ -12,9 +12,7 @@ from PIL.TiffImagePlugin import IFDRational
 from lookalike.cli import main
 from lookalike.core.catalog import Catalog
 from lookalike.core.deletion import execute, plan_removal
-from lookalike.core.hashing import full_hash
-from lookalike.core.schema import File
-from lookalike.core.sidecar import GpsPosition, read_gps, sidecar_path, write_xmp_sidecar
+from lookalike.core.sidecar import read_gps, sidecar_path, write_xmp_sidecar
 from test_deletion import add_photos
 
 

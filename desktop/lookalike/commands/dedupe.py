@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             plan = plan_from_review(catalog, groups)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
-        if not args.apply:
+        if not args.apply or not plan.removals:
             _show_plan(plan, groups, mode, args.json)
             return 0
         sidecars = [str(p) for p in merge_metadata(catalog, plan)] if args.merge_metadata else []

@@ -47,7 +47,11 @@ def move_file(source: Path, destination: Path, expected_hash: str | None = None)
         if exc.errno != errno.EXDEV:
             raise
         _copy_verified(source, destination, expected_hash or full_hash(source))
-        os.unlink(source)
+        try:
+            os.unlink(source)
+        except OSError:
+            destination.unlink()  # the source stays: never leave two copies behind
+            raise
     sync_dir(destination.parent)
     sync_dir(source.parent)
 

@@ -120,6 +120,8 @@ def finish_entry(
     entry.state, entry.reason, entry.updated_at = state, reason, time.time()
     if destination is not None:
         entry.destination = destination
+    elif state in ("skipped", "failed"):
+        entry.destination = None  # nothing went where the planned row said it would
     file_status = {"done": "deleted", "restored": "ok"}.get(state)
     if file_status and entry.file_id is not None:
         row = session.get(File, entry.file_id)

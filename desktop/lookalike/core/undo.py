@@ -92,7 +92,11 @@ def _undo(catalog: Catalog, batch_id: int) -> UndoReport:
             entries = tuple(
                 _refused(session.get(JournalEntry, i), "deleted permanently; it cannot be restored") for i in done_ids
             )
-        return UndoReport(batch_id, mode, entries, f"batch {batch_id} deleted files permanently: it cannot be undone")
+        message = (
+            f"batch {batch_id} deleted files permanently: it cannot be undone "
+            "(an older batch can still be undone by its number)"
+        )
+        return UndoReport(batch_id, mode, entries, message)
     reports = []
     for entry_id in done_ids:
         with catalog.session() as session:
