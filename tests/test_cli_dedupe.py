@@ -12,7 +12,8 @@ from PIL.TiffImagePlugin import IFDRational
 from lookalike.cli import main
 from lookalike.core.catalog import Catalog
 from lookalike.core.deletion import execute, plan_removal
-from lookalike.core.sidecar import read_gps, sidecar_path, write_xmp_sidecar
+from lookalike.core.schema import File
+from lookalike.core.sidecar import merge_metadata, read_gps, sidecar_path, write_xmp_sidecar
 from test_deletion import add_photos
 
 
@@ -105,3 +106,19 @@ def test_xmp_sidecar_carries_date_and_gps(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError):
         write_xmp_sidecar(keeper, "2020-01-01T00:00:00", None)
     assert write_xmp_sidecar(tmp_path / "other.jpg", None, None) is None
+
+
+def test_merge_metadata_gives_the_keeper_what_it_lacks(tmp_path: Path) -> None:
+    photos = tmp_path / "Photos"
+    with Catalog(tmp_path / "catalog.sqlite") as catalog:
+        ids = add_photos(catalog, photos, {"export.jpg": b"", "camera.jpg": b""})
+        gps_photo(photos / "export.jpg", None, gps=False)
+        gps_photo(photos / "camera.jpg", "2015:06:01 10:00:00", gps=True)
+        with catalog.session() as session:
+            session.get(File, ids["camera.jpg"]).taken_at = "2015-06-01T10:00:00"
+            session.get(File, ids["camera.jpg"]).has_gps = True
+        plan = plan_removal(catalog, [([ids["export.jpg"]], [ids["camera.jpg"]])])
+        assert merge_metadata(catalog, plan) == [photos / "export.jpg.xmp"]
+        text = (photos / "export.jpg.xmp").read_text()
+        assert "2015-06-01T10:00:00" in text and "exif:GPSLongitude" in text
+        assert merge_metadata(catalog, plan) == []  # an existing sidecar is left alone

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -285,3 +286,30 @@ def test_quarantine_on_another_filesystem_copies_verifies_and_undoes(
     assert not list(other_filesystem.rglob("*.lookalike-part"))
     undo_last(catalog)
     assert source.read_bytes() == b"A" * 5000 and source.stat().st_mtime_ns == mtime
+
+
+def test_undo_leaves_a_changed_quarantined_copy(catalog: Catalog, photos: dict[str, int], tmp_path: Path) -> None:
+    keep, copy = photos["keep.jpg"], photos["trip/copy.jpg"]
+    report = execute(catalog, plan_removal(catalog, [([keep], [copy])]), "quarantine", tmp_path / "Q")
+    held = Path(report.done[0].destination)
+    held.write_bytes(b"tampered")
+    undo = undo_last(catalog)
+    assert undo.not_restored[0].reason == f"the copy at {held} was changed; it was left there"
+    assert not path_of(catalog, copy).exists() and held.read_bytes() == b"tampered"
+
+
+def test_progress_and_cancel_between_files(catalog: Catalog, photos: dict[str, int], tmp_path: Path) -> None:
+    keep, copy, copy2 = photos["keep.jpg"], photos["trip/copy.jpg"], photos["trip/copy2.jpg"]
+    cancel = threading.Event()
+    seen: list[tuple[int, int]] = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+        cancel.set()
+
+    report = execute(
+        catalog, plan_removal(catalog, [([keep], [copy, copy2])]), "quarantine", tmp_path / "Q", progress=progress,
+        cancel=cancel,
+    )  # fmt: skip
+    assert seen == [(1, 2)] and len(report.entries) == 1
+    assert path_of(catalog, copy2).exists()
