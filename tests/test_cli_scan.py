@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -101,21 +100,26 @@ def _embedded(catalog: Path) -> int:
         return 0  # not created yet
 
 
+def _scan_until_some_embedded(catalog: Path, root: Path, count: int = 40) -> subprocess.Popen[bytes]:
+    """`lookalike scan --json` in a child process, returned once `count` vectors are committed."""
+    command = [sys.executable, "-m", "lookalike", "--catalog", str(catalog), "scan", str(root),
+               "--device", "cpu", "--workers", "1", "--json"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    while _embedded(catalog) < count:
+        if process.poll() is not None:
+            pytest.fail(f"the scan ended before it could be interrupted: {process.communicate()[1]!r}")
+        time.sleep(0.02)
+    return process
+
+
 @pytest.mark.devset
 def test_sigkill_mid_scan_then_resume_loses_and_doubles_nothing(
     devset_copy: Path, tmp_path: Path, embedder: Embedder
 ) -> None:
     catalog_path = tmp_path / "catalog.sqlite"
-    command = [sys.executable, "-m", "lookalike", "--catalog", str(catalog_path), "scan", str(devset_copy),
-               "--device", "cpu", "--workers", "1"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
-    try:
-        while _embedded(catalog_path) < 40:
-            assert process.poll() is None, "the scan ended before it could be killed"
-            time.sleep(0.02)
-        process.send_signal(signal.SIGKILL)
-    finally:
-        process.wait()
+    process = _scan_until_some_embedded(catalog_path, devset_copy)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
     assert process.returncode == -signal.SIGKILL
 
     with Catalog(catalog_path) as catalog:
@@ -129,3 +133,16 @@ def test_sigkill_mid_scan_then_resume_loses_and_doubles_nothing(
         assert sorted(paths) == sorted(str(p) for p in images)
         assert integrity == "ok"
         assert catalog.embedded_count(embedder.model_id) == len(images) - report.errors
+
+
+@pytest.mark.devset
+def test_ctrl_c_stops_cleanly_with_work_committed(devset_copy: Path, tmp_path: Path) -> None:
+    catalog_path = tmp_path / "catalog.sqlite"
+    process = _scan_until_some_embedded(catalog_path, devset_copy)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+
+    assert process.returncode == 130, err
+    report = json.loads(out)
+    assert report["cancelled"] is True and report["embedded"] >= 40
+    assert _embedded(catalog_path) == report["embedded"]
