@@ -8,8 +8,9 @@ Pipeline (one `Scanner.run`):
                reopened), changed, needing a vector for a new model, or new.
                Paths that vanished and new paths with the same size and partial
                hash are the same file moved: it keeps its id and vector. What is
-               still unseen is marked missing, except under a root or folder that
-               could not be read (an unplugged disk is not a deletion).
+               still unseen (deleted, or now excluded) is marked missing, except
+               under a root or folder that could not be read, or a root that is
+               suddenly empty (an unplugged disk is not a deletion).
 2. embedding - decode in a thread pool (Pillow releases the GIL), embed in
                batches, write each batch in one transaction from this thread, so
                a killed scan resumes where it stopped with nothing doubled.
