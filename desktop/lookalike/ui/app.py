@@ -2,14 +2,65 @@
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from lookalike import __version__
+from lookalike.core.catalog import CatalogError
+from lookalike.core.paths import default_catalog_path, resources_dir
+from lookalike.ui.main_window import MainWindow, app_settings
+from lookalike.ui.theme import use_system_theme
 
 
-def main(argv: list[str] | None = None) -> int:
-    from PySide6.QtWidgets import QApplication, QLabel
+def app_icon() -> QIcon:
+    """The icon at every size shipped in resources/icons (an empty icon if they are missing)."""
+    icon = QIcon()
+    try:
+        folder = resources_dir() / "icons"
+    except FileNotFoundError:
+        return icon
+    for png in sorted(folder.glob("lookalike-*.png")):
+        icon.addFile(str(png))
+    return icon
 
-    app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
+
+def catalog_location(explicit: str | None) -> Path:
+    """`--catalog`, else $LOOKALIKE_CATALOG, else the one chosen in Settings, else the default."""
+    if explicit:
+        return Path(explicit).expanduser()
+    chosen = app_settings().value("catalog")
+    if chosen and not os.environ.get("LOOKALIKE_CATALOG"):
+        return Path(str(chosen))
+    return default_catalog_path()
+
+
+def create_app(argv: Sequence[str]) -> QApplication:
+    app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setApplicationName("Lookalike")
-    window = QLabel("Lookalike")
+    app.setOrganizationName("Lookalike")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("lookalike")
+    app.setWindowIcon(app_icon())
+    use_system_theme(app)  # type: ignore[arg-type]
+    return app  # type: ignore[return-value]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lookalike-gui", description="Lookalike desktop app")
+    parser.add_argument("--catalog", metavar="PATH", help="catalog file (default: $LOOKALIKE_CATALOG, Settings, or the user data folder)")
+    parser.add_argument("--version", action="version", version=f"lookalike {__version__}")
+    args, qt_args = parser.parse_known_args(sys.argv[1:] if argv is None else list(argv))
+    app = create_app(qt_args)
+    try:
+        window = MainWindow(catalog_location(args.catalog))
+    except (CatalogError, OSError) as exc:
+        QMessageBox.critical(None, "Lookalike", f"Cannot open the catalog: {exc}")
+        return 1
     window.show()
     return app.exec()

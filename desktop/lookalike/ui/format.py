@@ -1,0 +1,33 @@
+"""How numbers about photos are written in the UI (sizes, dimensions, dates, similarity)."""
+
+from __future__ import annotations
+
+from lookalike.core.keeprules import human_bytes
+from lookalike.core.schema import File
+
+__all__ = ["human_bytes", "dimensions", "taken", "percent", "duration"]
+
+
+def dimensions(file: File) -> str:
+    return f"{file.width}\u00d7{file.height}" if file.width and file.height else "unknown size"
+
+
+def taken(file: File) -> str:
+    """The EXIF date (ISO) shortened to what fits under a thumbnail."""
+    return file.taken_at.replace("T", " ")[:16] if file.taken_at else "no date"
+
+
+def percent(similarity: float) -> str:
+    return f"{similarity * 100:.0f}%"
+
+
+def duration(seconds: float | None) -> str:
+    """An ETA or elapsed time: 42 s, 3 min 05 s, 1 h 02 min."""
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "\u2014"
+    whole = int(round(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"

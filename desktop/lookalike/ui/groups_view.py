@@ -1,0 +1,361 @@
+"""The Duplicates and Similar tabs: groups of photos with a live threshold slider.
+
+One list row per group, painted by a delegate (thousands of groups scroll
+smoothly); grouping itself is `core.review.find_groups`, run off the UI thread
+and coalesced while the slider moves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractListModel, QEvent, QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QKeyEvent, QMouseEvent, QPainter, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QPushButton,
+    QSlider,
+    QStackedWidget,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lookalike.core.review import ReviewGroup, ReviewMember, find_groups
+from lookalike.ui import format as fmt
+from lookalike.ui.session import Marks, Session
+from lookalike.ui.thumbnails import RepaintThrottle, ThumbnailCache
+from lookalike.ui.tiles import KEEP_COLOR, MARK_COLOR, Tile, paint_tile, rows_height, tile_rects
+from lookalike.ui.workers import Coalescer
+
+MARGIN = 8
+GroupRole = Qt.ItemDataRole.UserRole + 1
+
+TITLES = {"duplicate": "Duplicates", "similar": "Similar"}
+
+
+def verdict(member: ReviewMember) -> str:
+    """The keep-rule's words for this copy, without the 'duplicate of X:' preamble."""
+    return member.reason.split(": ", 1)[-1]
+
+
+def member_tile(group: ReviewGroup, member: ReviewMember, marked: bool, current: bool) -> Tile:
+    """The tile of one photo of a group: facts, similarity and the keep-rule verdict."""
+    file = member.file
+    similarity = "reference" if file.id == group.representative_id else f"{fmt.percent(member.similarity)} similar"
+    if marked:
+        last, accent = "Marked for removal", MARK_COLOR
+    elif member.keep:
+        last, accent = f"Keep: {verdict(member)}", KEEP_COLOR
+    else:
+        last, accent = verdict(member), None
+    return Tile(
+        path=file.path,
+        lines=[Path(file.path).name, f"{fmt.human_bytes(file.size)} \u00b7 {fmt.dimensions(file)}", f"{fmt.taken(file)} \u00b7 {similarity}", last],
+        badge="KEEP" if member.keep else "",
+        marked=marked,
+        current=current,
+        accent=accent,
+    )
+
+
+def reclaimable(groups: list[ReviewGroup]) -> int:
+    """Bytes freed if every copy but the proposed keepers went."""
+    return sum(m.file.size for g in groups for m in g.members if not m.keep)
+
+
+class GroupsModel(QAbstractListModel):
+    """The groups of one kind, as found by core for the current threshold."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.groups: list[ReviewGroup] = []
+
+    def set_groups(self, groups: list[ReviewGroup]) -> None:
+        self.beginResetModel()
+        self.groups = groups
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.groups)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid():
+            return None
+        group = self.groups[index.row()]
+        if role == GroupRole:
+            return group
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"Group {index.row() + 1}: {len(group.members)} photos"
+        return None
+
+    def row_of_file(self, file_id: int) -> int | None:
+        return next((r for r, g in enumerate(self.groups) if any(m.file.id == file_id for m in g.members)), None)
+
+
+class GroupDelegate(QStyledItemDelegate):
+    """Paints a group: a header line, then one tile per photo, wrapping to the view's width."""
+
+    def __init__(self, view: GroupsList, thumbnails: ThumbnailCache, marks: Marks) -> None:
+        super().__init__(view)
+        self._view = view
+        self._thumbnails = thumbnails
+        self._marks = marks
+
+    def _header_height(self, font: QFont) -> int:
+        return int(font.pointSizeF() * 2.2) + 8
+
+    def _tiles_area(self, rect: QRect, font: QFont) -> QRect:
+        return rect.adjusted(MARGIN, MARGIN + self._header_height(font), -MARGIN, -MARGIN)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        group: ReviewGroup = index.data(GroupRole)
+        width = self._view.viewport().width() - 2 * MARGIN
+        height = self._header_height(option.font) + rows_height(width, len(group.members), option.font)
+        return QSize(width, height + 2 * MARGIN)
+
+    def member_at(self, rect: QRect, index: QModelIndex, pos: QPoint) -> int | None:
+        group: ReviewGroup = index.data(GroupRole)
+        rects = tile_rects(self._tiles_area(rect, self._view.font()), len(group.members), self._view.font())
+        return next((i for i, r in enumerate(rects) if r.contains(pos)), None)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+        group: ReviewGroup = index.data(GroupRole)
+        palette = option.palette
+        painter.save()
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        background = palette.color(QPalette.ColorRole.Highlight if selected else QPalette.ColorRole.AlternateBase)
+        if selected:
+            background.setAlpha(60)
+        painter.fillRect(option.rect.adjusted(2, 2, -2, -2), background)
+
+        header = option.rect.adjusted(MARGIN + 2, MARGIN, -MARGIN, 0)
+        header.setHeight(self._header_height(option.font))
+        title = QFont(option.font)
+        title.setBold(True)
+        painter.setFont(title)
+        painter.setPen(palette.color(QPalette.ColorRole.Text))
+        text = f"Group {index.row() + 1}  \u00b7  {len(group.members)} photos"
+        painter.drawText(header, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+        painter.setFont(option.font)
+        painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+        marked = sum(1 for m in group.members if m.file.id in self._marks)
+        extra = f"could free {fmt.human_bytes(reclaimable([group]))}" + (f"  \u00b7  {marked} marked" if marked else "")
+        painter.drawText(header, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, extra)
+
+        current_member = self._view.current_member if selected else -1
+        rects = tile_rects(self._tiles_area(option.rect, option.font), len(group.members), option.font)
+        for i, (rect, member) in enumerate(zip(rects, group.members)):
+            tile = member_tile(group, member, member.file.id in self._marks, i == current_member)
+            pixmap = self._thumbnails.get(member.file.path)
+            paint_tile(painter, rect, tile, pixmap, self._thumbnails.failed(member.file.path), palette)
+        painter.restore()
+
+    def helpEvent(self, event: QEvent, view: QAbstractItemView, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> bool:
+        if event.type() != QEvent.Type.ToolTip or not index.isValid():
+            return super().helpEvent(event, view, option, index)
+        member = self.member_at(option.rect, index, event.pos())  # type: ignore[attr-defined]
+        if member is None:
+            QToolTip.hideText()
+            return True
+        m = index.data(GroupRole).members[member]
+        QToolTip.showText(event.globalPos(), f"{m.file.path}\n{'Keep' if m.keep else 'Remove'}: {m.reason}", view)  # type: ignore[attr-defined]
+        return True
+
+
+class GroupsList(QListView):
+    """Groups, one per row. Up/Down move between groups, Left/Right between photos,
+    Space marks the current photo, Enter or a double-click opens the comparison."""
+
+    compareRequested = Signal(int, int)  # row, member
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._marks = session.marks
+        self.current_member = 0
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(200)
+        self.setUniformItemSizes(False)
+        self.setMouseTracking(True)
+        self.verticalScrollBar().setSingleStep(24)
+        self.setItemDelegate(GroupDelegate(self, session.thumbnails, session.marks))
+        throttle = RepaintThrottle(self.viewport())
+        throttle.setParent(self)
+        session.thumbnails.ready.connect(throttle.poke)
+        session.marks.changed.connect(self.viewport().update)
+
+    def group(self) -> ReviewGroup | None:
+        index = self.currentIndex()
+        return index.data(GroupRole) if index.isValid() else None
+
+    def member(self) -> ReviewMember | None:
+        group = self.group()
+        if group is None or not group.members:
+            return None
+        return group.members[min(self.current_member, len(group.members) - 1)]
+
+    def select(self, row: int, member: int = 0) -> None:
+        index = self.model().index(row, 0)
+        if index.isValid():
+            self.current_member = member
+            self.setCurrentIndex(index)
+            self.scrollTo(index)
+            self.viewport().update()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        index = self.indexAt(event.position().toPoint())
+        if index.isValid():
+            hit = self.itemDelegate().member_at(self.visualRect(index), index, event.position().toPoint())  # type: ignore[attr-defined]
+            self.current_member = hit if hit is not None else 0
+        super().mousePressEvent(event)
+        self.viewport().update()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        index = self.indexAt(event.position().toPoint())
+        if index.isValid():
+            self.compareRequested.emit(index.row(), self.current_member)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        group = self.group()
+        key = event.key()
+        if group is not None and key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
+            step = 1 if key == Qt.Key.Key_Right else -1
+            self.current_member = max(0, min(len(group.members) - 1, self.current_member + step))
+            self.viewport().update()
+        elif group is not None and key == Qt.Key.Key_Space:
+            member = self.member()
+            if member is not None:
+                self._marks.toggle(member.file.id)
+        elif group is not None and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.compareRequested.emit(self.currentIndex().row(), self.current_member)
+        else:
+            if key in (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown):
+                self.current_member = 0
+            super().keyPressEvent(event)
+
+
+class GroupsPage(QWidget):
+    """One tab: threshold slider, group count, mark-all button and the list of groups."""
+
+    compareRequested = Signal(str, int, int)  # kind, row, member
+    groupsChanged = Signal(str, int)  # kind, number of groups
+
+    def __init__(self, session: Session, kind: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.kind = kind
+        self.model = GroupsModel(self)
+        self._regroup = Coalescer(session.runner, self)
+        self._regroup.result.connect(self._show_groups)
+        self._regroup.failed.connect(self._show_failure)
+        self._debounce = QTimer(self, singleShot=True, interval=100)
+        self._debounce.timeout.connect(self.refresh)
+
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(50, 100)
+        self.slider.setPageStep(5)
+        self.slider.setToolTip("How alike two photos must be to share a group (Ctrl+[ / Ctrl+])")
+        self.slider.setAccessibleName(f"{TITLES[kind]} threshold")
+        self.threshold_label = QLabel()
+        self.threshold_label.setMinimumWidth(42)
+        self.count_label = QLabel("\u2014")
+        self.count_label.setAccessibleName(f"{TITLES[kind]} group count")
+        self.mark_button = QPushButton("Mark all but keepers")
+        self.mark_button.setToolTip("Mark every photo the keep rules would remove, in every group (Ctrl+Shift+M)")
+        self.mark_button.clicked.connect(self.mark_all_but_keepers)
+        self.compare_button = QPushButton("Compare\u2026")
+        self.compare_button.setToolTip("Compare the selected group side by side (Enter)")
+        self.compare_button.clicked.connect(lambda: self.list.compareRequested.emit(max(0, self.list.currentIndex().row()), self.list.current_member))
+
+        self.list = GroupsList(session)
+        self.list.setModel(self.model)
+        self.list.setAccessibleName(f"{TITLES[kind]} groups")
+        self.list.compareRequested.connect(lambda row, member: self.compareRequested.emit(self.kind, row, member))
+        self.empty = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
+        self.empty.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.list)
+
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Threshold"))
+        bar.addWidget(self.slider, 1)
+        bar.addWidget(self.threshold_label)
+        bar.addSpacing(16)
+        bar.addWidget(self.count_label, 2)
+        bar.addWidget(self.mark_button)
+        bar.addWidget(self.compare_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(bar)
+        layout.addWidget(self.stack, 1)
+
+        self.slider.valueChanged.connect(self._slider_moved)
+        session.settingsChanged.connect(self.reset_threshold)
+        session.catalogChanged.connect(self.refresh)
+        self.reset_threshold()
+
+    @property
+    def threshold(self) -> float:
+        return self.slider.value() / 100
+
+    def reset_threshold(self) -> None:
+        """Back to the default threshold from the settings."""
+        settings = self.session.settings
+        value = settings.duplicate_threshold if self.kind == "duplicate" else settings.similar_threshold
+        self.slider.setValue(round(value * 100))
+        self._slider_moved()
+
+    def _slider_moved(self) -> None:
+        self.threshold_label.setText(f"{self.threshold:.2f}")
+        self._debounce.start()
+
+    def refresh(self) -> None:
+        """Regroup from the catalog at the slider's threshold (off the UI thread)."""
+        session, kind, threshold = self.session, self.kind, self.threshold
+        catalog, model_id, settings = session.catalog, session.model_id, session.settings
+        self._regroup.submit(lambda _progress, _cancel: find_groups(catalog, model_id, kind, threshold, settings))
+
+    def busy(self) -> bool:
+        return self._regroup.busy() or self._debounce.isActive()
+
+    def _show_groups(self, groups: list[ReviewGroup]) -> None:
+        focused = self.list.member()
+        self.model.set_groups(groups)
+        photos = sum(len(g.members) for g in groups)
+        noun = "group" if len(groups) == 1 else "groups"
+        self.count_label.setText(
+            f"<b>{len(groups)}</b> {noun} \u00b7 {photos} photos \u00b7 could free {fmt.human_bytes(reclaimable(groups))}"
+        )
+        self.mark_button.setEnabled(bool(groups))
+        self.compare_button.setEnabled(bool(groups))
+        if groups:
+            row = self.model.row_of_file(focused.file.id) if focused else None
+            self.list.select(row if row is not None else 0, self.list.current_member if row is not None else 0)
+            self.stack.setCurrentWidget(self.list)
+        else:
+            self.empty.setText(
+                f"No {TITLES[self.kind].lower()} at threshold {self.threshold:.2f}.\n"
+                "Add a folder and scan it, or lower the threshold."
+            )
+            self.stack.setCurrentWidget(self.empty)
+        self.groupsChanged.emit(self.kind, len(groups))
+
+    def _show_failure(self, message: str) -> None:
+        self.model.set_groups([])
+        self.count_label.setText("\u2014")
+        self.empty.setText(f"Could not group photos: {message}")
+        self.stack.setCurrentWidget(self.empty)
+        self.groupsChanged.emit(self.kind, 0)
+
+    def mark_all_but_keepers(self) -> None:
+        self.session.marks.set(m.file.id for g in self.model.groups for m in g.members if not m.keep)

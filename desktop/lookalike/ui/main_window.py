@@ -1,0 +1,412 @@
+"""The main window: library sidebar, Duplicates / Similar / Compare / Search tabs, menus and shortcuts.
+
+It wires views to the session and to core jobs; it decides nothing about photos.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QImage, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QStyle,
+    QTabWidget,
+)
+
+from lookalike.core.catalog import CatalogError
+from lookalike.core.images import is_supported
+from lookalike.core.review import ReviewGroup
+from lookalike.core.scan import ScanReport, Scanner
+from lookalike.core.search import search_images
+from lookalike.ui.about import show_about
+from lookalike.ui.compare_view import CompareView
+from lookalike.ui.errors_panel import ErrorsPanel
+from lookalike.ui.groups_view import TITLES, GroupsPage
+from lookalike.ui.library_panel import LibraryPanel
+from lookalike.ui.review_actions import ReviewActions
+from lookalike.ui.scan_status import ScanStatus, summarize
+from lookalike.ui.search_view import SearchView
+from lookalike.ui.session import Session
+from lookalike.ui.settings_dialog import SettingsDialog
+from lookalike.ui.workers import Job
+
+#: How many matches a search by image shows.
+SEARCH_TOP_K = 48
+
+
+def app_settings() -> QSettings:
+    """Window geometry, remembered folders and the catalog location (per user)."""
+    return QSettings("Lookalike", "Lookalike")
+
+
+def scan_work(session: Session, folders: list[str]):  # type: ignore[no-untyped-def]
+    """The scan job: load the model here (not on the UI thread), scan, then read the problems list."""
+    catalog, embedders, settings = session.catalog, session.embedders, session.settings
+
+    def work(progress, cancel):  # type: ignore[no-untyped-def]
+        scanner = Scanner(catalog, embedders.get(), workers=settings.workers, excludes=settings.excludes)
+        report = scanner.run(folders, progress, cancel)
+        return report, [*report.unreadable, *catalog.errors()]
+
+    return work
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, catalog_path: Path) -> None:
+        super().__init__()
+        self.setWindowTitle("Lookalike")
+        self.setAcceptDrops(True)
+        self.session = Session(catalog_path, parent=self)
+        self.scan_job: Job | None = None
+        self.last_report: ScanReport | None = None
+
+        self.library = LibraryPanel(self.session)
+        self.pages = {kind: GroupsPage(self.session, kind) for kind in TITLES}
+        self.compare = CompareView(self.session)
+        self.search = SearchView(self.session)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        for page in self.pages.values():
+            self.tabs.addTab(page, TITLES[page.kind])
+            page.compareRequested.connect(self.open_compare)
+            page.groupsChanged.connect(self._groups_changed)
+        self.tabs.addTab(self.compare, "Compare")
+        self.tabs.addTab(self.search, "Search")
+        splitter = QSplitter()
+        splitter.addWidget(self.library)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([260, 1000])
+        self.setCentralWidget(splitter)
+
+        self.problems = ErrorsPanel()
+        self.problems_dock = QDockWidget("Problems", self)
+        self.problems_dock.setObjectName("problems")
+        self.problems_dock.setWidget(self.problems)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems_dock)
+        self.problems_dock.hide()
+
+        self.scan_status = ScanStatus()
+        self.statusBar().addWidget(self.scan_status, 1)
+        self.marks_label = QLabel()
+        self.statusBar().addPermanentWidget(self.marks_label)
+
+        self.actions = ReviewActions(self.session, self, self._status, self._group_sources)
+        self._build_actions()
+        self._connect()
+        self._restore_state()
+        self.session.changed()
+
+    # --- construction ---------------------------------------------------------------
+
+    def _action(self, menu, text: str, slot, shortcut: QKeySequence | str | None = None, tip: str = "", icon: QStyle.StandardPixmap | None = None) -> QAction:  # type: ignore[no-untyped-def]
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})" if shortcut else tip)
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        sp = QStyle.StandardPixmap
+        key = QKeySequence.StandardKey
+        file = self.menuBar().addMenu("&File")
+        self.add_action = self._action(file, "&Add Folder\u2026", self.choose_folders, key.Open, "Add a folder of photos and scan it", sp.SP_DirOpenIcon)
+        self.scan_action = self._action(file, "&Scan Library", self.start_scan, "F5", "Look for new, changed and removed photos", sp.SP_BrowserReload)
+        self.cancel_action = self._action(file, "&Cancel Scan", self.cancel_scan, "Ctrl+.", "Stop the running scan", sp.SP_BrowserStop)
+        file.addSeparator()
+        self.search_action = self._action(file, "Search by &Image\u2026", self.choose_search, key.Find, "Find the photos most like a picture", sp.SP_FileDialogContentsView)
+        self.paste_action = self._action(file, "Search &Pasted Image", self.paste_search, key.Paste, "Search with the picture on the clipboard")
+        file.addSeparator()
+        self.settings_action = self._action(file, "Se&ttings\u2026", self.open_settings, key.Preferences if not QKeySequence(key.Preferences).isEmpty() else "Ctrl+,", "Model, thresholds, exclusions, deletion mode")
+        file.addSeparator()
+        self._action(file, "&Quit", self.close, key.Quit)
+
+        edit = self.menuBar().addMenu("&Edit")
+        self.undo_action = self._action(edit, "&Undo Last Removal", self.actions.undo, key.Undo, "Bring back the photos of the last removal", sp.SP_ArrowBack)
+        self._action(edit, "Removal &History\u2026", self.actions.show_history, "Ctrl+H", "Every removal batch, with undo")
+        edit.addSeparator()
+        self._action(edit, "Mark All but &Keepers", self.mark_all_but_keepers, "Ctrl+Shift+M", "Mark every photo the keep rules would remove, in every group")
+        self._action(edit, "C&lear Marks", self.session.marks.clear, "Ctrl+Shift+U", "Unmark every photo")
+        self.delete_action = self._action(edit, "&Remove Marked Photos\u2026", self.actions.delete_marked, key.Delete, "Move the marked photos to the trash", sp.SP_TrashIcon)
+        edit.addSeparator()
+        self._action(edit, "&Not a Duplicate", self.not_duplicate, "Ctrl+D", "Remember that the photos of the selected group are not duplicates")
+
+        view = self.menuBar().addMenu("&View")
+        for number, title in enumerate(["Duplicates", "Similar", "Compare", "Search Results"]):
+            self._action(view, title, lambda _=False, n=number: self.tabs.setCurrentIndex(n), f"Ctrl+{number + 1}")
+        view.addSeparator()
+        self._action(view, "Compare Selected &Group", self.compare_current, "Ctrl+Return", "Open the selected group side by side")
+        problems = self.problems_dock.toggleViewAction()
+        problems.setShortcut(QKeySequence("Ctrl+E"))
+        view.addAction(problems)
+        self._action(view, "&Full Screen", lambda: self.showNormal() if self.isFullScreen() else self.showFullScreen(), key.FullScreen)
+
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&Keyboard Shortcuts", self.show_shortcuts, key.HelpContents)
+        self._action(help_menu, "&About Lookalike", lambda: show_about(self.session, self))
+
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("main-toolbar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        toolbar.setMovable(False)
+        for action in (self.add_action, self.scan_action, self.cancel_action, self.search_action, self.delete_action, self.undo_action):
+            toolbar.addAction(action)
+        self.cancel_action.setEnabled(False)
+
+    def _connect(self) -> None:
+        self.library.addRequested.connect(self.choose_folders)
+        self.library.scanRequested.connect(self.start_scan)
+        self.library.cancelRequested.connect(self.cancel_scan)
+        self.library.foldersChanged.connect(lambda folders: app_settings().setValue("folders", folders))
+        self.compare.closed.connect(self._close_compare)
+        self.compare.notDuplicateRequested.connect(self.actions.remember_apart)
+        self.session.marks.changed.connect(self._marks_changed)
+        self._marks_changed()
+
+    def _restore_state(self) -> None:
+        settings = app_settings()
+        geometry = settings.value("geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        state = settings.value("state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        folders = settings.value("folders")
+        self.library.set_folders([str(f) for f in folders] if isinstance(folders, list) else ([str(folders)] if folders else None))
+
+    # --- status -------------------------------------------------------------------
+
+    def _status(self, message: str) -> None:
+        self.statusBar().showMessage(message, 8000)
+
+    def _marks_changed(self) -> None:
+        marks = self.session.marks
+        self.delete_action.setEnabled(len(marks) > 0)
+        self.marks_label.setText(f"{len(marks)} marked" if len(marks) else "")
+
+    def _groups_changed(self, kind: str, count: int) -> None:
+        self.tabs.setTabText(list(self.pages).index(kind), f"{TITLES[kind]} ({count})")
+
+    def _group_sources(self) -> list[list[ReviewGroup]]:
+        """Groups to resolve marked photos against: the tab in view first."""
+        pages = list(self.pages.values())
+        current = self.compare.kind if self.tabs.currentWidget() is self.compare else None
+        current = current or next((p.kind for p in pages if p is self.tabs.currentWidget()), "duplicate")
+        pages.sort(key=lambda p: p.kind != current)
+        return [p.model.groups for p in pages]
+
+    # --- folders and scanning -------------------------------------------------------
+
+    def choose_folders(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos", str(Path.home()))
+        if folder:
+            self.add_folders([folder])
+
+    def add_folders(self, folders: list[str]) -> None:
+        """Add folders to the library and scan (the new ones, or all when a scan is not running)."""
+        new = self.library.add_folders(folders)
+        if new:
+            self._status(f"Added {', '.join(new)}")
+            self.start_scan()
+
+    def start_scan(self) -> None:
+        if self.scan_job is not None:
+            return
+        folders = list(self.library.folders)
+        if not folders:
+            self.choose_folders()
+            return
+        self.scan_status.start()
+        self.library.set_scanning(True)
+        self.scan_action.setEnabled(False)
+        self.cancel_action.setEnabled(True)
+        self.scan_job = self.session.run(
+            scan_work(self.session, folders), self._scan_done, self._scan_failed, self.scan_status.update_progress
+        )
+
+    def cancel_scan(self) -> None:
+        if self.scan_job is not None:
+            self.scan_job.cancel()
+            self.scan_status.text.setText("Cancelling\u2026")
+
+    def scanning(self) -> bool:
+        return self.scan_job is not None
+
+    def _scan_finished(self) -> None:
+        self.scan_job = None
+        self.scan_status.stop()
+        self.library.set_scanning(False)
+        self.scan_action.setEnabled(True)
+        self.cancel_action.setEnabled(False)
+
+    def _scan_done(self, result: tuple[ScanReport, list[tuple[str, str]]]) -> None:
+        report, problems = result
+        self.last_report = report
+        self._scan_finished()
+        self.problems.set_problems(problems)
+        self.problems_dock.setWindowTitle(f"Problems ({len(problems)})")
+        if problems and not report.cancelled:
+            self.problems_dock.show()
+        self._status(summarize(report))
+        self.session.changed()
+
+    def _scan_failed(self, message: str) -> None:
+        self._scan_finished()
+        QMessageBox.warning(self, "Scan failed", message)
+        self.session.changed()
+
+    # --- search by image --------------------------------------------------------------
+
+    def choose_search(self) -> None:
+        patterns = " ".join(f"*{ext}" for ext in sorted({".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".avif", ".tif", ".tiff", ".bmp", ".gif"}))
+        paths, _ = QFileDialog.getOpenFileNames(self, "Search by image", str(Path.home()), f"Images ({patterns});;All files (*)")
+        if paths:
+            self.search_by_image(paths)
+
+    def paste_search(self) -> None:
+        """Search with the clipboard: copied files, or a copied picture (saved to a temporary file)."""
+        mime = QGuiApplication.clipboard().mimeData()
+        paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and is_supported(u.toLocalFile())] if mime.hasUrls() else []
+        if not paths and mime.hasImage():
+            paths = [self._save_image(QImage(mime.imageData()))]
+        if paths:
+            self.search_by_image(paths)
+        else:
+            self._status("The clipboard holds no picture to search with.")
+
+    def _save_image(self, image: QImage) -> str:
+        handle, path = tempfile.mkstemp(prefix="lookalike-pasted-", suffix=".png")
+        os.close(handle)
+        image.save(path, "PNG")
+        return path
+
+    def search_by_image(self, paths: list[str]) -> None:
+        self.tabs.setCurrentWidget(self.search)
+        self.search.searching(paths)
+        catalog, embedders = self.session.catalog, self.session.embedders
+        self.session.run(
+            lambda _p, _c: search_images(catalog, embedders.get(), paths, top_k=SEARCH_TOP_K),
+            self.search.show_results, self.search.show_error,
+        )
+
+    # --- drag and drop --------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        mime = event.mimeData()
+        if mime.hasImage() or any(u.isLocalFile() for u in mime.urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """Folders join the library; image files (or dragged pictures) are searched for."""
+        mime = event.mimeData()
+        local = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+        folders = [p for p in local if os.path.isdir(p)]
+        images = [p for p in local if os.path.isfile(p) and is_supported(p)]
+        if not images and not folders and mime.hasImage():
+            images = [self._save_image(QImage(mime.imageData()))]
+        if folders:
+            self.add_folders(folders)
+        if images:
+            self.search_by_image(images)
+        if folders or images:
+            event.acceptProposedAction()
+        else:
+            self._status("Drop a folder to add it, or a photo to search for similar ones.")
+
+    # --- review -----------------------------------------------------------------------
+
+    def current_page(self) -> GroupsPage:
+        widget = self.tabs.currentWidget()
+        if isinstance(widget, GroupsPage):
+            return widget
+        return self.pages[self.compare.kind]
+
+    def open_compare(self, kind: str, row: int, member: int = 0) -> None:
+        self.compare.show_group(self.pages[kind].model, kind, row, member)
+        self.tabs.setCurrentWidget(self.compare)
+        self.compare.setFocus()
+
+    def compare_current(self) -> None:
+        page = self.current_page()
+        if page.model.groups:
+            self.open_compare(page.kind, max(0, page.list.currentIndex().row()), page.list.current_member)
+
+    def _close_compare(self) -> None:
+        page = self.pages[self.compare.kind]
+        page.list.select(self.compare.row, self.compare.current)
+        self.tabs.setCurrentWidget(page)
+        page.list.setFocus()
+
+    def mark_all_but_keepers(self) -> None:
+        if self.tabs.currentWidget() is self.compare:
+            self.compare.mark_all_but_keeper()
+        else:
+            self.current_page().mark_all_but_keepers()
+
+    def not_duplicate(self) -> None:
+        if self.tabs.currentWidget() is self.compare:
+            group, kind = self.compare.group(), self.compare.kind
+        else:
+            group, kind = self.current_page().list.group(), self.current_page().kind
+        if group is not None:
+            self.actions.remember_apart([m.file.id for m in group.members], kind)
+
+    # --- dialogs ----------------------------------------------------------------------
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.session, self.session.catalog.path, self)
+        if dialog.exec():
+            new_catalog = dialog.catalog_path().resolve()
+            if new_catalog != self.session.catalog.path:
+                try:
+                    self.session.open_catalog(new_catalog)
+                except CatalogError as exc:
+                    QMessageBox.warning(self, "Cannot open catalog", str(exc))
+                else:
+                    app_settings().setValue("catalog", str(new_catalog))
+                    self.library.set_folders(None)
+            self.session.apply_settings(dialog.result_settings())
+        dialog.deleteLater()
+
+    def show_shortcuts(self) -> None:
+        rows = [
+            ("Ctrl+O", "Add a folder"), ("F5", "Scan the library"), ("Ctrl+.", "Cancel the scan"),
+            ("Ctrl+F", "Search by image"), ("Ctrl+V", "Search with a pasted picture"),
+            ("Up / Down", "Previous / next group"), ("Left / Right", "Previous / next photo"),
+            ("Space", "Mark or unmark the photo"), ("Enter", "Compare the group side by side"),
+            ("M", "Mark all but the keeper (compare view)"), ("Ctrl+Shift+M", "Mark all but keepers, every group"),
+            ("Delete", "Remove marked photos (asks first)"), ("Ctrl+Z", "Undo the last removal"),
+            ("F / 1 / + / \u2212", "Fit / 100% / zoom (compare view)"), ("Esc", "Back to the groups"),
+            ("Ctrl+1 \u2026 4", "Switch tabs"), ("Ctrl+,", "Settings"),
+        ]
+        table = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
+        QMessageBox.information(self, "Keyboard Shortcuts", f"<table cellspacing='6'>{table}</table>")
+
+    # --- closing ----------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        settings = app_settings()
+        settings.setValue("geometry", self.saveGeometry())
+        settings.setValue("state", self.saveState())
+        settings.setValue("folders", self.library.folders)
+        if self.scan_job is not None:
+            self.scan_job.cancel()
+        self.session.close()
+        super().closeEvent(event)

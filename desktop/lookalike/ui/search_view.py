@@ -1,0 +1,195 @@
+"""Search by image: the catalogued photos most like a dropped, pasted or chosen picture, best first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QPoint, QSize, Qt
+from PySide6.QtGui import QKeySequence, QPainter, QPalette, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QStackedWidget,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lookalike.core.schema import File
+from lookalike.core.search import SearchResult
+from lookalike.ui import format as fmt
+from lookalike.ui.session import Session
+from lookalike.ui.system import open_file, photo_menu
+from lookalike.ui.thumbnails import RepaintThrottle, ThumbnailCache
+from lookalike.ui.tiles import KEEP_COLOR, Tile, paint_tile, tile_size
+
+MatchRole = Qt.ItemDataRole.UserRole + 1
+HINT = (
+    "Drop a photo on the window, paste one (Ctrl+V), or choose File \u25b8 Search by Image\u2026 (Ctrl+F)\n"
+    "to find the most similar photos in your library."
+)
+
+
+class MatchesModel(QAbstractListModel):
+    """Ranked (file, similarity) pairs of one query."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.matches: list[tuple[File, float]] = []
+
+    def set_matches(self, matches: list[tuple[File, float]]) -> None:
+        self.beginResetModel()
+        self.matches = list(matches)
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.matches)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid():
+            return None
+        file, similarity = self.matches[index.row()]
+        if role == MatchRole:
+            return file, similarity
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{index.row() + 1}. {Path(file.path).name} ({fmt.percent(similarity)})"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{file.path}\n{fmt.percent(similarity)} similar"
+        return None
+
+
+class MatchDelegate(QStyledItemDelegate):
+    """A result tile: rank and similarity first, then the photo's facts."""
+
+    def __init__(self, view: QListView, thumbnails: ThumbnailCache) -> None:
+        super().__init__(view)
+        self._thumbnails = thumbnails
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        return tile_size(option.font)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+        file, similarity = index.data(MatchRole)
+        tile = Tile(
+            path=file.path,
+            lines=[
+                Path(file.path).name,
+                f"{fmt.human_bytes(file.size)} \u00b7 {fmt.dimensions(file)}",
+                fmt.taken(file),
+                f"#{index.row() + 1} \u00b7 {fmt.percent(similarity)} similar",
+            ],
+            badge=fmt.percent(similarity),
+            current=bool(option.state & QStyle.StateFlag.State_Selected),
+            accent=KEEP_COLOR if similarity >= 0.9 else None,
+        )
+        paint_tile(painter, option.rect, tile, self._thumbnails.get(file.path), self._thumbnails.failed(file.path), option.palette)
+
+
+class SearchView(QWidget):
+    """The query photo on top, its matches in a grid; double-click opens a photo."""
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.results: list[SearchResult] = []
+        self.query_picture = QLabel()
+        self.query_picture.setFixedSize(96, 96)
+        self.query_picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.title.setWordWrap(True)
+        self.queries = QComboBox()
+        self.queries.setToolTip("Which of the searched photos to show results for")
+        self.queries.currentIndexChanged.connect(self._show_query)
+
+        self.model = MatchesModel(self)
+        self.grid = QListView()
+        self.grid.setViewMode(QListView.ViewMode.IconMode)
+        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
+        self.grid.setMovement(QListView.Movement.Static)
+        self.grid.setUniformItemSizes(True)
+        self.grid.setSpacing(6)
+        self.grid.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
+        self.grid.setModel(self.model)
+        self.grid.setItemDelegate(MatchDelegate(self.grid, session.thumbnails))
+        self.grid.setAccessibleName("Search results")
+        self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.grid.customContextMenuRequested.connect(self._context_menu)
+        self.grid.doubleClicked.connect(self._open)
+        QShortcut(QKeySequence(Qt.Key.Key_Return), self.grid, lambda: self._open(self.grid.currentIndex()), context=Qt.ShortcutContext.WidgetShortcut)
+        throttle = RepaintThrottle(self.grid.viewport())
+        throttle.setParent(self)
+        session.thumbnails.ready.connect(throttle.poke)
+        session.thumbnails.ready.connect(self._query_thumbnail)
+
+        self.hint = QLabel(HINT, alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
+        self.hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.hint)
+        self.stack.addWidget(self.grid)
+
+        header = QHBoxLayout()
+        header.addWidget(self.query_picture)
+        header.addWidget(self.title, 1)
+        header.addWidget(self.queries)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(header)
+        layout.addWidget(self.stack, 1)
+        self.queries.hide()
+        self.query_picture.hide()
+
+    def searching(self, paths: list[str]) -> None:
+        """Show that a search is running (the model may still be loading)."""
+        names = ", ".join(Path(p).name for p in paths[:3]) + ("\u2026" if len(paths) > 3 else "")
+        self.title.setText(f"Searching for photos like <b>{names}</b>\u2026")
+
+    def show_results(self, results: list[SearchResult]) -> None:
+        self.results = results
+        self.queries.blockSignals(True)
+        self.queries.clear()
+        self.queries.addItems([Path(str(r.query)).name for r in results])
+        self.queries.blockSignals(False)
+        self.queries.setVisible(len(results) > 1)
+        self._show_query(0)
+
+    def show_error(self, message: str) -> None:
+        self.title.setText(f"<b>Search failed:</b> {message}")
+        self.model.set_matches([])
+        self.stack.setCurrentWidget(self.hint)
+
+    def _show_query(self, row: int) -> None:
+        if not 0 <= row < len(self.results):
+            return
+        result = self.results[row]
+        self.model.set_matches(result.matches)
+        query = str(result.query)
+        best = f" \u00b7 best match {fmt.percent(result.matches[0][1])}" if result.matches else ""
+        self.title.setText(f"Photos most like <b>{Path(query).name}</b><br>{len(result.matches)} results{best}")
+        self.title.setToolTip(query)
+        self.query_picture.show()
+        self._query_thumbnail(query)
+        self.stack.setCurrentWidget(self.grid if result.matches else self.hint)
+        if result.matches:
+            self.grid.setCurrentIndex(self.model.index(0, 0))
+
+    def _query_thumbnail(self, path: str) -> None:
+        row = self.queries.currentIndex()
+        if not 0 <= row < len(self.results) or str(self.results[row].query) != path:
+            return
+        pixmap = self.session.thumbnails.get(path)
+        if pixmap is not None:
+            self.query_picture.setPixmap(pixmap.scaled(self.query_picture.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+
+    def _open(self, index: QModelIndex) -> None:
+        if index.isValid():
+            open_file(index.data(MatchRole)[0].path)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.grid.indexAt(pos)
+        if index.isValid():
+            photo_menu(self, index.data(MatchRole)[0].path).exec(self.grid.viewport().mapToGlobal(pos))

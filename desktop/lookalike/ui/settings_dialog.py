@@ -1,0 +1,253 @@
+"""Preferences: model and device (with the provider really in use), thresholds, exclusions,
+what deleting does, and where the catalog lives."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lookalike.core.config import Settings
+from lookalike.core.paths import models_dir
+from lookalike.ui.session import Session
+
+DEVICES = [("auto", "Automatic (GPU when available)"), ("cpu", "CPU"), ("cuda", "NVIDIA GPU (CUDA)")]
+
+
+def provider_text(provider: str | None) -> str:
+    if provider is None:
+        return "not loaded yet"
+    if provider.startswith("CUDA"):
+        return f"NVIDIA GPU (CUDA) \u2014 {provider}"
+    return f"CPU \u2014 {provider}"
+
+
+def _path_row(edit: QLineEdit, browse: QPushButton) -> QWidget:
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(edit, 1)
+    layout.addWidget(browse)
+    return row
+
+
+class SettingsDialog(QDialog):
+    """Edits a copy of the settings; `result_settings()` and `catalog_path()` after Accept."""
+
+    def __init__(self, session: Session, catalog_path: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Lookalike Settings")
+        self.session = session
+        settings = session.settings
+
+        self.model = QComboBox()
+        self.model.setEditable(False)
+        for manifest in sorted(models_dir().glob("*.json")):
+            self.model.addItem(manifest.stem, manifest.stem)
+        if self.model.findData(settings.model) < 0:
+            self.model.addItem(Path(settings.model).name, settings.model)
+        self.model.setCurrentIndex(self.model.findData(settings.model))
+        model_browse = QPushButton("Other\u2026")
+        model_browse.setToolTip("Use another ONNX model described by a manifest (.json)")
+        model_browse.clicked.connect(self._choose_manifest)
+        self.device = QComboBox()
+        for value, label in DEVICES:
+            self.device.addItem(label, value)
+        self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
+        self.provider = QLabel()
+        self.provider.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.workers = QSpinBox()
+        self.workers.setRange(1, 32)
+        self.workers.setValue(settings.workers)
+        self.workers.setToolTip("Threads decoding photos during a scan")
+
+        model_box = QGroupBox("Model")
+        form = QFormLayout(model_box)
+        model_row = QWidget()
+        row = QHBoxLayout(model_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.model, 1)
+        row.addWidget(model_browse)
+        form.addRow("Model:", model_row)
+        form.addRow("Run on:", self.device)
+        form.addRow("In use:", self.provider)
+        form.addRow("Decoder threads:", self.workers)
+
+        self.duplicate = self._threshold(settings.duplicate_threshold, "Photos at least this alike are duplicates")
+        self.similar = self._threshold(settings.similar_threshold, "Photos at least this alike are similar")
+        thresholds = QGroupBox("Default thresholds")
+        form = QFormLayout(thresholds)
+        form.addRow("Duplicates:", self.duplicate)
+        form.addRow("Similar:", self.similar)
+
+        self.excludes = QListWidget()
+        self.excludes.addItems(settings.excludes)
+        self.excludes.setMaximumHeight(90)
+        add_folder = QPushButton("Add Folder\u2026")
+        add_folder.clicked.connect(self._exclude_folder)
+        add_pattern = QPushButton("Add Pattern\u2026")
+        add_pattern.setToolTip("A glob on full paths, e.g. */thumbnails/* or *.gif")
+        add_pattern.clicked.connect(self._exclude_pattern)
+        remove = QPushButton("Remove")
+        remove.clicked.connect(lambda: [self.excludes.takeItem(self.excludes.row(i)) for i in self.excludes.selectedItems()])
+        excludes_box = QGroupBox("Excluded folders and patterns")
+        buttons = QHBoxLayout()
+        for button in (add_folder, add_pattern, remove):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(excludes_box)
+        layout.addWidget(self.excludes)
+        layout.addLayout(buttons)
+
+        self.trash = QRadioButton("Move to the system trash")
+        self.quarantine = QRadioButton("Move to a quarantine folder:")
+        modes = QButtonGroup(self)
+        modes.addButton(self.trash)
+        modes.addButton(self.quarantine)
+        (self.quarantine if settings.deletion_mode == "quarantine" else self.trash).setChecked(True)
+        self.quarantine_dir = QLineEdit(settings.quarantine_dir)
+        self.quarantine_dir.setPlaceholderText("choose a folder")
+        quarantine_browse = QPushButton("Browse\u2026")
+        quarantine_browse.clicked.connect(lambda: self._choose_dir(self.quarantine_dir))
+        deletion = QGroupBox("Removing photos")
+        layout = QVBoxLayout(deletion)
+        layout.addWidget(self.trash)
+        layout.addWidget(self.quarantine)
+        layout.addWidget(_path_row(self.quarantine_dir, quarantine_browse))
+        layout.addWidget(QLabel("Either way, Edit \u25b8 Undo (Ctrl+Z) brings the last batch back."))
+
+        self.catalog = QLineEdit(str(catalog_path))
+        catalog_browse = QPushButton("Browse\u2026")
+        catalog_browse.clicked.connect(self._choose_catalog)
+        catalog_box = QGroupBox("Catalog")
+        layout = QVBoxLayout(catalog_box)
+        layout.addWidget(_path_row(self.catalog, catalog_browse))
+
+        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel | QDialogButtonBox.StandardButton.RestoreDefaults)
+        box.accepted.connect(self.accept)
+        box.rejected.connect(self.reject)
+        box.button(QDialogButtonBox.StandardButton.RestoreDefaults).clicked.connect(self._restore_defaults)
+
+        columns = QHBoxLayout()
+        left = QVBoxLayout()
+        left.addWidget(model_box)
+        left.addWidget(thresholds)
+        left.addWidget(catalog_box)
+        left.addStretch(1)
+        right = QVBoxLayout()
+        right.addWidget(excludes_box)
+        right.addWidget(deletion)
+        right.addStretch(1)
+        columns.addLayout(left, 1)
+        columns.addLayout(right, 1)
+        main = QVBoxLayout(self)
+        main.addLayout(columns)
+        main.addWidget(box)
+        self._probe_provider()
+
+    def _threshold(self, value: float, tip: str) -> QDoubleSpinBox:
+        spin = QDoubleSpinBox()
+        spin.setRange(0.5, 1.0)
+        spin.setSingleStep(0.01)
+        spin.setDecimals(2)
+        spin.setValue(value)
+        spin.setToolTip(tip)
+        return spin
+
+    def _probe_provider(self) -> None:
+        """Load the model in a worker (if it is not yet) to show the provider really in use."""
+        loaded = self.session.embedders.loaded()
+        if loaded is not None:
+            self.provider.setText(provider_text(loaded.provider))
+            return
+        self.provider.setText("loading the model\u2026")
+        embedders = self.session.embedders
+        self.session.run(lambda _p, _c: embedders.get().provider, on_done=self._provider_loaded, on_error=self._provider_failed)
+
+    def _provider_loaded(self, provider: str) -> None:
+        self.provider.setText(provider_text(provider))
+
+    def _provider_failed(self, message: str) -> None:
+        self.provider.setText(f"cannot load: {message}")
+
+    def _choose_manifest(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a model manifest", str(models_dir()), "Model manifests (*.json)")
+        if path:
+            self.model.addItem(Path(path).name, path)
+            self.model.setCurrentIndex(self.model.count() - 1)
+
+    def _choose_dir(self, edit: QLineEdit) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose a folder", edit.text())
+        if folder:
+            edit.setText(folder)
+
+    def _exclude_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Exclude a folder")
+        if folder:
+            self.excludes.addItem(str(Path(folder) / "*"))
+
+    def _exclude_pattern(self) -> None:
+        pattern, ok = QInputDialog.getText(self, "Exclude a pattern", "Glob on full paths (e.g. */.thumbnails/*):")
+        if ok and pattern.strip():
+            self.excludes.addItem(pattern.strip())
+
+    def _choose_catalog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Catalog file", self.catalog.text(), "Lookalike catalog (*.sqlite)",
+            options=QFileDialog.Option.DontConfirmOverwrite,
+        )
+        if path:
+            self.catalog.setText(path)
+
+    def _restore_defaults(self) -> None:
+        defaults = Settings()
+        self.model.setCurrentIndex(max(0, self.model.findData(defaults.model)))
+        self.device.setCurrentIndex(self.device.findData(defaults.device))
+        self.workers.setValue(defaults.workers)
+        self.duplicate.setValue(defaults.duplicate_threshold)
+        self.similar.setValue(defaults.similar_threshold)
+        self.trash.setChecked(True)
+
+    def result_settings(self) -> Settings:
+        return dataclasses.replace(
+            self.session.settings,
+            model=self.model.currentData(),
+            device=self.device.currentData(),
+            workers=self.workers.value(),
+            duplicate_threshold=round(self.duplicate.value(), 2),
+            similar_threshold=round(self.similar.value(), 2),
+            excludes=[self.excludes.item(i).text() for i in range(self.excludes.count())],
+            deletion_mode="quarantine" if self.quarantine.isChecked() else "trash",
+            quarantine_dir=self.quarantine_dir.text().strip(),
+        )
+
+    def catalog_path(self) -> Path:
+        return Path(self.catalog.text().strip()).expanduser()
+
+    def accept(self) -> None:
+        if self.quarantine.isChecked() and not self.quarantine_dir.text().strip():
+            self.quarantine_dir.setFocus()
+            self.quarantine_dir.setPlaceholderText("a quarantine folder is needed")
+            return
+        super().accept()
