@@ -54,6 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lookalike: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `lookalike export | head`: the reader left; say nothing more.
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from sqlalchemy import and_, case, create_engine, delete, event, func, insert, s
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from lookalike.core.schema import SCHEMA_VERSION, Base, Embedding, File, Meta, Root
+from lookalike.core.schema import SCHEMA_VERSION, Base, Embedding, File, Meta, Root, Signature
 
 #: version -> function upgrading a catalog from that version to the next.
 MIGRATIONS: dict[int, object] = {}
@@ -68,6 +68,7 @@ class FileRecord:
     has_gps: bool = False
     partial_hash: str | None = None
     vector: np.ndarray | None = None
+    signature: bytes | None = None  # core/structure.py thumbnail, stored with the vector
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +160,15 @@ class Catalog:
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16)
         return ids, matrix.reshape(len(rows), -1).astype(np.float32)
+
+    def signatures(self, ids: Sequence[int]) -> dict[int, bytes]:
+        """Structure signatures (core/structure.py) by file id; files without one are absent."""
+        out: dict[int, bytes] = {}
+        with self.session() as session:
+            for chunk in _chunks(ids):
+                stmt = select(Signature.file_id, Signature.data).where(Signature.file_id.in_(chunk))
+                out.update((fid, data) for fid, data in session.execute(stmt))
+        return out
 
     def files(self, ids: Sequence[int]) -> dict[int, File]:
         """File rows by id (detached, read-only use)."""
@@ -256,6 +266,13 @@ class Catalog:
             ]
             if vectors:
                 session.execute(insert(Embedding), vectors)
+            signatures = [
+                {"file_id": fid, "data": r.signature}
+                for fid, r in zip(ids, records)
+                if r.signature is not None and r.error is None
+            ]
+            if signatures:
+                session.execute(insert(Signature).prefix_with("OR REPLACE"), signatures)
         return ids
 
     def relocate(self, moves: Sequence[tuple[int, Location]]) -> None:

@@ -35,6 +35,7 @@ class Embedder:
     def __init__(self, manifest: ModelManifest, device: Device = "auto", threads: int | None = None) -> None:
         manifest.verify()
         self.manifest = manifest
+        ort.set_default_logger_severity(4)  # a failed CUDA probe is our report to make, not a stderr dump
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or default_threads()
         options.inter_op_num_threads = 1

@@ -38,6 +38,7 @@ from lookalike.core.embedder import Embedder
 from lookalike.core.hashing import partial_hash
 from lookalike.core.images import ImageError, ImageInfo, Resize, decode
 from lookalike.core.progress import ProgressCallback, ProgressMeter, ScanProgress
+from lookalike.core.structure import signature
 
 __all__ = ["ScanProgress", "ScanReport", "Scanner"]
 
@@ -89,6 +90,7 @@ class _Opened:
     pixels: np.ndarray | None = None
     info: ImageInfo | None = None
     partial_hash: str | None = None
+    signature: bytes | None = None
     error: str | None = None
 
 
@@ -100,7 +102,7 @@ def _open(path: str, size: tuple[int, int], resize: Resize) -> _Opened:
             digest = partial_hash(path)  # the bytes were just read: cheap, and lets a move be recognised
         except OSError:
             digest = None
-        return _Opened(decoded.pixels, decoded.info, digest)
+        return _Opened(decoded.pixels, decoded.info, digest, signature(decoded.pixels))
     except ImageError as exc:
         return _Opened(error=exc.reason)
     except Exception as exc:  # noqa: BLE001 - a codec bug must cost one file, not the scan
@@ -343,6 +345,7 @@ class Scanner:
                     has_gps=info.has_gps,
                     partial_hash=opened.partial_hash,
                     vector=next(vectors),
+                    signature=opened.signature,
                 )
             )
         self.catalog.store(records, self.embedder.model_id)
