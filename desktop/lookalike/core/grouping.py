@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lookalike.core.graph import KnnGraph
+from lookalike.core.graph import KnnGraph, Measure
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,14 +47,17 @@ def star_groups(
     threshold: float,
     excluded: Collection[tuple[int, int]] = (),
     hidden: Collection[int] = (),
+    by: Measure = "cosine",
 ) -> list[Group]:
     """Groups of two or more files at `threshold`, by representative file id.
 
-    `excluded` holds file-id pairs never to be put together; `hidden` file ids take
-    no part (copies already collapsed into a representative of a stricter tier).
+    `by` is the score compared with the threshold and reported (the cosine, or the
+    structural score for duplicates); `excluded` holds file-id pairs never to be put
+    together; `hidden` file ids take no part (copies already collapsed into the
+    keeper of a stricter tier).
     """
     n = len(graph)
-    u, v, w = graph.adjacency(threshold)
+    u, v, w = graph.adjacency(threshold, by)
     keep = np.ones(len(u), dtype=bool)
     if hidden:
         gone = np.zeros(n, dtype=bool)
@@ -83,7 +86,7 @@ def _stars(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Representative of each node (itself for representatives, -1 when alone) and similarity to it.
 
-    (u, v, w) are directed entries grouped by u, best first within u (`KnnGraph.adjacency`).
+    (u, v, w) are directed entries grouped by u (`KnnGraph.adjacency`).
     """
     live = todo[u] & todo[v]
     u, v, w = u[live], v[live], w[live]
@@ -107,13 +110,17 @@ def _stars(
     to_rep = np.zeros(n, dtype=np.float32)
     rep[is_rep] = np.flatnonzero(is_rep)
     to_rep[is_rep] = 1.0
-    # Members: each other node joins its most similar adjacent representative,
-    # the first such entry of its (best-first) list.
+    # Members: each other node joins its most similar adjacent representative
+    # (on a tie, the first in its list).
     link = is_rep[v] & ~is_rep[u]
     mu, mv, mw = u[link], v[link], w[link]
-    first = np.r_[True, mu[1:] != mu[:-1]] if len(mu) else np.zeros(0, dtype=bool)
-    rep[mu[first]] = mv[first]
-    to_rep[mu[first]] = mw[first]
+    if len(mu):
+        starts = np.flatnonzero(np.r_[True, mu[1:] != mu[:-1]])
+        best = np.maximum.reduceat(mw, starts)
+        top = np.flatnonzero(mw == np.repeat(best, np.diff(np.r_[starts, len(mu)])))
+        top = top[np.r_[True, mu[top[1:]] != mu[top[:-1]]]]
+        rep[mu[top]] = mv[top]
+        to_rep[mu[top]] = mw[top]
     return rep, to_rep
 
 

@@ -162,22 +162,36 @@ def sidecar_path(index_path: Path) -> Path:
 
 
 def open_index(catalog: Catalog, model_id: str, dim: int, threads: int = DEFAULT_THREADS) -> VectorIndex:
-    """The saved index of `model_id` if it matches the catalog, else one rebuilt and saved."""
+    """The saved index of `model_id` if it matches the catalog, else one rebuilt and saved.
+
+    The result is shared by later calls in this process while the catalog is
+    unchanged (searching many times loads it once): do not add to or remove from it.
+    """
     state = catalog_state(catalog, model_id)
     if state.count and state.dim != dim:
         raise ValueError(f"the catalog's {model_id} vectors have {state.dim} dimensions, expected {dim}")
     path = catalog.index_path(model_id)
+    opened = _opened.get(path)
+    if opened is not None and opened.token == state.token and opened.dim == dim:
+        return opened
+    index = None
     if _saved_token(path) == state.token:
         try:
-            return VectorIndex.load(path, dim, threads, state.token)
+            index = VectorIndex.load(path, dim, threads, state.token)
         except ValueError:
             pass  # unreadable: rebuilt below
-    index = VectorIndex(dim, threads, state.token)
-    ids, vectors = catalog.vectors(model_id)
-    index.build(ids, vectors)
-    index.save(path)
-    _write_json(sidecar_path(path), {"token": state.token, "count": len(ids)})
+    if index is None:
+        index = VectorIndex(dim, threads, state.token)
+        ids, vectors = catalog.vectors(model_id)
+        index.build(ids, vectors)
+        index.save(path)
+        _write_json(sidecar_path(path), {"token": state.token, "count": len(ids)})
+    _opened[path] = index
     return index
+
+
+#: The last index opened per file, reused while its catalog token still matches.
+_opened: dict[Path, VectorIndex] = {}
 
 
 def _saved_token(index_path: Path) -> str | None:

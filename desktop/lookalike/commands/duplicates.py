@@ -1,0 +1,101 @@
+"""`lookalike duplicates`: identical and duplicate groups, with the copy to keep and why.
+
+Also holds what `lookalike similar` shares with it: the threshold option and the
+printing of review groups as JSON or a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from lookalike.commands.common import CommandError, add_json_flag, manifest_for, open_catalog, print_json, print_table
+from lookalike.core.keeprules import human_bytes
+from lookalike.core.review import Kind, ReviewGroup, check_threshold
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "duplicates",
+        help="list identical and duplicate photos, with the copy to keep",
+        description="List byte-identical groups, then groups of the same picture re-encoded, resized, cropped, "
+        "turned or greyscaled, each with the copy the keep rules would keep and why.",
+    )
+    add_group_options(parser, "structural score at or above which two photos are duplicates")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return show_groups(args, ("identical", "duplicate"))
+
+
+def add_group_options(parser: argparse.ArgumentParser, threshold_help: str) -> None:
+    parser.add_argument("--threshold", type=float, metavar="T", help=f"{threshold_help}, in (0, 1] (default: settings)")
+    parser.add_argument("--model", metavar="NAME|MANIFEST", help="model whose embeddings group photos (default: settings)")
+    add_json_flag(parser)
+
+
+def show_groups(args: argparse.Namespace, kinds: Sequence[Kind]) -> int:
+    """Find the groups of each kind (the threshold applies to the last) and print them."""
+    # Imported here: grouping loads the vector index stack, which other verbs never need.
+    from lookalike.core.review import find_groups
+
+    if args.threshold is not None:
+        try:
+            check_threshold(args.threshold)
+        except ValueError as exc:
+            raise CommandError(str(exc), exit_code=2) from exc
+    model_id = manifest_for(args.model).model_id
+    with open_catalog(args) as catalog:
+        groups = [g for kind in kinds for g in find_groups(catalog, model_id, kind, args.threshold)]
+    if args.json:
+        print_json({"groups": [group_json(g) for g in groups]})
+    else:
+        print_groups(groups, kinds)
+    return 0
+
+
+def group_json(group: ReviewGroup) -> dict[str, object]:
+    return {
+        "kind": group.kind,
+        "files": [
+            {
+                "path": m.file.path,
+                "similarity": round(m.similarity, 4),
+                "keep": m.keep,
+                "reason": m.reason,
+                "width": m.file.width,
+                "height": m.file.height,
+                "size": m.file.size,
+            }
+            for m in group.members
+        ],
+    }
+
+
+def print_groups(groups: Sequence[ReviewGroup], kinds: Sequence[Kind]) -> None:
+    if not groups:
+        print(f"No {' or '.join(kinds)} photos found.")
+        return
+    for number, group in enumerate(groups, start=1):
+        print(
+            f"Group {number} ({group.kind}, {len(group.members)} files, "
+            f"{human_bytes(group.reclaimable)} reclaimable)"
+        )
+        print_table(
+            ("", "SIMILARITY", "SIZE", "PIXELS", "PATH", "REASON"),
+            [
+                (
+                    "keep" if m.keep else "-",
+                    f"{m.similarity:.3f}",
+                    human_bytes(m.file.size),
+                    f"{m.file.width}x{m.file.height}" if m.file.width else "?",
+                    m.file.path,
+                    m.reason,
+                )
+                for m in group.members
+            ],
+        )
+        print()
+    total = sum(g.reclaimable for g in groups)
+    print(f"{len(groups)} groups; removing the copies not kept would free {human_bytes(total)}.")

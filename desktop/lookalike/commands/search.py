@@ -1,0 +1,68 @@
+"""`lookalike search`: the catalogued photos most like one or more images."""
+
+from __future__ import annotations
+
+import argparse
+
+from lookalike.commands.common import (
+    CommandError,
+    add_json_flag,
+    manifest_for,
+    open_catalog,
+    print_json,
+    print_table,
+    settings,
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "search",
+        help="find the catalogued photos most like some images",
+        description="Rank the catalogued photos by similarity to each IMAGE (which need not be catalogued).",
+    )
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="query photo(s)")
+    parser.add_argument("--top", type=int, default=10, metavar="K", help="matches per image (default: 10)")
+    parser.add_argument("--model", metavar="NAME|MANIFEST", help="model to compare with (default: settings)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where the model runs (default: settings)")
+    add_json_flag(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here: the model and the index stack load only for the verbs that need them.
+    from lookalike.core.embedder import Embedder, EmbedderError
+    from lookalike.core.images import ImageError
+    from lookalike.core.manifest import ManifestError
+    from lookalike.core.search import search_images
+
+    if args.top < 1:
+        raise CommandError(f"--top must be at least 1 (got {args.top})", exit_code=2)
+    manifest = manifest_for(args.model)
+    try:
+        embedder = Embedder(manifest, device=args.device or settings().device)  # type: ignore[arg-type]
+    except (EmbedderError, ManifestError) as exc:
+        raise CommandError(str(exc)) from exc
+    with open_catalog(args) as catalog:
+        try:
+            results = search_images(catalog, embedder, args.images, top_k=args.top)
+        except ImageError as exc:
+            raise CommandError(str(exc)) from exc
+    if args.json:
+        print_json(
+            {
+                "results": [
+                    {"query": r.query, "matches": [{"path": f.path, "similarity": round(s, 4)} for f, s in r.matches]}
+                    for r in results
+                ]
+            }
+        )
+        return 0
+    for result in results:
+        print(f"Photos most like {result.query}:")
+        if result.matches:
+            print_table(("#", "SIMILARITY", "PATH"), [(i, f"{s:.3f}", f.path) for i, (f, s) in enumerate(result.matches, 1)])
+        else:
+            print("  (the catalog holds no photos for this model; run `lookalike scan` first)")
+        print()
+    return 0

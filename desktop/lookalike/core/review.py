@@ -1,0 +1,166 @@
+"""The groups a person reviews, with the copy to keep and why: one entry point for CLI and UI.
+
+Three tiers, each stricter tier collapsed before the next so no file is offered
+twice and nothing hides behind a chain:
+
+- identical: byte-identical files (`identical.find_identical`);
+- duplicate: the same picture (re-encoded, resized, cropped, turned, greyscale...):
+  a cosine of at least DUPLICATE_GATE and a structural score at or above the
+  threshold; of each identical group only the keeper takes part;
+- similar: the same scene or subject, cosine at or above the threshold; of each
+  identical or duplicate group (at the settings' duplicate threshold) only the
+  keeper takes part, so a similar group shows distinct pictures.
+
+The k-NN graph (with its structural scores) is cached by `graph.open_graph`, so a
+new threshold only regroups; `lookalike duplicates` lists the identical groups
+then the duplicate groups.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from lookalike.core.catalog import Catalog
+from lookalike.core.config import Settings, load_settings
+from lookalike.core.decisions import excluded_pairs
+from lookalike.core.graph import FLOOR, KnnGraph, open_graph
+from lookalike.core.grouping import Group, star_groups
+from lookalike.core.identical import find_identical
+from lookalike.core.keeprules import choose_keeper
+from lookalike.core.schema import File
+
+Kind = Literal["identical", "duplicate", "similar"]
+KINDS: tuple[str, ...] = ("identical", "duplicate", "similar")
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewMember:
+    """One file of a group: its similarity to the representative and the keep verdict."""
+
+    file: File
+    similarity: float
+    keep: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewGroup:
+    """A representative and its members (representative first, then most similar first)."""
+
+    kind: str
+    representative_id: int
+    members: list[ReviewMember]
+
+    @property
+    def reclaimable(self) -> int:
+        """Bytes freed by removing every copy but the keeper."""
+        return sum(m.file.size for m in self.members if not m.keep)
+
+
+def check_threshold(threshold: float) -> float:
+    """The threshold unchanged, or ValueError when it is not in (0, 1]."""
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must be greater than 0 and at most 1 (got {threshold})")
+    return threshold
+
+
+def find_groups(
+    catalog: Catalog,
+    model_id: str,
+    kind: Kind,
+    threshold: float | None = None,
+    settings: Settings | None = None,
+) -> list[ReviewGroup]:
+    """Groups of `kind`, most reclaimable bytes first, each with its keeper and reasons.
+
+    `threshold` defaults to the settings' one for the kind (ignored for identical);
+    the settings also give the keep rules, preferred folders and, for the similar
+    tier, the duplicate threshold whose groups are collapsed first.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown group kind {kind!r}; expected one of {', '.join(KINDS)}")
+    settings = settings or load_settings()
+    if kind == "identical":
+        groups = _identical(catalog)
+    else:
+        default = settings.duplicate_threshold if kind == "duplicate" else settings.similar_threshold
+        groups = _grouped(catalog, model_id, kind, check_threshold(default if threshold is None else threshold), settings)
+    return _review(catalog, kind, groups, settings)
+
+
+def _grouped(catalog: Catalog, model_id: str, kind: Kind, threshold: float, settings: Settings) -> list[Group]:
+    """Duplicate or similar groups, the stricter tiers collapsed into their keepers."""
+    graph = _graph(catalog, model_id, threshold if kind == "similar" else None)
+    hidden = _hidden_copies(catalog, _identical(catalog), settings)
+    if kind == "duplicate":
+        return star_groups(graph, threshold, excluded_pairs(catalog, "not_duplicate"), hidden, by="structure")
+    duplicates = star_groups(
+        graph, settings.duplicate_threshold, excluded_pairs(catalog, "not_duplicate"), hidden, by="structure"
+    )
+    hidden |= _hidden_copies(catalog, duplicates, settings)
+    return star_groups(graph, threshold, excluded_pairs(catalog, "not_similar"), hidden)
+
+
+_lock = threading.Lock()
+
+
+def _graph(catalog: Catalog, model_id: str, cosine: float | None) -> KnnGraph:
+    """The cached graph, reaching down to `cosine` when grouping by it (one build at a time)."""
+    with _lock:
+        return open_graph(catalog, model_id, FLOOR if cosine is None else cosine)
+
+
+def _identical(catalog: Catalog) -> list[Group]:
+    """Byte-identical groups, split where a person said two of the files are not duplicates."""
+    excluded = excluded_pairs(catalog, "not_duplicate")
+    groups: list[Group] = []
+    for ids in find_identical(catalog):
+        for part in _apart(ids, excluded):
+            if len(part) > 1:
+                groups.append(Group(tuple(part), (1.0,) * len(part)))
+    return groups
+
+
+def _apart(ids: Sequence[int], excluded: set[tuple[int, int]]) -> list[list[int]]:
+    """Ids in subsets holding no excluded pair (each joins the first subset it may)."""
+    parts: list[list[int]] = []
+    for i in ids:
+        home = next((p for p in parts if not any((min(i, j), max(i, j)) in excluded for j in p)), None)
+        if home is None:
+            parts.append([i])
+        else:
+            home.append(i)
+    return parts
+
+
+def _hidden_copies(catalog: Catalog, groups: list[Group], settings: Settings) -> set[int]:
+    """The files of `groups` other than their keepers: a looser tier sees only the keeper."""
+    files = catalog.files([i for g in groups for i in g.members])
+    hidden: set[int] = set()
+    for group in groups:
+        present = [files[i] for i in group.members if i in files]
+        if len(present) > 1:
+            keeper, _ = choose_keeper(present, settings.keep_rules or None, settings.preferred_folders)
+            hidden.update(f.id for f in present if f.id != keeper)
+    return hidden
+
+
+def _review(catalog: Catalog, kind: str, groups: list[Group], settings: Settings) -> list[ReviewGroup]:
+    """Keep verdicts for each group, most reclaimable first (then largest, then by id)."""
+    files = catalog.files([i for g in groups for i in g.members])
+    out: list[ReviewGroup] = []
+    for group in groups:
+        present = [(files[i], s) for i, s in zip(group.members, group.similarities) if i in files]
+        if len(present) < 2:
+            continue  # files removed since the graph was built
+        keeper, reasons = choose_keeper([f for f, _ in present], settings.keep_rules or None, settings.preferred_folders)
+        members = [ReviewMember(f, float(s), f.id == keeper, reasons[f.id]) for f, s in present]
+        shown = {f.id for f, _ in present}
+        representative = group.representative if kind != "identical" and group.representative in shown else keeper
+        members.sort(key=lambda m: (m.file.id != representative, -m.similarity, m.file.path))
+        out.append(ReviewGroup(kind, representative, members))
+    out.sort(key=lambda g: (-g.reclaimable, -len(g.members), g.representative_id))
+    return out
