@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lookalike.core.catalog import Catalog
+from lookalike.core.config import Settings
 from lookalike.core.review import ReviewGroup, ReviewMember, find_groups
 from lookalike.ui import format as fmt
 from lookalike.ui.session import Marks, Session
@@ -38,6 +40,9 @@ MARGIN = 8
 GroupRole = Qt.ItemDataRole.UserRole + 1
 
 TITLES = {"duplicate": "Duplicates", "similar": "Similar"}
+#: The core tiers each tab lists: byte-identical copies are duplicates to a person too.
+TIERS = {"duplicate": ("identical", "duplicate"), "similar": ("similar",)}
+LABELS = {"identical": "identical files", "duplicate": "same picture", "similar": "similar pictures"}
 
 
 def verdict(member: ReviewMember) -> str:
@@ -65,9 +70,9 @@ def member_tile(group: ReviewGroup, member: ReviewMember, marked: bool, current:
     )
 
 
-def reclaimable(groups: list[ReviewGroup]) -> int:
-    """Bytes freed if every copy but the proposed keepers went."""
-    return sum(m.file.size for g in groups for m in g.members if not m.keep)
+def grouped(catalog: Catalog, model_id: str, tab: str, threshold: float, settings: Settings) -> list[ReviewGroup]:
+    """What one tab lists: core's groups of each of its tiers, in tier order."""
+    return [g for tier in TIERS[tab] for g in find_groups(catalog, model_id, tier, threshold, settings)]  # type: ignore[arg-type]
 
 
 class GroupsModel(QAbstractListModel):
@@ -141,12 +146,12 @@ class GroupDelegate(QStyledItemDelegate):
         title.setBold(True)
         painter.setFont(title)
         painter.setPen(palette.color(QPalette.ColorRole.Text))
-        text = f"Group {index.row() + 1}  \u00b7  {len(group.members)} photos"
+        text = f"Group {index.row() + 1}  \u00b7  {len(group.members)} photos  \u00b7  {LABELS[group.kind]}"
         painter.drawText(header, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
         painter.setFont(option.font)
         painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
         marked = sum(1 for m in group.members if m.file.id in self._marks)
-        extra = f"could free {fmt.human_bytes(reclaimable([group]))}" + (f"  \u00b7  {marked} marked" if marked else "")
+        extra = f"could free {fmt.human_bytes(group.reclaimable)}" + (f"  \u00b7  {marked} marked" if marked else "")
         painter.drawText(header, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, extra)
 
         current_member = self._view.current_member if selected else -1
@@ -323,7 +328,7 @@ class GroupsPage(QWidget):
         """Regroup from the catalog at the slider's threshold (off the UI thread)."""
         session, kind, threshold = self.session, self.kind, self.threshold
         catalog, model_id, settings = session.catalog, session.model_id, session.settings
-        self._regroup.submit(lambda _progress, _cancel: find_groups(catalog, model_id, kind, threshold, settings))
+        self._regroup.submit(lambda _progress, _cancel: grouped(catalog, model_id, kind, threshold, settings))
 
     def busy(self) -> bool:
         return self._regroup.busy() or self._debounce.isActive()
@@ -334,7 +339,7 @@ class GroupsPage(QWidget):
         photos = sum(len(g.members) for g in groups)
         noun = "group" if len(groups) == 1 else "groups"
         self.count_label.setText(
-            f"<b>{len(groups)}</b> {noun} \u00b7 {photos} photos \u00b7 could free {fmt.human_bytes(reclaimable(groups))}"
+            f"<b>{len(groups)}</b> {noun} \u00b7 {photos} photos \u00b7 could free {fmt.human_bytes(sum(g.reclaimable for g in groups))}"
         )
         self.mark_button.setEnabled(bool(groups))
         self.compare_button.setEnabled(bool(groups))
