@@ -31,7 +31,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from lookalike.core import structure
 from lookalike.core.catalog import Catalog
 from lookalike.core.images import ImageError, decode
-from lookalike.core.index import DEFAULT_THREADS, VectorIndex, catalog_state, open_index
+from lookalike.core.index import DEFAULT_THREADS, VectorIndex, catalog_state, file_stamp, open_index
 from lookalike.core.schema import File, Signature
 
 Measure = Literal["cosine", "structure"]
@@ -224,11 +224,11 @@ def open_graph(
     """
     path = graph_path(catalog, model_id)
     token = graph_token(catalog, model_id)
-    cached = _opened.get(path)
-    if cached is None or cached.token != token:
+    mtime, cached = _opened.get(path, (None, None))
+    if cached is None or cached.token != token or mtime != file_stamp(path):
         cached = _load_or_none(path)
     if cached is not None and cached.token == token and cached.floor <= floor:
-        _opened[path] = cached
+        _opened[path] = (file_stamp(path), cached)
         return cached
     state = catalog_state(catalog, model_id)
     if state.count == 0:
@@ -241,12 +241,12 @@ def open_graph(
     # The vectors' token from before they were read, so a change during the build shows as stale.
     graph = replace(graph, token=f"{graph.token}:{_signature_count(catalog)}")
     graph.save(path)
-    _opened[path] = graph
+    _opened[path] = (file_stamp(path), graph)
     return graph
 
 
-#: The last graph opened per file: regrouping in one process skips even the disk read.
-_opened: dict[Path, KnnGraph] = {}
+#: The last graph opened per file (with the file's mtime): regrouping skips even the disk read.
+_opened: dict[Path, tuple[int | None, KnnGraph]] = {}
 
 
 def _load_or_none(path: Path) -> KnnGraph | None:

@@ -172,8 +172,8 @@ def open_index(catalog: Catalog, model_id: str, dim: int, threads: int = DEFAULT
         raise ValueError(f"the catalog's {model_id} vectors have {state.dim} dimensions, expected {dim}")
     path = catalog.index_path(model_id)
     opened = _opened.get(path)
-    if opened is not None and opened.token == state.token and opened.dim == dim:
-        return opened
+    if opened is not None and opened[0] == file_stamp(path) and opened[1].token == state.token and opened[1].dim == dim:
+        return opened[1]
     index = None
     if _saved_token(path) == state.token:
         try:
@@ -186,12 +186,20 @@ def open_index(catalog: Catalog, model_id: str, dim: int, threads: int = DEFAULT
         index.build(ids, vectors)
         index.save(path)
         _write_json(sidecar_path(path), {"token": state.token, "count": len(ids)})
-    _opened[path] = index
+    _opened[path] = (file_stamp(path), index)
     return index
 
 
-#: The last index opened per file, reused while its catalog token still matches.
-_opened: dict[Path, VectorIndex] = {}
+#: The last index opened per file (with the file's mtime), reused while both still match.
+_opened: dict[Path, tuple[int | None, VectorIndex]] = {}
+
+
+def file_stamp(path: Path) -> int | None:
+    """A saved file's mtime (None when absent): a memoised copy is valid while it holds."""
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
 
 
 def _saved_token(index_path: Path) -> str | None:

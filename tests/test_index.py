@@ -1,0 +1,130 @@
+"""The vector index: recall against exact search, add/remove, persistence, rebuild when stale."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lookalike.core.catalog import Catalog
+from lookalike.core.embedder import Embedder
+from lookalike.core.images import decode
+from lookalike.core.index import VectorIndex, catalog_state, open_index, sidecar_path
+from lookalike.core.scan import Scanner
+
+
+def unit_rows(count: int, dim: int, seed: int = 0) -> np.ndarray:
+    vectors = np.random.default_rng(seed).standard_normal((count, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def recall_at(index: VectorIndex, ids: np.ndarray, vectors: np.ndarray, queries: np.ndarray, k: int) -> float:
+    """Share of the exact k nearest (cosine, brute force) that the index returns."""
+    exact = ids[np.argsort(-(queries @ vectors.T), axis=1, kind="stable")[:, :k]]
+    found, _ = index.search(queries, k)
+    return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(found, exact)]))
+
+
+@pytest.mark.devset
+def test_recall_on_devset_vectors(devset: Path, truth: dict, embedder: Embedder) -> None:
+    names = sorted({n for g in truth["groups"] for n in g} | set(truth["distractors"]))
+    pixels = [decode(devset / n, embedder.input_size).pixels for n in names]
+    vectors = embedder.embed(pixels).astype(np.float16).astype(np.float32)  # as the catalog stores them
+    ids = np.arange(1, len(names) + 1, dtype=np.int64)
+    index = VectorIndex(embedder.dim)
+    index.build(ids, vectors)
+    assert recall_at(index, ids, vectors, vectors, 10) >= 0.99
+
+
+def test_recall_on_clustered_vectors() -> None:
+    rng = np.random.default_rng(1)
+    centres = unit_rows(300, 64, seed=2)
+    vectors = np.repeat(centres, 10, axis=0) + 0.15 * rng.standard_normal((3000, 64)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(10, 3010, dtype=np.int64)
+    index = VectorIndex(64)
+    index.build(ids, vectors)
+    assert recall_at(index, ids, vectors, vectors[::6], 10) >= 0.99
+    _, sims = index.search(vectors[:100], 10)
+    assert np.all(np.diff(sims, axis=1) <= 1e-6)  # best first
+
+
+def test_add_remove_and_replace() -> None:
+    vectors = unit_rows(50, 16)
+    index = VectorIndex(16)
+    index.build(np.arange(100, 150), vectors)
+    assert len(index) == 50 and 120 in index
+
+    index.remove([120, 121, 999])  # an unknown id is ignored
+    assert len(index) == 48 and 120 not in index
+    keys, _ = index.search(vectors[20:22], 5)
+    assert not {120, 121} & set(keys.ravel().tolist())
+
+    index.add([120], vectors[20:21])
+    keys, sims = index.search(vectors[20:21], 1)
+    assert keys[0, 0] == 120 and sims[0, 0] == pytest.approx(1.0, abs=1e-3)
+
+    index.add([120], vectors[30:31])  # an id added again is replaced, not doubled
+    assert len(index) == 49
+    keys, _ = index.search(vectors[30:31], 2)
+    assert set(keys[0].tolist()) == {120, 130}
+
+
+def test_search_pads_when_fewer_than_k() -> None:
+    index = VectorIndex(8)
+    keys, sims = index.search(unit_rows(2, 8), 3)
+    assert keys.tolist() == [[-1, -1, -1]] * 2 and np.isneginf(sims).all()
+    index.build([7, 8], unit_rows(2, 8))
+    keys, sims = index.search(unit_rows(1, 8, seed=5), 4)
+    assert sorted(keys[0, :2].tolist()) == [7, 8] and keys[0, 2:].tolist() == [-1, -1]
+    assert np.isfinite(sims[0, :2]).all() and np.isneginf(sims[0, 2:]).all()
+
+
+def test_save_load_round_trip(tmp_path: Path) -> None:
+    vectors = unit_rows(200, 32)
+    index = VectorIndex(32)
+    index.build(np.arange(200), vectors)
+    index.save(tmp_path / "i.usearch")
+    loaded = VectorIndex.load(tmp_path / "i.usearch", 32)
+    assert len(loaded) == 200
+    assert np.array_equal(index.search(vectors[:20], 5)[0], loaded.search(vectors[:20], 5)[0])
+    with pytest.raises(ValueError, match="dimensions"):
+        VectorIndex.load(tmp_path / "i.usearch", 31)
+    (tmp_path / "bad.usearch").write_bytes(b"not an index" * 10)
+    with pytest.raises(ValueError, match="cannot read"):
+        VectorIndex.load(tmp_path / "bad.usearch", 32)
+
+
+def test_open_index_follows_the_catalog(samples: Path, tmp_path: Path, embedder: Embedder) -> None:
+    with Catalog(tmp_path / "cat" / "catalog.sqlite") as catalog:
+        Scanner(catalog, embedder, workers=1).run([samples])
+        model = embedder.model_id
+        ids, vectors = catalog.vectors(model)
+        path = catalog.index_path(model)
+
+        index = open_index(catalog, model, embedder.dim)
+        assert path.is_file() and sidecar_path(path).is_file()
+        assert index.keys().tolist() == ids.tolist()
+        keys, sims = index.search(vectors, 1)  # every photo finds itself (or its identical copy)
+        assert np.allclose(index.vectors(keys[:, 0]), vectors, atol=1e-3)
+        assert sims[:, 0] == pytest.approx(1.0, abs=1e-3)
+
+        saved = path.stat().st_mtime_ns
+        assert open_index(catalog, model, embedder.dim).keys().tolist() == ids.tolist()
+        assert path.stat().st_mtime_ns == saved  # unchanged catalog: nothing rebuilt
+
+        catalog.mark_missing([int(ids[0])])  # the catalog changed: the saved index is stale
+        assert catalog_state(catalog, model).count == len(ids) - 1
+        assert open_index(catalog, model, embedder.dim).keys().tolist() == ids[1:].tolist()
+
+        path.write_bytes(b"damaged")  # unreadable file with a matching sidecar: rebuilt too
+        assert len(open_index(catalog, model, embedder.dim)) == len(ids) - 1
+        assert VectorIndex.load(path, embedder.dim).keys().tolist() == ids[1:].tolist()
+
+
+def test_open_index_on_an_empty_catalog(tmp_path: Path) -> None:
+    with Catalog(tmp_path / "empty.sqlite") as catalog:
+        index = open_index(catalog, "model:0", 8)
+        assert len(index) == 0
+        assert index.search(unit_rows(1, 8), 3)[0].tolist() == [[-1, -1, -1]]
