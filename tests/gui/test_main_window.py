@@ -187,11 +187,11 @@ def test_settings_show_provider_and_apply(qtbot, window: MainWindow) -> None:  #
 def test_window_geometry_and_folders_are_remembered(qtbot, make_window, samples: Path) -> None:  # type: ignore[no-untyped-def]
     first = make_window()
     first.library.add_folders([str(samples)])
-    first.resize(640, 480)
+    first.resize(760, 520)
     first.close()
     second = make_window()
     assert second.library.folders == [os.path.realpath(samples)]
-    assert (second.width(), second.height()) == (640, 480)
+    assert (second.width(), second.height()) == (760, 520)
 
 
 # --- the labelled devset -------------------------------------------------------------

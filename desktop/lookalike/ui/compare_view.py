@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QKeyEvent, QPainter, QPalette, QPixmap, QResizeEvent, QWheelEvent
+from PySide6.QtGui import QAction, QBrush, QColor, QKeyEvent, QPainter, QPalette, QPixmap, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGraphicsPixmapItem,
@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
-    QToolButton,
+    QSizePolicy,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -172,20 +173,24 @@ class CompareView(QWidget):
 
         self.title = QLabel()
         self.title.setTextFormat(Qt.TextFormat.RichText)
-        buttons = QHBoxLayout()
-        self.back_button = self._button(buttons, "\u2190 Groups", "Back to the list of groups (Esc)", self.close_view)
-        self.prev_button = self._button(buttons, "\u25c0", "Previous group (Up)", lambda: self.step_group(-1))
-        buttons.addWidget(self.title)
-        self.next_button = self._button(buttons, "\u25b6", "Next group (Down)", lambda: self.step_group(1))
-        buttons.addStretch(1)
-        self._button(buttons, "Fit", "Fit every photo in its pane (F)", self.fit_all)
-        self._button(buttons, "100%", "Show every photo at its actual pixels (1)", self.actual_all)
-        self._button(buttons, "+", "Zoom in (+ or the mouse wheel)", lambda: self.zoom_all(ZOOM_STEP))
-        self._button(buttons, "\u2212", "Zoom out (-)", lambda: self.zoom_all(1 / ZOOM_STEP))
-        buttons.addSpacing(12)
-        self.mark_button = self._button(buttons, "Mark", "Mark or unmark the current photo for removal (Space)", self.toggle_mark)
-        self._button(buttons, "Mark all but keeper", "Mark every photo of this group except the proposed keeper (M)", self.mark_all_but_keeper)
-        self.not_duplicate_button = self._button(buttons, "Not a duplicate", "Remember that these photos are not duplicates and drop the group (N)", self._not_duplicate)
+        bar = QToolBar()
+        bar.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.back_button = self._button(bar, "\u2190 Groups", "Back to the list of groups (Esc)", self.close_view)
+        self.prev_button = self._button(bar, "\u25c0", "Previous group (Up)", lambda: self.step_group(-1))
+        bar.addWidget(self.title)
+        self.next_button = self._button(bar, "\u25b6", "Next group (Down)", lambda: self.step_group(1))
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar.addWidget(spacer)
+        self._button(bar, "Fit", "Fit every photo in its pane (F)", self.fit_all)
+        self._button(bar, "100%", "Show every photo at its actual pixels (1)", self.actual_all)
+        self._button(bar, "+", "Zoom in (+ or the mouse wheel)", lambda: self.zoom_all(ZOOM_STEP))
+        self._button(bar, "\u2212", "Zoom out (-)", lambda: self.zoom_all(1 / ZOOM_STEP))
+        bar.addSeparator()
+        self.mark_button = self._button(bar, "Mark", "Mark or unmark the current photo for removal (Space)", self.toggle_mark)
+        self._button(bar, "Mark All but Keeper", "Mark every photo of this group except the proposed keeper (M)", self.mark_all_but_keeper)
+        self.not_duplicate_button = self._button(bar, "Not a Duplicate", "Remember that these photos are not duplicates and drop the group (N)", self._not_duplicate)
 
         self.photos = QWidget()
         self.photos_layout = QHBoxLayout(self.photos)
@@ -208,21 +213,16 @@ class CompareView(QWidget):
         splitter.setSizes([10_000, (self.table.fontMetrics().height() + 6) * (len(FIELDS) + 1) + 4])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(buttons)
+        layout.addWidget(bar)
         layout.addWidget(splitter, 1)
 
         session.marks.changed.connect(self._refresh_marks)
         session.thumbnails.ready.connect(self._thumbnail_ready)
 
-    def _button(self, layout: QHBoxLayout, text: str, tip: str, slot: object) -> QToolButton:
-        button = QToolButton()
-        button.setText(text)
-        button.setToolTip(tip)
-        button.setAutoRaise(False)
-        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        button.clicked.connect(slot)
-        layout.addWidget(button)
-        return button
+    def _button(self, bar: QToolBar, text: str, tip: str, slot: object) -> QAction:
+        action = bar.addAction(text, slot)
+        action.setToolTip(tip)
+        return action
 
     def close_view(self) -> None:
         self.closed.emit()
@@ -266,7 +266,7 @@ class CompareView(QWidget):
         count = len(self.model.groups) if self.model else 0
         self.prev_button.setEnabled(self.row > 0)
         self.next_button.setEnabled(self.row < count - 1)
-        self.not_duplicate_button.setText("Not a duplicate" if self.kind == "duplicate" else "Not similar")
+        self.not_duplicate_button.setText("Not a Duplicate" if self.kind == "duplicate" else "Not Similar")
         if group is None:
             self.title.setText("<b>No group left</b>")
             self.table.clear()

@@ -164,7 +164,11 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("main-toolbar")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.setMovable(False)
-        for action in (self.add_action, self.scan_action, self.cancel_action, self.search_action, self.delete_action, self.undo_action):
+        for action, short in (
+            (self.add_action, "Add Folder"), (self.scan_action, "Scan"), (self.search_action, "Search by Image"),
+            (self.delete_action, "Remove Marked"), (self.undo_action, "Undo"),
+        ):
+            action.setIconText(short)
             toolbar.addAction(action)
         self.cancel_action.setEnabled(False)
 

@@ -66,11 +66,13 @@ class Job(QObject):
     def run(self) -> None:
         """Pool thread: run the work and hand its outcome to the UI thread."""
         try:
-            result = self._work(self._report, self.cancel_event)
+            outcome = (True, self._work(self._report, self.cancel_event))
         except Exception as exc:  # noqa: BLE001 - every failure must reach the user, not kill the pool
-            self._result_ready.emit(False, describe_error(exc))
-        else:
-            self._result_ready.emit(True, result)
+            outcome = (False, describe_error(exc))
+        try:
+            self._result_ready.emit(*outcome)
+        except RuntimeError:
+            pass  # the app quit while this ran: nobody is left to tell
 
     def _report(self, value: object) -> None:
         with self._lock:
