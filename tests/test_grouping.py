@@ -1,0 +1,136 @@
+"""Star grouping on the k-NN graph: no chaining, one group per file, decisions honoured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lookalike.core.graph import KnnGraph
+from lookalike.core.grouping import star_groups
+from lookalike.core.index import VectorIndex
+
+
+def exact_graph(vectors: np.ndarray, ids: np.ndarray, floor: float) -> KnnGraph:
+    """Every pair at or above `floor`: the graph an exact, unbounded search would give."""
+    sims = vectors @ vectors.T
+    src, dst = np.nonzero(np.triu(sims >= floor, 1))
+    return KnnGraph.from_edges(ids, src, dst, sims[src, dst], floor)
+
+
+def chain() -> KnnGraph:
+    """A ~ B ~ C ~ D at 0.95, far ends unrelated (0.60), ids 10, 20, 30, 40."""
+    ids = np.array([10, 20, 30, 40])
+    src, dst = np.array([0, 1, 2, 0, 1, 0]), np.array([1, 2, 3, 2, 3, 3])
+    sim = np.array([0.95, 0.95, 0.95, 0.60, 0.60, 0.55], dtype=np.float32)
+    return KnnGraph.from_edges(ids, src, dst, sim, floor=0.5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(2, 40),
+    dim=st.integers(2, 6),
+    seed=st.integers(0, 2**31 - 1),
+    threshold=st.floats(0.5, 0.99),
+    excluded_count=st.integers(0, 6),
+)
+def test_every_member_is_close_to_its_representative(
+    n: int, dim: int, seed: int, threshold: float, excluded_count: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    vectors = np.abs(rng.standard_normal((n, dim))).astype(np.float32)  # positive, like the model's
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.sort(rng.choice(10_000, n, replace=False)).astype(np.int64)
+    excluded = {tuple(sorted(map(int, rng.choice(ids, 2, replace=False)))) for _ in range(excluded_count)}
+    groups = star_groups(exact_graph(vectors, ids, 0.5), threshold, excluded)
+
+    position = {int(i): p for p, i in enumerate(ids)}
+    seen: set[int] = set()
+    for group in groups:
+        assert len(group.members) >= 2 and group.similarities[0] == 1.0
+        assert not seen & set(group.members), "a file in two groups"
+        seen |= set(group.members)
+        rep = vectors[position[group.representative]]
+        for member, similarity in zip(group.members[1:], group.similarities[1:]):
+            true = float(rep @ vectors[position[member]])
+            assert similarity >= np.float32(threshold) and similarity == pytest.approx(true, abs=1e-5)
+        for a, b in excluded:
+            assert not (a in group.members and b in group.members)
+
+
+def test_no_chaining_along_a_line_of_close_pairs() -> None:
+    (group,) = star_groups(chain(), 0.9)
+    # B leads (ties with C, lower id) and takes its neighbours A and C; D, close only
+    # to C, is not pulled in through it (linking every pair would give A..D).
+    assert group.members == (20, 10, 30) and group.similarities == pytest.approx((1.0, 0.95, 0.95))
+
+
+def test_the_file_with_most_neighbours_represents_the_group() -> None:
+    ids = np.arange(1, 6)
+    # 3 is close to everyone; 1 and 5 are close to 3 only.
+    src, dst = np.array([2, 2, 2, 2, 1, 3]), np.array([0, 1, 3, 4, 3, 4])
+    sim = np.array([0.91, 0.97, 0.96, 0.92, 0.93, 0.94], dtype=np.float32)
+    (group,) = star_groups(KnnGraph.from_edges(ids, src, dst, sim, 0.5), 0.9)
+    assert group.representative == 3
+    assert group.members == (3, 2, 4, 5, 1)  # then by similarity to 3
+    assert group.similarities == pytest.approx((1.0, 0.97, 0.96, 0.92, 0.91))
+
+
+def test_excluded_pairs_and_hidden_files() -> None:
+    graph = chain()
+    assert [g.members for g in star_groups(graph, 0.9, excluded={(10, 20)})] == [(30, 20, 40)]
+    assert [g.members for g in star_groups(graph, 0.9, hidden={20})] == [(30, 40)]
+    # Two members of one star marked apart: the less similar one leaves that group.
+    ids = np.array([1, 2, 3])
+    star = KnnGraph.from_edges(ids, np.array([0, 0, 1]), np.array([1, 2, 2]), np.float32([0.99, 0.95, 0.93]), 0.5)
+    groups = star_groups(star, 0.9, excluded={(2, 3)})
+    assert [g.members for g in groups] == [(1, 2)]
+
+
+def test_thresholds_regroup_from_one_graph() -> None:
+    graph = chain()
+    assert [g.members for g in star_groups(graph, 0.9)] == [(20, 10, 30)]
+    (loose,) = star_groups(graph, 0.58)  # B and C tie on neighbours and sum: the lower id leads
+    assert loose.members == (20, 10, 30, 40) and loose.similarities == pytest.approx((1.0, 0.95, 0.95, 0.60))
+    assert star_groups(graph, 0.96) == []
+    with pytest.raises(ValueError, match="floor"):
+        star_groups(graph, 0.4)
+
+
+def test_grouping_is_deterministic_whatever_the_edge_order() -> None:
+    rng = np.random.default_rng(7)
+    vectors = np.abs(rng.standard_normal((60, 4))).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(100, 160)
+    graph = exact_graph(vectors, ids, 0.5)
+    src, dst, sim = graph.edges_above(0.5)
+    order = rng.permutation(len(src))
+    shuffled = KnnGraph.from_edges(ids, dst[order], src[order], sim[order], 0.5)
+    assert star_groups(graph, 0.95) == star_groups(shuffled, 0.95)
+
+
+def test_graph_from_an_index_and_its_round_trip(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    centres = np.abs(rng.standard_normal((20, 16))).astype(np.float32)
+    vectors = np.repeat(centres, 5, axis=0) + 0.05 * rng.standard_normal((100, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(1, 101) * 3
+    index = VectorIndex(16)
+    index.build(ids, vectors)
+    graph = KnnGraph.build(index, k=8, floor=0.5)
+
+    src, dst, sim = graph.edges_above(0.9)
+    assert np.all(src < dst) and np.all(sim >= np.float32(0.9))
+    assert np.allclose(sim, np.einsum("ij,ij->i", vectors[src], vectors[dst]), atol=2e-3)
+    clusters = {frozenset(g.members) for g in star_groups(graph, 0.9)}
+    assert clusters == {frozenset(ids[i * 5 : i * 5 + 5].tolist()) for i in range(20)}
+
+    graph.save(tmp_path / "g.npz")
+    loaded = KnnGraph.load(tmp_path / "g.npz")
+    assert loaded.floor == 0.5 and loaded.k == 8
+    assert star_groups(loaded, 0.9) == star_groups(graph, 0.9)
+    with pytest.raises(ValueError):
+        KnnGraph.load(tmp_path / "missing.npz")
