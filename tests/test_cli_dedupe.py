@@ -12,6 +12,7 @@ from PIL.TiffImagePlugin import IFDRational
 from lookalike.cli import main
 from lookalike.core.catalog import Catalog
 from lookalike.core.deletion import execute, plan_removal
+from lookalike.core.hashing import full_hash
 from lookalike.core.schema import File
 from lookalike.core.sidecar import merge_metadata, read_gps, sidecar_path, write_xmp_sidecar
 from test_deletion import add_photos
@@ -40,7 +41,7 @@ def cli_json(capsys: pytest.CaptureFixture[str], catalog_path: Path, *argv: str)
     return json.loads(capsys.readouterr().out)
 
 
-def test_not_duplicate_remember_list_forget(library, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_not_duplicate_remember_list_forget(library: tuple[Path, dict[str, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     catalog_path, ids = library
     a, b = str(tmp_path / "Photos" / "a.jpg"), str(tmp_path / "Photos" / "b.jpg")
     assert cli(catalog_path, "not-duplicate", a, b) == 0
@@ -53,7 +54,7 @@ def test_not_duplicate_remember_list_forget(library, tmp_path: Path, capsys: pyt
     assert "not in the catalog" in capsys.readouterr().err
 
 
-def test_undo_and_history_verbs(library, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_undo_and_history_verbs(library: tuple[Path, dict[str, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     catalog_path, ids = library
     copy = tmp_path / "Photos" / "sub" / "a copy.jpg"
     with Catalog(catalog_path) as catalog:
@@ -122,3 +123,69 @@ def test_merge_metadata_gives_the_keeper_what_it_lacks(tmp_path: Path) -> None:
         text = (photos / "export.jpg.xmp").read_text()
         assert "2015-06-01T10:00:00" in text and "exif:GPSLongitude" in text
         assert merge_metadata(catalog, plan) == []  # an existing sidecar is left alone
+
+
+def test_dedupe_shows_the_plan_and_touches_nothing(library: tuple[Path, dict[str, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    catalog_path, ids = library
+    before = sorted(p for p in (tmp_path / "Photos").rglob("*"))
+    assert cli(catalog_path, "dedupe", "--kind", "identical") == 0
+    out = capsys.readouterr().out
+    assert f"keep    {tmp_path / 'Photos' / 'a.jpg'}  (shortest path)" in out
+    assert f"remove  {tmp_path / 'Photos' / 'sub' / 'a copy.jpg'}  (duplicate of a.jpg: longer path)" in out
+    assert "Would remove 1 file(s) and keep 1, freeing 4.0 KB (trash)" in out
+
+    plan = cli_json(capsys, catalog_path, "dedupe", "--kind", "identical", "--prefer", str(tmp_path / "Photos" / "sub"))
+    assert plan["apply"] is False and plan["bytes_freed"] == 4000
+    assert [m["path"] for m in plan["groups"][0]["keep"]] == [str(tmp_path / "Photos" / "sub" / "a copy.jpg")]
+    assert plan["groups"][0]["remove"][0]["reason"] == "duplicate of a copy.jpg: not in a preferred folder"
+    assert sorted(p for p in (tmp_path / "Photos").rglob("*")) == before
+
+
+def test_dedupe_apply_to_quarantine_then_undo(library: tuple[Path, dict[str, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    catalog_path, ids = library
+    copy = tmp_path / "Photos" / "sub" / "a copy.jpg"
+    done = cli_json(
+        capsys, catalog_path, "dedupe", "--kind", "identical", "--apply", "--mode", f"quarantine:{tmp_path / 'Q'}"
+    )
+    assert [(f["source"], f["state"]) for f in done["files"]] == [(str(copy), "done")]
+    assert done["bytes_freed"] == 4000 and not copy.exists()
+    # Removed copies are out of the catalog's groups: a second run has nothing to do.
+    assert cli_json(capsys, catalog_path, "dedupe", "--kind", "identical")["groups"] == []
+    assert cli(catalog_path, "undo") == 0
+    assert copy.read_bytes() == b"A" * 4000
+
+
+def test_dedupe_respects_not_duplicate(library: tuple[Path, dict[str, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    catalog_path, _ = library
+    photos = tmp_path / "Photos"
+    assert cli(catalog_path, "not-duplicate", str(photos / "a.jpg"), str(photos / "sub" / "a copy.jpg")) == 0
+    assert cli_json(capsys, catalog_path, "dedupe", "--kind", "identical")["groups"] == []
+
+
+def test_dedupe_refuses_bad_input(library: tuple[Path, dict[str, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    catalog_path, _ = library
+    copy = tmp_path / "Photos" / "sub" / "a copy.jpg"
+    assert cli(catalog_path, "dedupe", "--kind", "identical", "--apply", "--mode", "permanent") == 2
+    assert "--yes-permanently" in capsys.readouterr().err
+    assert copy.exists()
+    assert cli(catalog_path, "dedupe", "--rules", "resolution,prettiest") == 2
+    assert "unknown keep rule(s) prettiest" in capsys.readouterr().err
+    assert cli(catalog_path, "dedupe", "--mode", "quarantine") == 2
+    assert cli(catalog_path, "dedupe", "--kind", "identical", "--apply", "--mode", "permanent", "--yes-permanently") == 0
+    assert not copy.exists()
+
+
+def test_dedupe_duplicates_of_scanned_samples_to_trash_and_back(samples: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    catalog_path = tmp_path / "catalog.sqlite"
+    assert cli(catalog_path, "scan", str(samples)) == 0
+    hashes = {p: full_hash(p) for p in samples.rglob("*.*")}
+    plan = cli_json(capsys, catalog_path, "dedupe", "--rules", "resolution,file_size")
+    removed = {Path(m["path"]).name for g in plan["groups"] for m in g["remove"]}
+    assert {"chelsea_small.jpg", "coffee_cropped.jpg"} <= removed
+    assert not removed & {"chelsea.jpg", "coffee.jpg"}
+
+    done = cli_json(capsys, catalog_path, "dedupe", "--rules", "resolution,file_size", "--apply", "--mode", "trash")
+    assert {Path(f["source"]).name for f in done["files"] if f["state"] == "done"} == removed
+    assert all(not Path(f["source"]).exists() for f in done["files"])
+    assert cli(catalog_path, "undo") == 0
+    assert {p: full_hash(p) for p in samples.rglob("*.*")} == hashes
