@@ -17,9 +17,12 @@ from lookalike.core.schema import File
 from lookalike.core.sidecar import merge_metadata, read_gps, sidecar_path, write_xmp_sidecar
 from test_deletion import add_photos
 
+Library = tuple[Path, dict[str, int]]
+Capture = pytest.CaptureFixture[str]
+
 
 @pytest.fixture
-def library(tmp_path: Path) -> tuple[Path, dict[str, int]]:
+def library(tmp_path: Path) -> Library:
     """A catalog with one group of identical copies under Photos/ (and one lone photo)."""
     catalog_path = tmp_path / "catalog.sqlite"
     with Catalog(catalog_path) as catalog:
@@ -35,13 +38,13 @@ def cli(catalog_path: Path, *argv: str) -> int:
     return main(["--catalog", str(catalog_path), *argv])
 
 
-def cli_json(capsys: pytest.CaptureFixture[str], catalog_path: Path, *argv: str) -> dict:
+def cli_json(capsys: Capture, catalog_path: Path, *argv: str) -> dict:
     capsys.readouterr()
     assert cli(catalog_path, *argv, "--json") == 0
     return json.loads(capsys.readouterr().out)
 
 
-def test_not_duplicate_remember_list_forget(library: tuple[Path, dict[str, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_not_duplicate_remember_list_forget(library: Library, tmp_path: Path, capsys: Capture) -> None:
     catalog_path, ids = library
     a, b = str(tmp_path / "Photos" / "a.jpg"), str(tmp_path / "Photos" / "b.jpg")
     assert cli(catalog_path, "not-duplicate", a, b) == 0
@@ -54,7 +57,7 @@ def test_not_duplicate_remember_list_forget(library: tuple[Path, dict[str, int]]
     assert "not in the catalog" in capsys.readouterr().err
 
 
-def test_undo_and_history_verbs(library: tuple[Path, dict[str, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_undo_and_history_verbs(library: Library, tmp_path: Path, capsys: Capture) -> None:
     catalog_path, ids = library
     copy = tmp_path / "Photos" / "sub" / "a copy.jpg"
     with Catalog(catalog_path) as catalog:
@@ -125,7 +128,7 @@ def test_merge_metadata_gives_the_keeper_what_it_lacks(tmp_path: Path) -> None:
         assert merge_metadata(catalog, plan) == []  # an existing sidecar is left alone
 
 
-def test_dedupe_shows_the_plan_and_touches_nothing(library: tuple[Path, dict[str, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dedupe_shows_the_plan_and_touches_nothing(library: Library, tmp_path: Path, capsys: Capture) -> None:
     catalog_path, ids = library
     before = sorted(p for p in (tmp_path / "Photos").rglob("*"))
     assert cli(catalog_path, "dedupe", "--kind", "identical") == 0
@@ -141,7 +144,7 @@ def test_dedupe_shows_the_plan_and_touches_nothing(library: tuple[Path, dict[str
     assert sorted(p for p in (tmp_path / "Photos").rglob("*")) == before
 
 
-def test_dedupe_apply_to_quarantine_then_undo(library: tuple[Path, dict[str, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dedupe_apply_to_quarantine_then_undo(library: Library, tmp_path: Path, capsys: Capture) -> None:
     catalog_path, ids = library
     copy = tmp_path / "Photos" / "sub" / "a copy.jpg"
     done = cli_json(
@@ -155,14 +158,14 @@ def test_dedupe_apply_to_quarantine_then_undo(library: tuple[Path, dict[str, int
     assert copy.read_bytes() == b"A" * 4000
 
 
-def test_dedupe_respects_not_duplicate(library: tuple[Path, dict[str, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dedupe_respects_not_duplicate(library: Library, tmp_path: Path, capsys: Capture) -> None:
     catalog_path, _ = library
     photos = tmp_path / "Photos"
     assert cli(catalog_path, "not-duplicate", str(photos / "a.jpg"), str(photos / "sub" / "a copy.jpg")) == 0
     assert cli_json(capsys, catalog_path, "dedupe", "--kind", "identical")["groups"] == []
 
 
-def test_dedupe_refuses_bad_input(library: tuple[Path, dict[str, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dedupe_refuses_bad_input(library: Library, tmp_path: Path, capsys: Capture) -> None:
     catalog_path, _ = library
     copy = tmp_path / "Photos" / "sub" / "a copy.jpg"
     assert cli(catalog_path, "dedupe", "--kind", "identical", "--apply", "--mode", "permanent") == 2
@@ -171,11 +174,12 @@ def test_dedupe_refuses_bad_input(library: tuple[Path, dict[str, int]], tmp_path
     assert cli(catalog_path, "dedupe", "--rules", "resolution,prettiest") == 2
     assert "unknown keep rule(s) prettiest" in capsys.readouterr().err
     assert cli(catalog_path, "dedupe", "--mode", "quarantine") == 2
-    assert cli(catalog_path, "dedupe", "--kind", "identical", "--apply", "--mode", "permanent", "--yes-permanently") == 0
+    permanently = ("--kind", "identical", "--apply", "--mode", "permanent", "--yes-permanently")
+    assert cli(catalog_path, "dedupe", *permanently) == 0
     assert not copy.exists()
 
 
-def test_dedupe_duplicates_of_scanned_samples_to_trash_and_back(samples: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dedupe_duplicates_of_scanned_samples_to_trash_and_back(samples: Path, tmp_path: Path, capsys: Capture) -> None:
     catalog_path = tmp_path / "catalog.sqlite"
     assert cli(catalog_path, "scan", str(samples)) == 0
     hashes = {p: full_hash(p) for p in samples.rglob("*.*")}
