@@ -12,7 +12,6 @@ from its start, until the window was exposed: the number packaging/README.md rep
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import shutil
 import sys
@@ -86,7 +85,7 @@ def _startup_time(args: argparse.Namespace) -> int:
     ok = selftest.check("window", measure)
     shown = seconds.get("shown")
     if args.json:
-        print_json({"ok": ok, "startup_seconds": shown, "platform": os.environ["QT_QPA_PLATFORM"]})
+        print_json({"ok": ok, "startup_seconds": None if shown is None else round(shown, 3), "platform": os.environ["QT_QPA_PLATFORM"]})
     elif ok:
         print(f"startup: {shown:.2f} s from process start to a visible main window "
               f"(QT_QPA_PLATFORM={os.environ['QT_QPA_PLATFORM']})")
@@ -105,21 +104,26 @@ def _since_start() -> float:
 
 
 def _window_check(on_shown: Callable[[], Any] | None = None) -> str:
-    """Create the app's main window offscreen, wait until it is exposed, close it."""
-    try:
-        from PySide6.QtTest import QTest
-        from PySide6.QtWidgets import QApplication
-    except ImportError as exc:
-        raise CheckFailed(f"Qt (PySide6) cannot be imported: {exc}") from exc
-    create = _main_window_factory()
+    """Build the app's main window as `lookalike-gui` does, wait until it is exposed, close it.
 
-    # The window opens the default catalog: point it at a throwaway one.
-    tmp = Path(tempfile.mkdtemp(prefix="lookalike-selftest-ui-"))
-    previous = os.environ.get("LOOKALIKE_CATALOG")
-    os.environ["LOOKALIKE_CATALOG"] = str(tmp / "catalog.sqlite")
+    It gets a throwaway catalog and a throwaway QSettings folder, so neither the
+    user's catalog nor their remembered window geometry and folders are touched.
+    """
     try:
-        app = QApplication.instance() or QApplication([sys.argv[0] or "lookalike"])
-        window = create()
+        from PySide6.QtCore import QEvent, QSettings, QThreadPool
+        from PySide6.QtTest import QTest
+
+        from lookalike.ui.app import create_app
+        from lookalike.ui.main_window import MainWindow
+    except ImportError as exc:
+        raise CheckFailed(f"the desktop UI cannot be imported: {exc}") from exc
+
+    tmp = Path(tempfile.mkdtemp(prefix="lookalike-selftest-ui-"))
+    try:
+        for scope_format in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+            QSettings.setPath(scope_format, QSettings.Scope.UserScope, str(tmp / "settings"))
+        app = create_app([])
+        window = MainWindow(tmp / "catalog.sqlite")
         window.show()
         if not QTest.qWaitForWindowExposed(window, WINDOW_TIMEOUT_MS):
             raise CheckFailed(f"the main window was not shown within {WINDOW_TIMEOUT_MS // 1000} s")
@@ -128,37 +132,11 @@ def _window_check(on_shown: Callable[[], Any] | None = None) -> str:
         title = window.windowTitle() or type(window).__name__
         platform = app.platformName()
         window.close()
+        # Really delete it now (no event loop runs to do it later): its thread pools
+        # then wait for their jobs, which must not outlive the throwaway catalog.
         window.deleteLater()
-        app.processEvents()
+        app.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+        QThreadPool.globalInstance().waitForDone(WINDOW_TIMEOUT_MS)
         return f"main window {title!r} shown and closed (Qt platform {platform})"
     finally:
-        if previous is None:
-            os.environ.pop("LOOKALIKE_CATALOG", None)
-        else:
-            os.environ["LOOKALIKE_CATALOG"] = previous
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _main_window_factory() -> Callable[[], Any]:
-    """The UI's way to build its main window without entering the event loop."""
-    try:
-        app_module = importlib.import_module("lookalike.ui.app")
-    except ImportError as exc:
-        raise CheckFailed(f"the desktop UI cannot be imported (lookalike.ui.app): {exc}") from exc
-    for name in ("create_main_window", "create_window", "build_main_window"):
-        factory = getattr(app_module, name, None)
-        if callable(factory):
-            return factory
-    for module_name in ("lookalike.ui.main_window", "lookalike.ui.mainwindow", "lookalike.ui.window"):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise CheckFailed(f"the desktop UI cannot be imported ({module_name}): {exc}") from exc
-            continue
-        if callable(getattr(module, "MainWindow", None)):
-            return module.MainWindow
-    raise CheckFailed(
-        "the desktop UI has no main window to open yet (looked for "
-        "lookalike.ui.app.create_main_window() and lookalike.ui.main_window.MainWindow)"
-    )
