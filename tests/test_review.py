@@ -1,0 +1,202 @@
+"""find_groups: the three tiers on real scans, decisions, regrouping without search, the CLI verbs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from lookalike.cli import main
+from lookalike.core.catalog import Catalog
+from lookalike.core.config import Settings
+from lookalike.core.decisions import remember
+from lookalike.core.embedder import Embedder
+from lookalike.core.graph import graph_path
+from lookalike.core.index import sidecar_path
+from lookalike.core.review import ReviewGroup, find_groups
+from lookalike.core.scan import Scanner
+
+#: The similar threshold calibrated on the devset (docs/calibration.md).
+SIMILAR = 0.62
+
+
+def names(groups: list[ReviewGroup], root: Path) -> list[set[str]]:
+    return [{Path(m.file.path).relative_to(root).as_posix() for m in g.members} for g in groups]
+
+
+def scan(root: Path, catalog_path: Path, embedder: Embedder) -> Catalog:
+    catalog = Catalog(catalog_path)
+    Scanner(catalog, embedder, workers=2).run([root])
+    return catalog
+
+
+@pytest.fixture
+def sampled(samples: Path, tmp_path: Path, embedder: Embedder) -> Catalog:
+    with scan(samples, tmp_path / "cat" / "catalog.sqlite", embedder) as catalog:
+        yield catalog
+
+
+def test_sample_tiers(sampled: Catalog, samples: Path, embedder: Embedder) -> None:
+    model = embedder.model_id
+    identical = find_groups(sampled, model, "identical", settings=Settings())
+    assert names(identical, samples) == [{"astronaut.jpg", "copies/astronaut (copy).jpg"}]
+    assert [m.keep for m in identical[0].members] == [True, False]  # the keeper represents the group
+    assert identical[0].representative_id == identical[0].members[0].file.id
+
+    duplicates = find_groups(sampled, model, "duplicate", settings=Settings())
+    assert sorted(map(sorted, names(duplicates, samples))) == [
+        ["chelsea.jpg", "copies/chelsea_small.jpg"],
+        ["coffee.jpg", "copies/coffee_cropped.jpg"],
+        ["copies/rocket_gray.png", "copies/rocket_rotated.jpg", "rocket.jpg"],
+    ]
+    reclaimable = [g.reclaimable for g in duplicates]
+    assert reclaimable == sorted(reclaimable, reverse=True)
+    for group in duplicates:
+        assert sum(m.keep for m in group.members) == 1 and all(m.reason for m in group.members)
+        assert group.members[0].file.id == group.representative_id and group.members[0].similarity == 1.0
+        assert all(m.similarity >= Settings().duplicate_threshold for m in group.members)
+
+
+def test_similar_tier_shows_distinct_pictures(sampled: Catalog, embedder: Embedder) -> None:
+    settings = Settings(similar_threshold=0.15)  # low enough to pull unrelated samples together
+    duplicate_sets = [
+        {m.file.id for m in g.members}
+        for kind in ("identical", "duplicate")
+        for g in find_groups(sampled, embedder.model_id, kind, settings=settings)
+    ]
+    similar = find_groups(sampled, embedder.model_id, "similar", settings=settings)
+    assert similar
+    for group in similar:
+        ids = {m.file.id for m in group.members}
+        assert all(len(ids & copies) <= 1 for copies in duplicate_sets)
+        assert all(m.similarity >= 0.15 for m in group.members)
+
+
+def test_decisions_keep_pairs_apart(sampled: Catalog, samples: Path, embedder: Embedder) -> None:
+    model, settings = embedder.model_id, Settings(similar_threshold=SIMILAR)
+    chelsea = [m.file.id for g in find_groups(sampled, model, "duplicate", settings=settings)
+               for m in g.members if "chelsea" in m.file.path]  # fmt: skip
+    assert len(chelsea) == 2
+
+    remember(sampled, chelsea, "not_duplicate")
+    assert not any("chelsea" in str(s) for s in names(find_groups(sampled, model, "duplicate", settings=settings), samples))
+    # "Not a duplicate" still allows "similar"; "not similar" does not.
+    assert {"chelsea.jpg", "copies/chelsea_small.jpg"} in names(find_groups(sampled, model, "similar", settings=settings), samples)
+    remember(sampled, chelsea, "not_similar")
+    assert not any("chelsea" in str(s) for s in names(find_groups(sampled, model, "similar", settings=settings), samples))
+
+    astronauts = [m.file.id for g in find_groups(sampled, model, "identical", settings=settings) for m in g.members]
+    remember(sampled, astronauts, "not_duplicate")
+    assert find_groups(sampled, model, "identical", settings=settings) == []
+
+
+def test_regrouping_reuses_the_graph(sampled: Catalog, embedder: Embedder) -> None:
+    model = embedder.model_id
+    strict = find_groups(sampled, model, "duplicate", 0.999, Settings())
+    index = sampled.index_path(model)
+    assert index.is_file() and graph_path(sampled, model).is_file()
+    index.unlink()
+    sidecar_path(index).unlink()
+    # Without the index a new search would have to rebuild it: regrouping must not.
+    loose = find_groups(sampled, model, "duplicate", 0.9, Settings())
+    assert len(strict) < len(loose)
+    find_groups(sampled, model, "similar", 0.5, Settings())
+    assert not index.exists()
+
+
+def test_a_rescan_shows_in_the_groups(sampled: Catalog, samples: Path, embedder: Embedder) -> None:
+    model = embedder.model_id
+    before = find_groups(sampled, model, "duplicate", settings=Settings())
+    with Image.open(samples / "hubble_deep_field.jpg") as im:
+        im.save(samples / "hubble_again.webp", quality=80)
+    Scanner(sampled, embedder, workers=1).run([samples])
+    after = names(find_groups(sampled, model, "duplicate", settings=Settings()), samples)
+    assert len(after) == len(before) + 1 and {"hubble_deep_field.jpg", "hubble_again.webp"} in after
+
+    (samples / "hubble_again.webp").unlink()
+    Scanner(sampled, embedder, workers=1).run([samples])
+    assert len(find_groups(sampled, model, "duplicate", settings=Settings())) == len(before)
+
+
+def test_bad_threshold_or_kind(sampled: Catalog, embedder: Embedder) -> None:
+    for threshold in (0.0, -0.2, 1.5):
+        with pytest.raises(ValueError, match="threshold"):
+            find_groups(sampled, embedder.model_id, "similar", threshold, Settings())
+    with pytest.raises(ValueError, match="kind"):
+        find_groups(sampled, embedder.model_id, "alike", None, Settings())  # type: ignore[arg-type]
+
+
+def test_empty_catalog_has_no_groups(tmp_path: Path) -> None:
+    with Catalog(tmp_path / "empty.sqlite") as catalog:
+        for kind in ("identical", "duplicate", "similar"):
+            assert find_groups(catalog, "model:0", kind, settings=Settings()) == []  # type: ignore[arg-type]
+
+
+# --- the CLI verbs ----------------------------------------------------------------
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], catalog: Catalog, *argv: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(["--catalog", str(catalog.path), *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_duplicates_and_similar_json(sampled: Catalog, samples: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, sampled, "duplicates", "--json")
+    assert code == 0
+    groups = json.loads(out)["groups"]
+    assert [g["kind"] for g in groups] == ["identical", "duplicate", "duplicate", "duplicate"]
+    for group in groups:
+        for file in group["files"]:
+            assert set(file) == {"path", "similarity", "keep", "reason", "width", "height", "size"}
+            assert Path(file["path"]).is_absolute() and Path(file["path"]).is_file()
+            assert isinstance(file["keep"], bool) and file["width"] > 0 and file["size"] > 0
+        assert sum(f["keep"] for f in group["files"]) == 1
+
+    code, out, _ = run_cli(capsys, sampled, "similar", "--threshold", "0.15", "--json")
+    assert code == 0 and {g["kind"] for g in json.loads(out)["groups"]} == {"similar"}
+
+    code, out, _ = run_cli(capsys, sampled, "duplicates")
+    assert code == 0 and "keep" in out and str(samples / "chelsea.jpg") in out
+
+
+@pytest.mark.parametrize("verb", ["duplicates", "similar"])
+@pytest.mark.parametrize("threshold", ["0", "1.01", "-1"])
+def test_threshold_out_of_range_exits_2(
+    sampled: Catalog, capsys: pytest.CaptureFixture[str], verb: str, threshold: str
+) -> None:
+    code, out, err = run_cli(capsys, sampled, verb, "--threshold", threshold)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "threshold" in err
+
+
+# --- the devset -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def devset_catalog(devset: Path, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Catalog:
+    with scan(devset, tmp_path_factory.mktemp("devset-catalog") / "catalog.sqlite", embedder) as catalog:
+        yield catalog
+
+
+@pytest.mark.devset
+def test_devset_tiers(devset_catalog: Catalog, devset: Path, truth: dict, embedder: Embedder) -> None:
+    model, settings = embedder.model_id, Settings(similar_threshold=SIMILAR)
+    identical = names(find_groups(devset_catalog, model, "identical", settings=settings), devset)
+    assert sorted(map(sorted, identical)) == sorted(map(sorted, truth["identical"]))
+
+    duplicates = names(find_groups(devset_catalog, model, "duplicate", settings=settings), devset)
+    kinds = truth["variant_kind"]
+    for original, *copies in truth["groups"]:
+        (home,) = [g for g in duplicates if original in g]
+        assert {c for c in copies if kinds[c] != "rot90_pixels"} <= home
+        assert home <= {original, *copies}  # nothing else: no distractor, no other photo
+    distractors = set(truth["distractors"])
+    assert not any(g & distractors for g in duplicates)
+    assert not any({a, b} <= g for g in duplicates for a, b in truth["similar"])
+
+    similar = names(find_groups(devset_catalog, model, "similar", settings=settings), devset)
+    assert sorted(map(sorted, similar)) == sorted(map(sorted, truth["similar"]))
