@@ -27,15 +27,18 @@ ln -s /opt/lookalike/lookalike "$STAGE/usr/bin/lookalike"
 } > "$STAGE/usr/share/doc/$PACKAGE/copyright"
 
 # The newest glibc symbol version any bundled binary asks for is the libc6 it needs.
-glibc="$(find "$STAGE/opt/lookalike" -type f \( -name '*.so*' -o -name lookalike \) -exec objdump -T {} + 2>/dev/null \
-    | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n1)"
-relations=""
+glibc_needed() {
+    find "$1" -type f \( -name '*.so*' -o -name lookalike \) -exec objdump -T {} + 2>/dev/null \
+        | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n1
+}
+glibc="$(glibc_needed "$STAGE/opt/lookalike" || true)"
+relations="/^@RELATIONS@$/d"
 if [[ $PACKAGE != lookalike ]]; then  # a variant (lookalike-gpu) replaces the plain package
-    relations="Provides: lookalike\nConflicts: lookalike\nReplaces: lookalike\n"
+    relations="s/^@RELATIONS@$/Provides: lookalike\nConflicts: lookalike\nReplaces: lookalike/"
 fi
 sed -e "s/@PACKAGE@/$PACKAGE/" -e "s/@VERSION@/$VERSION/" -e "s/@GLIBC@/${glibc:-2.31}/" \
     -e "s/@INSTALLED_SIZE@/$(du -sk --exclude=DEBIAN "$STAGE" | cut -f1)/" \
-    -e "s/@RELATIONS@/$relations/" "$HERE/control.in" > "$STAGE/DEBIAN/control"
+    -e "$relations" "$HERE/control.in" > "$STAGE/DEBIAN/control"
 
 echo "== deb $OUT"
 nice -n "${NICE:-10}" dpkg-deb --root-owner-group -Z"${DEB_COMPRESSION:-xz}" -z6 --build "$STAGE" "$OUT" >/dev/null
