@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Build Lookalike's Linux installers: a PyInstaller onedir bundle, then
+# Build Lookalike's installers: a PyInstaller onedir bundle, then on Linux
 #   dist/lookalike-<version>-linux-x86_64.tar.gz   (bundle + .desktop + icons + install.sh for ~/.local)
 #   dist/lookalike_<version>_amd64.deb             (/opt/lookalike, /usr/bin/lookalike, menu entry, icons)
+# and on macOS (UNTESTED) Lookalike.app in dist/lookalike-<version>-macos-<arch>.dmg.
+# Windows has no bash here: .github/workflows/package.yml spells out its steps.
 #
 # Usage: packaging/build.sh [--gpu] [--bundle-only] [--reuse-bundle]
 #   --gpu           keep onnxruntime-gpu (CUDA from the system or nvidia-* wheels); the
@@ -22,7 +24,7 @@ for arg in "$@"; do
         --gpu) VARIANT=gpu ;;
         --bundle-only) BUNDLE_ONLY=1 ;;
         --reuse-bundle) REUSE=1 ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "build.sh: unknown option $arg" >&2; exit 2 ;;
     esac
 done
@@ -57,6 +59,13 @@ else
     (cd "$ROOT" && $NICE "$VENV/bin/python" -m PyInstaller --noconfirm --log-level WARN \
         --distpath "$WORK/dist" --workpath "$WORK/work" packaging/lookalike.spec)
     echo "   took $((SECONDS - start)) s"
+fi
+if [[ $(uname) == Darwin ]]; then  # UNTESTED: Lookalike.app, then a .dmg
+    "$WORK/dist/Lookalike.app/Contents/MacOS/Lookalike" --version
+    [[ $BUNDLE_ONLY == 1 ]] && exit 0
+    "$ROOT/packaging/macos/make_dmg.sh" "$WORK/dist/Lookalike.app" "$VERSION" \
+        "$ROOT/dist/lookalike$([[ $VARIANT == gpu ]] && echo -gpu)-$VERSION-macos-$(uname -m).dmg"
+    exit 0
 fi
 "$BUNDLE/lookalike" --version
 echo "   bundle: $(du -sh "$BUNDLE" | cut -f1)"

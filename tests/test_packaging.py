@@ -238,3 +238,11 @@ def test_make_deb_lays_out_opt_usr_bin_and_the_menu(tmp_path: Path) -> None:
     assert "./usr/bin/lookalike -> /opt/lookalike/lookalike" in listing
     assert "./usr/share/applications/lookalike.desktop" in listing
     assert "root/root" in listing  # owned by root, not by whoever built it
+
+
+def test_ci_workflow_builds_on_three_oses() -> None:
+    yaml = pytest.importorskip("yaml")
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "package.yml").read_text())
+    runners = {name: job["runs-on"] for name, job in workflow["jobs"].items()}
+    assert set(runners) == {"linux", "windows", "macos"}
+    assert any("smoke.sh" in step.get("run", "") for step in workflow["jobs"]["linux"]["steps"])
