@@ -31,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
 
 def add_group_options(parser: argparse.ArgumentParser, threshold_help: str) -> None:
     parser.add_argument("--threshold", type=float, metavar="T", help=f"{threshold_help}, in (0, 1] (default: settings)")
-    parser.add_argument("--model", metavar="NAME|MANIFEST", help="model whose embeddings group photos (default: settings)")
+    parser.add_argument(
+        "--model", metavar="NAME|MANIFEST", help="model whose embeddings group photos (default: settings)"
+    )
     add_json_flag(parser)
 
 

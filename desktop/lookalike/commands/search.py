@@ -61,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
     for result in results:
         print(f"Photos most like {result.query}:")
         if result.matches:
-            print_table(("#", "SIMILARITY", "PATH"), [(i, f"{s:.3f}", f.path) for i, (f, s) in enumerate(result.matches, 1)])
+            rows = [(rank, f"{s:.3f}", f.path) for rank, (f, s) in enumerate(result.matches, start=1)]
+            print_table(("#", "SIMILARITY", "PATH"), rows)
         else:
             print("  (the catalog holds no photos for this model; run `lookalike scan` first)")
         print()

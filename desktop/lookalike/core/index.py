@@ -56,7 +56,11 @@ def catalog_state(catalog: Catalog, model_id: str) -> CatalogState:
     """
     row_sum = (Embedding.file_id * 2_654_435_761 + File.size * 40_503 + File.mtime_ns) % _MODULUS
     stmt = (
-        select(func.count(), func.coalesce(func.sum(row_sum), 0), func.coalesce(func.max(func.length(Embedding.vector)), 0))
+        select(
+            func.count(),
+            func.coalesce(func.sum(row_sum), 0),
+            func.coalesce(func.max(func.length(Embedding.vector)), 0),
+        )
         .select_from(Embedding)
         .join(File, File.id == Embedding.file_id)
         .where(Embedding.model_id == model_id, File.status == "ok")

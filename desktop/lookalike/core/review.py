@@ -87,7 +87,8 @@ def find_groups(
         groups = _identical(catalog)
     else:
         default = settings.duplicate_threshold if kind == "duplicate" else settings.similar_threshold
-        groups = _grouped(catalog, model_id, kind, check_threshold(default if threshold is None else threshold), settings)
+        threshold = check_threshold(default if threshold is None else threshold)
+        groups = _grouped(catalog, model_id, kind, threshold, settings)
     return _review(catalog, kind, groups, settings)
 
 
@@ -143,9 +144,13 @@ def _hidden_copies(catalog: Catalog, groups: list[Group], settings: Settings) ->
     for group in groups:
         present = [files[i] for i in group.members if i in files]
         if len(present) > 1:
-            keeper, _ = choose_keeper(present, settings.keep_rules or None, settings.preferred_folders)
+            keeper, _ = _keeper(present, settings)
             hidden.update(f.id for f in present if f.id != keeper)
     return hidden
+
+
+def _keeper(files: list[File], settings: Settings) -> tuple[int, dict[int, str]]:
+    return choose_keeper(files, settings.keep_rules or None, settings.preferred_folders)
 
 
 def _review(catalog: Catalog, kind: str, groups: list[Group], settings: Settings) -> list[ReviewGroup]:
@@ -156,7 +161,7 @@ def _review(catalog: Catalog, kind: str, groups: list[Group], settings: Settings
         present = [(files[i], s) for i, s in zip(group.members, group.similarities) if i in files]
         if len(present) < 2:
             continue  # files removed since the graph was built
-        keeper, reasons = choose_keeper([f for f, _ in present], settings.keep_rules or None, settings.preferred_folders)
+        keeper, reasons = _keeper([f for f, _ in present], settings)
         members = [ReviewMember(f, float(s), f.id == keeper, reasons[f.id]) for f, s in present]
         shown = {f.id for f, _ in present}
         representative = group.representative if kind != "identical" and group.representative in shown else keeper
