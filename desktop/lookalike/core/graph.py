@@ -31,7 +31,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from lookalike.core import structure
 from lookalike.core.catalog import Catalog
 from lookalike.core.images import ImageError, decode
-from lookalike.core.index import DEFAULT_THREADS, VectorIndex, catalog_state, file_stamp, open_index
+from lookalike.core.index import (
+    DEFAULT_THREADS,
+    VectorIndex,
+    catalog_state,
+    file_stamp,
+    open_index,
+    temporary_beside,
+)
 from lookalike.core.schema import File, Signature
 
 Measure = Literal["cosine", "structure"]
@@ -174,7 +181,7 @@ class KnnGraph:
 
     def save(self, path: Path | str) -> None:
         path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
+        tmp = temporary_beside(path)
         with tmp.open("wb") as handle:
             np.savez(
                 handle,

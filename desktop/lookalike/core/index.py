@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,7 +144,7 @@ class VectorIndex:
     def save(self, path: Path | str) -> None:
         """Write atomically (a crash leaves the previous file, never half of one)."""
         path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
+        tmp = temporary_beside(path)
         self._index.save(str(tmp))
         tmp.replace(path)
 
@@ -198,6 +199,11 @@ def open_index(catalog: Catalog, model_id: str, dim: int, threads: int = DEFAULT
 _opened: dict[Path, tuple[int | None, VectorIndex]] = {}
 
 
+def temporary_beside(path: Path) -> Path:
+    """A scratch name next to `path`, distinct per process and thread (the UI and a CLI may both save)."""
+    return path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+
+
 def file_stamp(path: Path) -> int | None:
     """A saved file's mtime (None when absent): a memoised copy is valid while it holds."""
     try:
@@ -215,7 +221,7 @@ def _saved_token(index_path: Path) -> str | None:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = temporary_beside(path)
     tmp.write_text(json.dumps(data), encoding="utf-8")
     tmp.replace(path)
 
