@@ -162,3 +162,11 @@ def test_supported_extensions_cover_raw_and_heif() -> None:
     for ext in (".heic", ".avif", ".cr3", ".nef", ".dng", ".arw", ".JPG"):
         assert images.is_supported(f"x{ext}")
     assert not images.is_supported("notes.txt")
+
+
+def test_greyscale_is_detected(photo: Path, tmp_path: Path) -> None:
+    grey = tmp_path / "grey.jpg"
+    with Image.open(photo) as im:
+        im.convert("L").convert("RGB").save(grey, quality=80)
+    assert decode(grey, SIZE).info.grey
+    assert not decode(photo, SIZE).info.grey

@@ -9,14 +9,14 @@ from lookalike.core.schema import File
 
 
 def photo(id: int, path: str, **fields) -> File:
-    values = dict(size=1_000_000, width=1000, height=800, format="JPEG", taken_at=None, has_gps=False)
+    values = dict(size=1_000_000, width=1000, height=800, format="JPEG", taken_at=None, has_gps=False, grey=False)
     values.update(fields)
     return File(id=id, path=path, mtime_ns=0, **values)
 
 
 def test_registry_has_labels_and_default_order() -> None:
     assert DEFAULT_RULES == [
-        "preferred_folder", "resolution", "format", "file_size", "date_taken", "metadata", "shortest_path"
+        "preferred_folder", "colour", "resolution", "format", "file_size", "date_taken", "metadata", "shortest_path"
     ]
     assert set(DEFAULT_RULES) == set(RULES)
     assert all(rule.label for rule in RULES.values())
@@ -129,3 +129,20 @@ def test_unknown_rule_is_refused() -> None:
 
 def test_human_bytes() -> None:
     assert [human_bytes(n) for n in (999, 1536, 4_200_000, 3 * 10**12)] == ["999 B", "1.5 KB", "4.2 MB", "3.0 TB"]
+
+
+
+def test_colour_copy_is_kept_over_a_larger_greyscale_one() -> None:
+    colour = photo(1, "/p/photo.jpg", width=800, height=600, grey=False)
+    grey = photo(2, "/p/photo_bw.png", width=1600, height=1200, format="PNG", size=9_000_000, grey=True)
+    keeper, reasons = choose_keeper([grey, colour])
+    assert keeper == 1
+    assert reasons[2] == "duplicate of photo.jpg: greyscale"
+    assert reasons[1] == "in colour"
+
+
+def test_similar_groups_word_the_reason_as_similar() -> None:
+    big = photo(1, "/p/a.jpg", width=20, height=20)
+    small = photo(2, "/p/b.jpg", width=10, height=10)
+    _, reasons = choose_keeper([big, small], ["resolution"], relation="similar to")
+    assert reasons[2] == "similar to a.jpg: lower resolution (10×10)"

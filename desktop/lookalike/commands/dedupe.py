@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--kind", choices=("identical", "duplicate"), default="duplicate",
         help="identical: same bytes; duplicate: the same picture, re-encoded or resized (default)",
     )  # fmt: skip
-    parser.add_argument("--threshold", type=float, metavar="COSINE", help="duplicate threshold (default: settings)")
+    parser.add_argument("--threshold", type=float, metavar="T", help="duplicate threshold: structural score 0..1 (default: settings)")
     parser.add_argument("--rules", metavar="R1,R2,...", help="keep rules in order (default: settings, else built-in)")
     parser.add_argument(
         "--prefer", action="append", default=[], metavar="DIR", help="keep copies in this folder first (repeatable)"

@@ -14,6 +14,7 @@ from sqlalchemy import and_, case, create_engine, delete, event, func, insert, s
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from lookalike.core import sqltext
 from lookalike.core.schema import SCHEMA_VERSION, Base, Embedding, File, Meta, Root, Signature
 
 #: version -> function upgrading a catalog from that version to the next.
@@ -66,6 +67,7 @@ class FileRecord:
     taken_at: str | None = None
     camera: str | None = None
     has_gps: bool = False
+    grey: bool = False
     partial_hash: str | None = None
     vector: np.ndarray | None = None
     signature: bytes | None = None  # core/structure.py thumbnail, stored with the vector
@@ -94,6 +96,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+    sqltext.install(dbapi_connection)
+
+
+def _escape_text(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+    """Every string bound to a statement, stored so that any file name fits (core/sqltext.py)."""
+    return statement, sqltext.escape_parameters(parameters)
 
 
 class Catalog:
@@ -104,6 +112,7 @@ class Catalog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.engine: Engine = create_engine(f"sqlite:///{self.path}")
         event.listen(self.engine, "connect", _sqlite_pragmas)
+        event.listen(self.engine, "before_cursor_execute", _escape_text, retval=True)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._migrate()
 
@@ -366,7 +375,7 @@ def _row(record: FileRecord) -> dict[str, object]:
         "path": loc.path, "root_id": loc.root_id, "size": loc.size, "mtime_ns": loc.mtime_ns,
         "inode": loc.inode, "device": loc.device, "partial_hash": record.partial_hash,
         "width": record.width, "height": record.height, "format": record.format,
-        "taken_at": record.taken_at, "camera": record.camera, "has_gps": record.has_gps,
+        "taken_at": record.taken_at, "camera": record.camera, "has_gps": record.has_gps, "grey": record.grey,
         "status": "error" if record.error is not None else "ok", "error": record.error,
         "scanned_at": time.time(),
     }

@@ -8,9 +8,10 @@ Pillow's, libheif's or libraw's own exception zoo.
 from __future__ import annotations
 
 import io
+import re
 import struct
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -62,6 +63,7 @@ class ImageInfo:
     camera: str | None = None
     has_gps: bool = False
     orientation: int = 1
+    grey: bool = False  # no colour: a derived copy when a colour one exists
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +100,11 @@ def decode(path: Path | str, size: tuple[int, int], resize: Resize = "squash") -
                 info = _read_info(image, fmt)
                 _check_pixels(path, info.width * info.height)
                 pixels = _to_array(image, size, resize, info.orientation)
+                info = replace(info, grey=_is_grey(pixels))
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(path, f"image too large to decode safely ({exc})") from exc
+        raise ImageError(path, _bomb_reason(exc)) from exc
     except UnidentifiedImageError as exc:
         raise ImageError(path, _unidentified_reason(path)) from exc
     except MemoryError as exc:
@@ -164,7 +167,7 @@ def _check_pixels(path: Path, pixels: int) -> None:
         raise ImageError(path, "image has no pixels")
     if pixels > MAX_PIXELS:
         raise ImageError(
-            path, f"image too large to decode safely ({pixels / 1e6:.0f} megapixels)"
+            path, f"image too large to decode safely ({pixels / 1e6:.0f} megapixels; the limit is {MAX_PIXELS / 1e6:.0f})"
         )
 
 
@@ -176,6 +179,13 @@ _SIGNATURES = {
     b"MM\x00*": "TIFF",
     b"BM": "BMP",
 }
+
+
+def _bomb_reason(exc: Exception) -> str:
+    """Pillow's decompression-bomb message, said in megapixels like `_check_pixels`."""
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    declared = f"{int(found.group(1)) / 1e6:.0f} megapixels" if found else "too many pixels"
+    return f"image too large to decode safely ({declared}; the limit is {MAX_PIXELS / 1e6:.0f})"
 
 
 def _unidentified_reason(path: Path) -> str:
@@ -228,6 +238,12 @@ def _open_raw(path: Path) -> Image.Image:
         raise ImageError(path, f"cannot decode RAW file ({type(exc).__name__})") from exc
 
 
+def _is_grey(pixels: np.ndarray) -> bool:
+    """True when the channels agree everywhere (JPEG noise allowed): a greyscale picture."""
+    spread = pixels.max(axis=2).astype(np.int16) - pixels.min(axis=2)
+    return float(spread.mean()) < 2.0 and int(np.percentile(spread, 99)) <= 8
+
+
 def _read_info(image: Image.Image, fmt: str) -> ImageInfo:
     exif = image.getexif()
     orientation = int(exif.get(_TAG_ORIENTATION, 1) or 1)
@@ -270,11 +286,11 @@ def _exif_date(value: object) -> str | None:
 
 def _to_array(image: Image.Image, size: tuple[int, int], resize: Resize, orientation: int) -> np.ndarray:
     height, width = size
+    want = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
     if image.format == "JPEG":
         # libjpeg scales by 1/2..1/8 while decoding: 4x faster for camera files.
-        want = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
         image.draft("RGB", want)
-    upright = _upright_rgb(image, orientation)
+    upright = _upright_rgb(_shrunk(image, want), orientation)
     if resize == "squash":
         upright = upright.resize((width, height), Image.Resampling.BILINEAR)
     elif resize == "center_crop":
@@ -282,6 +298,27 @@ def _to_array(image: Image.Image, size: tuple[int, int], resize: Resize, orienta
     else:
         upright.thumbnail((width, height), Image.Resampling.BILINEAR)
     return np.asarray(upright, dtype=np.uint8)
+
+
+#: Modes that `Image.reduce` averages correctly (palette indices must not be averaged).
+_BOX_MODES = frozenset("L LA La RGB RGBA RGBa CMYK YCbCr I F".split())
+
+
+def _shrunk(image: Image.Image, box: tuple[int, int]) -> Image.Image:
+    """`image` made smaller by an integer factor, keeping at least twice `box` (w, h).
+
+    Done before any mode conversion or alpha compositing: those copy the image at
+    full size, so a 100 MP RGBA PNG (a few hundred KB of zeros on disk) needed
+    2 GB; shrunk first, it needs its one decode buffer. Images under 4x the box
+    are untouched, so ordinary photos are resized exactly as before.
+    """
+    factor = min(image.width // (2 * box[0]), image.height // (2 * box[1]))
+    if factor < 2:
+        return image
+    if image.mode in _BOX_MODES:
+        return image.reduce(factor)
+    size = (-(-image.width // factor), -(-image.height // factor))
+    return image.resize(size, Image.Resampling.NEAREST)  # palette, 1-bit, 16-bit greys
 
 
 _TRANSPOSE = {

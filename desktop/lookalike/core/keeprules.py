@@ -28,6 +28,7 @@ class FileLike(Protocol):
     format: str | None
     taken_at: str | None
     has_gps: bool
+    grey: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +189,13 @@ RULES: dict[str, KeepRule] = {
     for rule in (
         KeepRule("preferred_folder", "In a preferred folder", _preferred_score, _preferred_won, _preferred_lost),
         KeepRule(
+            "colour",
+            "Colour over greyscale",
+            lambda f, _c: 0 if getattr(f, "grey", False) else 1,
+            lambda f, _c: "in colour",
+            lambda f, _c: "greyscale",
+        ),
+        KeepRule(
             "resolution",
             "Highest resolution",
             _pixels,
@@ -228,6 +236,7 @@ RULES: dict[str, KeepRule] = {
 
 DEFAULT_RULES: list[str] = [
     "preferred_folder",
+    "colour",
     "resolution",
     "format",
     "file_size",
@@ -249,11 +258,13 @@ def choose_keeper(
     files: Sequence[FileLike],
     rules: Sequence[str] | None = None,
     preferred_folders: Sequence[str] = (),
+    relation: str = "duplicate of",
 ) -> tuple[int, dict[int, str]]:
     """The id of the copy to keep and, for every file id, a sentence saying why.
 
     `rules` defaults to DEFAULT_RULES; ties on every rule go to the first path in
-    sort order, so repeated runs agree.
+    sort order, so repeated runs agree. `relation` words the link to the keeper
+    ("duplicate of", "similar to") in the other files' reasons.
     """
     if not files:
         raise ValueError("choose_keeper needs at least one file")
@@ -278,7 +289,7 @@ def choose_keeper(
             why = chosen[position].lost(other, ctx)
             if position not in deciding:
                 deciding.append(position)
-        reasons[other.id] = f"duplicate of {names[keeper.id]}: {why}"
+        reasons[other.id] = f"{relation} {names[keeper.id]}: {why}"
     if deciding:
         reasons[keeper.id] = "; ".join(chosen[i].won(keeper, ctx) for i in sorted(deciding))
     else:

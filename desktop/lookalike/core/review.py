@@ -149,8 +149,9 @@ def _hidden_copies(catalog: Catalog, groups: list[Group], settings: Settings) ->
     return hidden
 
 
-def _keeper(files: list[File], settings: Settings) -> tuple[int, dict[int, str]]:
-    return choose_keeper(files, settings.keep_rules or None, settings.preferred_folders)
+def _keeper(files: list[File], settings: Settings, kind: str = "duplicate") -> tuple[int, dict[int, str]]:
+    relation = "similar to" if kind == "similar" else "duplicate of"
+    return choose_keeper(files, settings.keep_rules or None, settings.preferred_folders, relation)
 
 
 def _review(catalog: Catalog, kind: str, groups: list[Group], settings: Settings) -> list[ReviewGroup]:
@@ -161,7 +162,7 @@ def _review(catalog: Catalog, kind: str, groups: list[Group], settings: Settings
         present = [(files[i], s) for i, s in zip(group.members, group.similarities) if i in files]
         if len(present) < 2:
             continue  # files removed since the graph was built
-        keeper, reasons = _keeper([f for f, _ in present], settings)
+        keeper, reasons = _keeper([f for f, _ in present], settings, kind)
         members = [ReviewMember(f, float(s), f.id == keeper, reasons[f.id]) for f, s in present]
         shown = {f.id for f, _ in present}
         representative = group.representative if kind != "identical" and group.representative in shown else keeper

@@ -343,6 +343,7 @@ class Scanner:
                     taken_at=info.taken,
                     camera=info.camera,
                     has_gps=info.has_gps,
+                    grey=info.grey,
                     partial_hash=opened.partial_hash,
                     vector=next(vectors),
                     signature=opened.signature,

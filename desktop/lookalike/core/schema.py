@@ -49,6 +49,7 @@ class File(Base):
     taken_at: Mapped[str | None] = mapped_column(String, default=None)
     camera: Mapped[str | None] = mapped_column(String, default=None)
     has_gps: Mapped[bool] = mapped_column(default=False)
+    grey: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String, default="ok", index=True)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     scanned_at: Mapped[float | None] = mapped_column(Float, default=None)
