@@ -217,12 +217,26 @@ def _describe(exc: BaseException) -> str:
     return f"cannot decode image ({text})"
 
 
+#: LibRaw's `sizes.flip` as the EXIF orientation that turns the sensor image upright.
+_RAW_FLIP_ORIENTATION = {3: 3, 5: 8, 6: 6}
+_RAW_SENSOR = "lookalike.raw_sensor"  # Image.info key: (width, height, orientation)
+
+
 def _open_raw(path: Path) -> Image.Image:
-    """A camera RAW file as a Pillow image: the embedded preview, else a half-size decode."""
+    """A camera RAW file as a Pillow image: the embedded preview, else a half-size decode.
+
+    The preview is smaller than the photo and often lacks the camera's rotation, so
+    the sensor's size and rotation ride along in `info` for `_read_info`: the review
+    screen and the keep-rules must see a RAW file's real resolution.
+    """
     import rawpy
 
     try:
         with rawpy.imread(str(path)) as raw:
+            flip = int(raw.sizes.flip)
+            width, height = int(raw.sizes.width), int(raw.sizes.height)
+            if flip in (5, 6):
+                width, height = height, width
             try:
                 thumb = raw.extract_thumb()
             except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
@@ -230,10 +244,13 @@ def _open_raw(path: Path) -> Image.Image:
             if thumb is not None and thumb.format == rawpy.ThumbFormat.JPEG:
                 image = Image.open(io.BytesIO(thumb.data))
                 image.load()
-                return image
-            if thumb is not None and thumb.format == rawpy.ThumbFormat.BITMAP:
-                return Image.fromarray(thumb.data)
-            return Image.fromarray(raw.postprocess(half_size=True, use_camera_wb=True))
+                orientation = _RAW_FLIP_ORIENTATION.get(flip, 1)
+            elif thumb is not None and thumb.format == rawpy.ThumbFormat.BITMAP:
+                image, orientation = Image.fromarray(thumb.data), _RAW_FLIP_ORIENTATION.get(flip, 1)
+            else:  # postprocess applies the flip itself
+                image, orientation = Image.fromarray(raw.postprocess(half_size=True, use_camera_wb=True)), 1
+            image.info[_RAW_SENSOR] = (width, height, orientation)
+            return image
     except rawpy.LibRawError as exc:
         raise ImageError(path, f"cannot decode RAW file ({type(exc).__name__})") from exc
 
@@ -252,6 +269,9 @@ def _read_info(image: Image.Image, fmt: str) -> ImageInfo:
     width, height = image.size
     if orientation in (5, 6, 7, 8):
         width, height = height, width
+    if _RAW_SENSOR in image.info:
+        width, height, camera_orientation = image.info[_RAW_SENSOR]
+        orientation = orientation if orientation != 1 else camera_orientation
     exif_ifd = _safe_ifd(exif, _IFD_EXIF)
     taken = exif_ifd.get(_TAG_DATETIME_ORIGINAL) or exif.get(_TAG_DATETIME)
     make = str(exif.get(_TAG_MAKE, "") or "").strip("\x00 ")
