@@ -6,13 +6,15 @@ each file, its K nearest neighbours down to a similarity floor, made symmetric
 adjacency lists (CSR: `indptr`, `nbr`, `sim`), each list sorted by similarity,
 best first, so the edges above any threshold come out of one vectorised mask in
 an order grouping can use without sorting again. It is cached beside the index
-(`.graph.npz`) under the catalog token and rebuilt when the catalog changes.
+(`.graph.npz`) with the catalog token and each file's content stamp; when the
+catalog changes, only the added or changed files are searched again and the
+edges of removed ones dropped (a large change rebuilds it).
 
 Each edge also carries the structural score of the pair (core/structure.py)
 wherever the cosine reaches DUPLICATE_GATE: embeddings rate other shots of one
 scene as high as copies, alignment of the photos' signatures tells them apart
-(docs/calibration.md). Signatures missing from the catalog (files scanned before
-signatures existed) are computed once here and stored.
+(docs/calibration.md). Scores are computed once per edge: an update scores only
+its new edges.
 
 Nodes are positions in `ids` (ascending file ids); int32 positions keep 100k
 files x K=32 neighbours near 40 MB.
@@ -20,20 +22,21 @@ files x K=32 neighbours near 40 MB.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from sqlalchemy import func, select
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lookalike.core import structure
 from lookalike.core.catalog import Catalog
-from lookalike.core.images import ImageError, decode
 from lookalike.core.index import (
     DEFAULT_THREADS,
+    Stamps,
     VectorIndex,
+    catalog_stamps,
     catalog_state,
     file_stamp,
     open_index,
@@ -52,8 +55,6 @@ FLOOR = 0.45
 #: Cosine below which two photos are never called duplicates, however well they
 #: align: greyscale copies reach 0.57, unrelated photos 0.65 (docs/calibration.md).
 DUPLICATE_GATE = 0.45
-#: Pixels a missing signature is computed from (the shipped model's input size).
-_SIGNATURE_DECODE = (224, 224)
 #: Files searched per batch while building (bounds the memory of one search call).
 _BATCH = 4096
 
@@ -71,22 +72,37 @@ class KnnGraph:
     token: str | None = None  # the catalog state it was built from
     #: float32 structural score per entry; NaN below DUPLICATE_GATE or without signatures.
     structure: np.ndarray | None = None
+    #: int64 content stamp per node (index.Stamps), to update the graph in place later.
+    stamps: np.ndarray | None = None
 
     @classmethod
     def build(cls, index: VectorIndex, k: int = K, floor: float = FLOOR) -> KnnGraph:
         """Search every indexed file's k nearest and keep the edges at or above `floor`."""
         ids = index.keys()
-        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        for start in range(0, len(ids), _BATCH):
-            batch = ids[start : start + _BATCH]
-            keys, sims = index.search(index.vectors(batch), k + 1)  # +1: the file finds itself
-            src = np.repeat(np.arange(start, start + len(batch)), keys.shape[1])
-            dst = np.searchsorted(ids, keys.ravel())
-            keep = (keys.ravel() >= 0) & (sims.ravel() >= floor)
-            keep &= np.take(ids, dst, mode="clip") == keys.ravel()  # a key deleted meanwhile
-            keep &= dst != src
-            parts.append((src[keep], dst[keep], sims.ravel()[keep]))
-        return cls.from_edges(ids, *_concat(parts), floor=floor, k=k, token=index.token)
+        src, dst, sim = _search_edges(index, ids, ids, k, floor)
+        return cls.from_edges(ids, src, dst, sim, floor=floor, k=k, token=index.token)
+
+    def updated(self, index: VectorIndex, ids: np.ndarray, fresh: np.ndarray) -> KnnGraph:
+        """This graph over the files `ids`, with `fresh` ones (added or changed) searched anew.
+
+        Edges touching a fresh or vanished file are dropped; the fresh files' own
+        searches (made symmetric) give them, and their new neighbours, their edges.
+        Surviving edges keep their structural scores.
+        """
+        u, v = self.ids[self.owners()], self.ids[self.nbr]
+        alive = np.isin(u, ids) & np.isin(v, ids) & ~np.isin(u, fresh) & ~np.isin(v, fresh)
+        new_src, new_dst, new_sim = _search_edges(index, ids, fresh[np.isin(fresh, ids)], self.k, self.floor)
+        old_score = self.structure[alive] if self.structure is not None else np.full(int(alive.sum()), np.nan)
+        return KnnGraph.from_edges(
+            ids,
+            np.concatenate([np.searchsorted(ids, u[alive]), new_src]),
+            np.concatenate([np.searchsorted(ids, v[alive]), new_dst]),
+            np.concatenate([self.sim[alive], new_sim]),
+            floor=self.floor,
+            k=self.k,
+            token=index.token,
+            structure=np.concatenate([old_score, np.full(len(new_sim), np.nan)]).astype(np.float32),
+        )
 
     @classmethod
     def from_edges(
@@ -98,8 +114,12 @@ class KnnGraph:
         floor: float,
         k: int = K,
         token: str | None = None,
+        structure: np.ndarray | None = None,
     ) -> KnnGraph:
-        """Any edge list (either direction, repeats allowed) as symmetric sorted adjacency."""
+        """Any edge list (either direction, repeats allowed) as symmetric sorted adjacency.
+
+        `structure`, when given, is a per-edge score carried to both directions.
+        """
         n = len(ids)
         lo = np.minimum(src, dst).astype(np.int64)
         hi = np.maximum(src, dst).astype(np.int64)
@@ -107,6 +127,10 @@ class KnnGraph:
         lo, hi, w = lo[first], hi[first], np.asarray(sim, dtype=np.float32)[first]
         u, v, w = np.concatenate([lo, hi]), np.concatenate([hi, lo]), np.concatenate([w, w])
         order = np.lexsort((v, -w, u))
+        scores = None
+        if structure is not None:
+            once = np.asarray(structure, dtype=np.float32)[first]
+            scores = np.concatenate([once, once])[order]
         return cls(
             ids=np.asarray(ids, dtype=np.int64),
             indptr=np.concatenate([[0], np.cumsum(np.bincount(u, minlength=n))]).astype(np.int64),
@@ -115,6 +139,7 @@ class KnnGraph:
             floor=float(floor),
             k=int(k),
             token=token,
+            structure=scores,
         )
 
     def __len__(self) -> int:
@@ -147,16 +172,19 @@ class KnnGraph:
         once = u < v
         return u[once], v[once], w[once]
 
-    def with_structure(self, signatures: dict[int, bytes]) -> KnnGraph:
-        """A copy whose entries at or above DUPLICATE_GATE carry the pair's structural score.
+    def with_structure(self, fetch: Callable[[np.ndarray], dict[int, bytes]]) -> KnnGraph:
+        """A copy whose unscored entries at or above DUPLICATE_GATE get the pair's structural score.
 
-        `signatures` maps file ids to `structure.signature` blobs; pairs missing one get NaN.
+        `fetch` returns `structure.signature` blobs for file ids, asked only for the
+        files of unscored pairs; pairs missing a signature stay NaN.
         """
         n = len(self.ids)
         u, v = self.owners().astype(np.int64), self.nbr.astype(np.int64)
+        scores = self.structure.copy() if self.structure is not None else np.full(len(u), np.nan, np.float32)
+        todo = (u < v) & (self.sim >= np.float32(DUPLICATE_GATE)) & np.isnan(scores)
+        signatures = fetch(np.unique(self.ids[np.concatenate([u[todo], v[todo]])]))
         has = np.fromiter((int(i) in signatures for i in self.ids), dtype=bool, count=n)
-        todo = (u < v) & (self.sim >= np.float32(DUPLICATE_GATE)) & has[u] & has[v]
-        scores = np.full(len(u), np.nan, dtype=np.float32)
+        todo &= has[u] & has[v]
         if todo.any():
             nodes = np.unique(np.concatenate([u[todo], v[todo]]))
             sigs = structure.unpack([signatures[int(self.ids[i])] for i in nodes])
@@ -168,7 +196,7 @@ class KnnGraph:
             codes, pair_scores = codes[order], pair_scores[order]
             lookup = np.minimum(u, v) * n + np.maximum(u, v)
             where = np.clip(np.searchsorted(codes, lookup), 0, len(codes) - 1)
-            found = (codes[where] == lookup) & (self.sim >= np.float32(DUPLICATE_GATE))
+            found = (codes[where] == lookup) & (self.sim >= np.float32(DUPLICATE_GATE)) & np.isnan(scores)
             scores[found] = pair_scores[where[found]]
         return replace(self, structure=scores)
 
@@ -193,6 +221,7 @@ class KnnGraph:
                 k=np.int64(self.k),
                 token=np.str_(self.token or ""),
                 **({} if self.structure is None else {"structure": self.structure}),
+                **({} if self.stamps is None else {"stamps": self.stamps}),
             )
         tmp.replace(path)
 
@@ -210,6 +239,7 @@ class KnnGraph:
                     k=int(data["k"]),
                     token=str(data["token"]) or None,
                     structure=data["structure"] if "structure" in data else None,
+                    stamps=data["stamps"] if "stamps" in data else None,
                 )
         except (OSError, ValueError, KeyError) as exc:
             raise ValueError(f"cannot read neighbour graph {path}: {exc}") from exc
@@ -225,9 +255,9 @@ def open_graph(
     """The cached graph if it matches the catalog and reaches down to `floor` (the weakest
     cosine the caller groups at), else a new one.
 
-    A new graph comes with structural scores (signatures missing from the catalog
-    are computed and stored first). Graphs are immutable, so one object is shared
-    by every caller in the process.
+    A stale graph is updated in place when few files changed (see `KnnGraph.updated`),
+    else rebuilt; either way its new edges get structural scores. Graphs are
+    immutable, so one object is shared by every caller in the process.
     """
     path = graph_path(catalog, model_id)
     token = graph_token(catalog, model_id)
@@ -242,9 +272,15 @@ def open_graph(
         empty = np.zeros(0, dtype=np.int64)
         graph = KnnGraph.from_edges(empty, empty, empty, np.zeros(0, np.float32), min(floor, FLOOR), token=state.token)
     else:
-        graph = KnnGraph.build(open_index(catalog, model_id, state.dim, threads), floor=min(floor, FLOOR))
-    candidates = np.unique(graph.ids[graph.owners()[graph.sim >= DUPLICATE_GATE]])
-    graph = graph.with_structure(signatures(catalog, candidates))
+        index = open_index(catalog, model_id, state.dim, threads)
+        current = catalog_stamps(catalog, model_id)
+        before = _stamps_to_update(cached, current, floor)
+        if cached is not None and before is not None:
+            graph = cached.updated(index, index.keys(), current.changes_since(before)[1])
+        else:
+            graph = KnnGraph.build(index, floor=min(floor, FLOOR))
+        graph = replace(graph, stamps=current.aligned(graph.ids))
+    graph = graph.with_structure(catalog.signatures)
     # The vectors' token from before they were read, so a change during the build shows as stale.
     graph = replace(graph, token=f"{graph.token}:{_signature_count(catalog)}")
     graph.save(path)
@@ -254,6 +290,15 @@ def open_graph(
 
 #: The last graph opened per file (with the file's mtime): regrouping skips even the disk read.
 _opened: dict[Path, tuple[int | None, KnnGraph]] = {}
+
+
+def _stamps_to_update(cached: KnnGraph | None, current: Stamps, floor: float) -> Stamps | None:
+    """`cached`'s stamps when editing it beats a rebuild (same search settings, few
+    files changed), else None."""
+    if cached is None or cached.stamps is None or cached.k != K or cached.floor > floor:
+        return None
+    before = Stamps(cached.ids, cached.stamps)
+    return before if current.small_change(before) else None
 
 
 def _load_or_none(path: Path) -> KnnGraph | None:
@@ -274,32 +319,21 @@ def _signature_count(catalog: Catalog) -> int:
         return int(session.execute(stmt.where(File.status == "ok")).scalar_one())
 
 
-def signatures(catalog: Catalog, file_ids: np.ndarray) -> dict[int, bytes]:
-    """Stored signatures of `file_ids`; missing ones are decoded, stored and returned too.
-
-    A file that cannot be decoded now simply has none (it cannot be called a duplicate).
-    """
-    ids = [int(i) for i in file_ids]
-    found: dict[int, bytes] = {}
-    with catalog.session() as session:
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
-            stmt = select(Signature.file_id, Signature.data).where(Signature.file_id.in_(chunk))
-            found.update((i, data) for i, data in session.execute(stmt))
-    missing = [i for i in ids if i not in found]
-    if not missing:
-        return found
-    made: dict[int, bytes] = {}
-    for file in catalog.files(missing).values():
-        try:
-            made[file.id] = structure.signature(decode(file.path, _SIGNATURE_DECODE).pixels)
-        except ImageError:
-            continue
-    if made:
-        rows = [{"file_id": i, "data": data} for i, data in made.items()]
-        with catalog.session() as session:  # a scan may store the same signature meanwhile
-            session.execute(sqlite_insert(Signature).on_conflict_do_nothing(), rows)
-    return found | made
+def _search_edges(
+    index: VectorIndex, ids: np.ndarray, queries: np.ndarray, k: int, floor: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Edges (node positions in `ids`, cosine) from each query file to its k nearest files."""
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for start in range(0, len(queries), _BATCH):
+        batch = queries[start : start + _BATCH]
+        keys, sims = index.search(index.vectors(batch), k + 1)  # +1: the file finds itself
+        src = np.repeat(np.searchsorted(ids, batch), keys.shape[1])
+        dst = np.searchsorted(ids, keys.ravel())
+        keep = (keys.ravel() >= 0) & (sims.ravel() >= floor)
+        keep &= np.take(ids, dst, mode="clip") == keys.ravel()  # a key deleted meanwhile
+        keep &= dst != src
+        parts.append((src[keep], dst[keep], sims.ravel()[keep]))
+    return _concat(parts)
 
 
 def _concat(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,0 +1,82 @@
+"""A changed catalog updates its index and graph in place, with the same result as a rebuild."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from lookalike.core.catalog import Catalog
+from lookalike.core.embedder import Embedder
+from lookalike.core.graph import KnnGraph, graph_path, open_graph
+from lookalike.core.index import Stamps, VectorIndex, catalog_stamps, open_index
+from lookalike.core.scan import Scanner
+
+
+def clustered(n: int, dim: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = np.abs(rng.standard_normal((n // 4, dim)))
+    vectors = np.repeat(centres, 4, axis=0) + 0.05 * rng.standard_normal((n, dim))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def edge_set(graph: KnnGraph) -> set[tuple[int, int]]:
+    src, dst, _ = graph.edges_above(graph.floor)
+    return {(int(graph.ids[a]), int(graph.ids[b])) for a, b in zip(src, dst)}
+
+
+def test_updated_graph_equals_a_rebuilt_one() -> None:
+    vectors = clustered(80, 12, seed=5)
+    ids = np.arange(1, 81) * 7
+    index = VectorIndex(12)
+    index.build(ids[:60], vectors[:60])
+    before = KnnGraph.build(index, k=100, floor=0.3)  # k above n: every pair over the floor
+
+    index.remove(ids[:8])  # files removed
+    index.add(ids[60:], vectors[60:])  # files added
+    index.add(ids[20:24], vectors[20:24][:, ::-1].copy())  # files whose content changed
+    fresh = np.concatenate([ids[60:], ids[20:24]])
+    updated = before.updated(index, index.keys(), fresh)
+    rebuilt = KnnGraph.build(index, k=100, floor=0.3)
+    assert updated.ids.tolist() == rebuilt.ids.tolist()
+    assert edge_set(updated) == edge_set(rebuilt)
+
+
+def test_stamps_name_the_changed_files() -> None:
+    old = Stamps(np.array([1, 2, 3, 4]), np.array([10, 20, 30, 40]))
+    new = Stamps(np.array([2, 3, 4, 5]), np.array([20, 31, 40, 50]))
+    gone, fresh = new.changes_since(old)
+    assert gone.tolist() == [1, 3] and fresh.tolist() == [3, 5]
+    assert not new.small_change(old)  # 3 of 4 files touched: rebuild
+    assert new.aligned(np.array([3, 9])).tolist() == [31, -1]
+
+
+def test_rescan_updates_graph_in_place(samples: Path, tmp_path: Path, embedder: Embedder) -> None:
+    """Groups after an in-place update match those of a graph built from nothing."""
+    extra = tmp_path / "more"
+    extra.mkdir()
+    for i in range(30):  # a bigger library, so that the change below is a small one
+        Image.new("RGB", (64, 48), (i * 8, 255 - i * 8, (i * 37) % 256)).save(extra / f"plain{i}.png")
+    with Catalog(tmp_path / "c" / "catalog.sqlite") as catalog:
+        scanner = Scanner(catalog, embedder, workers=1)
+        scanner.run([samples, extra])
+        model = embedder.model_id
+        first = open_graph(catalog, model)
+        assert first.stamps is not None and len(first.stamps) == len(first.ids)
+
+        shutil.copyfile(samples / "chelsea.jpg", samples / "chelsea again.jpg")  # added
+        (samples / "copies" / "chelsea_small.jpg").unlink()  # removed
+        scanner.run([samples, extra])
+        current = catalog_stamps(catalog, model)
+        assert current.small_change(Stamps(first.ids, first.stamps))
+
+        updated = open_graph(catalog, model)
+        assert updated.token != first.token
+        graph_path(catalog, model).unlink()
+        rebuilt = KnnGraph.build(open_index(catalog, model, embedder.dim)).with_structure(catalog.signatures)
+        assert updated.ids.tolist() == current.ids.tolist()
+        assert edge_set(updated) == edge_set(rebuilt)
+        assert np.allclose(np.sort(updated.structure[~np.isnan(updated.structure)]),
+                           np.sort(rebuilt.structure[~np.isnan(rebuilt.structure)]), atol=1e-5)
