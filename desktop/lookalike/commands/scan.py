@@ -21,9 +21,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from lookalike.commands.common import CommandError, add_json_flag, manifest_for, open_catalog, print_json, settings
+from lookalike.core.catalog import Catalog, CatalogBusy
 from lookalike.core.embedder import Embedder, EmbedderError
 from lookalike.core.manifest import ManifestError
-from lookalike.core.scan import Scanner, ScanProgress, ScanReport
+from lookalike.core.scan import DECODE_TIMEOUT, Scanner, ScanProgress, ScanReport
 
 #: Seconds between plain progress lines when stderr is not a terminal.
 PLAIN_INTERVAL = 2.0
@@ -42,6 +43,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--exclude", action="append", default=[], metavar="GLOB", help="skip paths matching GLOB (repeatable)"
     )
     parser.add_argument("--model", metavar="NAME|MANIFEST", help="shipped model name or manifest .json")
+    parser.add_argument(
+        "--decode-timeout",
+        type=_seconds,
+        default=DECODE_TIMEOUT,
+        metavar="SECONDS",
+        help=f"record a file as an error when it takes longer to decode (default: {DECODE_TIMEOUT:g})",
+    )
     add_json_flag(parser)
     parser.set_defaults(run=run)
 
@@ -53,18 +61,19 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(f"not a folder: {root}", exit_code=2)
     config = settings()
     manifest = manifest_for(args.model)
-    try:
-        embedder = Embedder(manifest, device=args.device or config.device)  # type: ignore[arg-type]
-    except (EmbedderError, ManifestError) as exc:
-        raise CommandError(str(exc)) from exc
-    print(f"lookalike: model {manifest.name} on {embedder.provider}", file=sys.stderr)
     cancel = threading.Event()
-    with open_catalog(args) as catalog:
+    with open_catalog(args) as catalog, _scan_lock(catalog):
+        try:
+            embedder = Embedder(manifest, device=args.device or config.device)  # type: ignore[arg-type]
+        except (EmbedderError, ManifestError) as exc:
+            raise CommandError(str(exc)) from exc
+        print(f"lookalike: model {manifest.name} on {embedder.provider}", file=sys.stderr)
         scanner = Scanner(
             catalog,
             embedder,
             workers=args.workers or config.workers,
             excludes=[*config.excludes, *args.exclude],
+            decode_timeout=args.decode_timeout,
         )
         with _cancel_on_interrupt(cancel), _progress_view() as show:
             report = scanner.run(roots, show, cancel)
@@ -73,6 +82,23 @@ def run(args: argparse.Namespace) -> int:
         else:
             _print_summary(report)
     return 130 if report.cancelled else 0
+
+
+@contextmanager
+def _scan_lock(catalog: Catalog) -> Iterator[None]:
+    """Fail before loading the model when another scan is writing this catalog."""
+    try:
+        with catalog.scan_lock():
+            yield
+    except CatalogBusy as exc:
+        raise CommandError(str(exc), exit_code=3) from exc
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -185,9 +211,11 @@ def _print_summary(report: ScanReport) -> None:
     )
     if report.errors:
         print("  run `lookalike errors` to see why some files could not be read")
+    if report.stalled:
+        print("  stopped reading: many files in a row took too long to decode (is a disk not responding?)")
     for root in report.roots_offline:
         print(f"  offline (its photos are kept, not marked missing): {root}")
     for path, reason in report.unreadable:
         print(f"  could not read {path}: {reason}")
-    if report.cancelled:
+    if report.cancelled or report.stalled:
         print("  run the same scan again to finish it")

@@ -1,9 +1,19 @@
-"""The SQLite catalog: opening it safely (WAL, schema version, migrations) and its queries."""
+"""The SQLite catalog: opening it safely (WAL, schema version, migrations) and its queries.
+
+Opening checks the file (`PRAGMA quick_check`): a damaged catalog is set aside as
+`<name>.corrupt-<time>` (with its WAL) and a fresh one is started, with a
+`CatalogRecovered` warning, rather than failing every command until a person
+deletes the file by hand. A catalog is only a cache of the disks plus the
+deletion history, so a rescan rebuilds all but that history, which the backup keeps.
+"""
 
 from __future__ import annotations
 
 import os
+import sqlite3
+import threading
 import time
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,7 +24,7 @@ from sqlalchemy import and_, case, create_engine, delete, event, func, insert, s
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from lookalike.core import sqltext
+from lookalike.core import locking, sqltext
 from lookalike.core.schema import SCHEMA_VERSION, Base, Embedding, File, Meta, Root, Signature
 
 #: version -> function upgrading a catalog from that version to the next.
@@ -89,6 +99,30 @@ class CatalogError(Exception):
     """The catalog file cannot be opened or is newer than this version of Lookalike."""
 
 
+class CatalogBusy(CatalogError):
+    """Another scan is writing this catalog (read-only use is fine meanwhile)."""
+
+    def __init__(self, pid: int | None) -> None:
+        who = f"pid {pid}" if pid else "another process"
+        super().__init__(f"catalog is in use by another scan ({who}); wait for it to finish")
+        self.pid = pid
+
+
+class CatalogRecovered(UserWarning):
+    """The catalog was damaged: it was set aside as `backup` and a new one started."""
+
+    def __init__(self, path: Path, backup: Path, reason: str) -> None:
+        super().__init__(
+            f"the catalog {path} was damaged ({reason}); it was kept as {backup} and a new, "
+            "empty catalog was started: scan your folders again"
+        )
+        self.path, self.backup, self.reason = path, backup, reason
+
+
+#: SQLite result codes of a damaged file (3.11+ exposes them on the exception).
+_DAMAGED_CODES = (getattr(sqlite3, "SQLITE_CORRUPT", 11), getattr(sqlite3, "SQLITE_NOTADB", 26))
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -110,6 +144,13 @@ class Catalog:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path).expanduser().resolve()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        #: Set when the file was damaged and replaced by a fresh catalog at this open.
+        self.recovered: CatalogRecovered | None = None
+        self._scan_lock_owner: int | None = None
+        damage = _damage(self.path)
+        if damage is not None:
+            self.recovered = CatalogRecovered(self.path, _set_aside(self.path), damage)
+            warnings.warn(self.recovered, stacklevel=2)
         self.engine: Engine = create_engine(f"sqlite:///{self.path}")
         event.listen(self.engine, "connect", _sqlite_pragmas)
         event.listen(self.engine, "before_cursor_execute", _escape_text, retval=True)
@@ -130,6 +171,28 @@ class Catalog:
         """A transaction: committed when the block ends, rolled back on error."""
         with self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def scan_lock(self) -> Iterator[None]:
+        """Be the only scan writing this catalog, or raise CatalogBusy at once.
+
+        Held for a whole scan, so two scans never interleave their diffs of the
+        same folders; readers (stats, duplicates, search, the app) never take it.
+        Re-entrant in the thread holding it (the CLI takes it before loading the
+        model, to fail fast, then the scan takes it again).
+        """
+        if self._scan_lock_owner == threading.get_ident():
+            yield
+            return
+        try:
+            with locking.exclusive(self.path.with_name(self.path.name + ".scan-lock")):
+                self._scan_lock_owner = threading.get_ident()
+                try:
+                    yield
+                finally:
+                    self._scan_lock_owner = None
+        except locking.LockHeld as exc:
+            raise CatalogBusy(exc.pid) from exc
 
     def index_path(self, model_id: str) -> Path:
         """Where the vector index for `model_id` is kept, beside the catalog."""
@@ -361,6 +424,44 @@ class Catalog:
         """Disk space of the catalog, its write-ahead log included."""
         parts = (self.path, self.path.with_name(self.path.name + "-wal"), self.path.with_name(self.path.name + "-shm"))
         return sum(p.stat().st_size for p in parts if p.exists())
+
+
+def _damage(path: Path) -> str | None:
+    """Why the catalog file at `path` is damaged, or None (healthy, absent or empty)."""
+    try:
+        if path.stat().st_size == 0:
+            return None
+    except OSError:
+        return None  # absent, or unreadable: opening it will say why
+    try:
+        db = sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True, timeout=10)
+        try:
+            rows = db.execute("PRAGMA quick_check").fetchall()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorcode", None) in _DAMAGED_CODES:
+            return str(exc)
+        return None  # locked, read-only, ...: not damage; the normal open reports it
+    problems = [str(row[0]) for row in rows if row[0] != "ok"]
+    if not problems:
+        return None
+    return problems[0] if len(problems) == 1 else f"{problems[0]}, and {len(problems) - 1} more problems"
+
+
+def _set_aside(path: Path) -> Path:
+    """Rename a damaged catalog (and its WAL and shared memory) to `<name>.corrupt-<time>`."""
+    backup = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+    number = 1
+    while backup.exists():
+        number += 1
+        backup = backup.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{number}")
+    for suffix in ("-wal", "-shm"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            companion.replace(backup.with_name(backup.name + suffix))
+    path.replace(backup)
+    return backup
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:

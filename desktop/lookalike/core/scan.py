@@ -16,7 +16,13 @@ Pipeline (one `Scanner.run`):
                a killed scan resumes where it stopped with nothing doubled.
 3. finishing - record the roots' scan time.
 
-Bad files never stop a scan: each is stored with status "error" and a reason.
+Bad files never stop a scan: each is stored with status "error" and a reason,
+including one whose decode outlives `decode_timeout` ("took too long to decode":
+the scan stops waiting for it, see core/decodepool.py). A file that vanishes
+between the walk and its decode (deleted, or its disk unplugged) is not stored
+as an error, which would stick while its size and mtime stay the same: it is
+reported and left for the next scan. One scan at a time writes a catalog
+(`Catalog.scan_lock`); a second one fails at once with CatalogBusy.
 """
 
 from __future__ import annotations
@@ -25,14 +31,13 @@ import os
 import threading
 from collections import Counter, deque
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from lookalike.core.catalog import Catalog, FileRecord, KnownFile, Location
+from lookalike.core.decodepool import DeadlinePool, PoolStalled, Task
 from lookalike.core.discovery import FoundFile, walk
 from lookalike.core.embedder import Embedder
 from lookalike.core.hashing import partial_hash
@@ -40,7 +45,13 @@ from lookalike.core.images import ImageError, ImageInfo, Resize, decode
 from lookalike.core.progress import ProgressCallback, ProgressMeter, ScanProgress
 from lookalike.core.structure import signature
 
-__all__ = ["ScanProgress", "ScanReport", "Scanner"]
+__all__ = ["DECODE_TIMEOUT", "ScanProgress", "ScanReport", "Scanner"]
+
+#: Seconds one file may take to decode before the scan records it as an error and
+#: moves on. A 200 MP photo decodes in a few seconds on a slow machine.
+DECODE_TIMEOUT = 30.0
+#: Reason stored for a file that vanished between the walk and its decode.
+VANISHED = "disappeared during the scan"
 
 
 @dataclass(slots=True)
@@ -49,6 +60,8 @@ class ScanReport:
     unchanged (not reopened), moved and reembedded (same file, new model);
     `errors` counts the seen files that are unusable (new failures and known
     ones), `embedded` the vectors computed, `missing` the files newly marked gone.
+    `stalled`: decoding stopped because many files in a row hung (a disk that
+    stopped answering); the rest is left for the next scan.
     """
 
     new: int = 0
@@ -60,6 +73,7 @@ class ScanReport:
     errors: int = 0
     embedded: int = 0
     cancelled: bool = False
+    stalled: bool = False
     roots_offline: list[str] = field(default_factory=list)
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     elapsed: float = 0.0
@@ -92,6 +106,7 @@ class _Opened:
     partial_hash: str | None = None
     signature: bytes | None = None
     error: str | None = None
+    vanished: bool = False  # gone from disk when it was to be read: nothing to store
 
 
 def _open(path: str, size: tuple[int, int], resize: Resize) -> _Opened:
@@ -104,9 +119,14 @@ def _open(path: str, size: tuple[int, int], resize: Resize) -> _Opened:
             digest = None
         return _Opened(decoded.pixels, decoded.info, digest, signature(decoded.pixels))
     except ImageError as exc:
-        return _Opened(error=exc.reason)
+        return _failed(path, exc.reason)
     except Exception as exc:  # noqa: BLE001 - a codec bug must cost one file, not the scan
-        return _Opened(error=f"unexpected error while decoding ({type(exc).__name__}: {exc})")
+        return _failed(path, f"unexpected error while decoding ({type(exc).__name__}: {exc})")
+
+
+def _failed(path: str, reason: str) -> _Opened:
+    """A failed decode; one whose file is gone is transient, not the file's fault."""
+    return _Opened(error=VANISHED, vanished=True) if not os.path.lexists(path) else _Opened(error=reason)
 
 
 class Scanner:
@@ -114,7 +134,8 @@ class Scanner:
 
     `workers` decode threads; `excludes` fnmatch globs on full paths;
     `batch_size` files per embedding batch and per write transaction;
-    `skip_dirs` folders never entered (default: the catalog's own folder).
+    `skip_dirs` folders never entered (default: the catalog's own folder);
+    `decode_timeout` seconds one file may take to decode.
     One Scanner may run several scans, one at a time.
     """
 
@@ -127,8 +148,10 @@ class Scanner:
         excludes: Sequence[str] = (),
         batch_size: int = 32,
         skip_dirs: Sequence[Path | str] | None = None,
+        decode_timeout: float = DECODE_TIMEOUT,
     ) -> None:
         self.catalog = catalog
+        self.decode_timeout = decode_timeout
         self.embedder = embedder
         self.workers = max(1, workers)
         self.excludes = tuple(excludes)
@@ -146,9 +169,15 @@ class Scanner:
         `progress` is called from this thread, at most ~10 times a second and at
         each phase change. Setting `cancel` stops the scan within about a second:
         finished work is committed and the report says `cancelled=True`; the
-        next run picks up the rest.
+        next run picks up the rest. Raises CatalogBusy when another scan is
+        writing the catalog.
         """
-        cancel = cancel or threading.Event()
+        with self.catalog.scan_lock():
+            return self._run(roots, progress, cancel or threading.Event())
+
+    def _run(
+        self, roots: Sequence[Path | str], progress: ProgressCallback | None, cancel: threading.Event
+    ) -> ScanReport:
         meter = ProgressMeter(progress)
         report = ScanReport(provider=self.embedder.provider)
         walked = self._walk(roots, meter, report, cancel)
@@ -157,9 +186,10 @@ class Scanner:
             meter.total = len(work)
             meter.set_phase("embedding")
             self._embed(work, root_ids, meter, report, cancel)
+            _note_lost_roots(root_ids, report)
         report.cancelled = cancel.is_set()
         meter.set_phase("finishing")
-        if walked is not None and not report.cancelled:
+        if walked is not None and not report.cancelled and not report.stalled:
             self.catalog.mark_scanned(i for p, i in walked[1].items() if p not in report.roots_offline)
         report.elapsed = meter.elapsed
         return report
@@ -220,9 +250,11 @@ class Scanner:
         meter.errors = report.errors
 
         # An empty root that the catalog knows photos in is most likely an
-        # unmounted disk's mount point: treat it as offline, not as deleted.
+        # unmounted disk's mount point, and one that is gone now was unplugged
+        # during the walk: treat both as offline, not as deleted.
         for path in root_ids:
-            if per_root[path] == 0 and any(_under(p, path) for p, k in known.items() if k.status == "ok"):
+            empty = per_root[path] == 0 and any(_under(p, path) for p, k in known.items() if k.status == "ok")
+            if empty or not _readable_dir(path):
                 report.roots_offline.append(path)
         shielded = [p for p, _ in report.unreadable] + report.roots_offline
         gone = {p: k for p, k in known.items() if not any(_under(p, s) for s in shielded)}
@@ -284,10 +316,10 @@ class Scanner:
     ) -> None:
         """Decode in the pool, embed and store batch by batch, in walk order."""
         size, resize = self.embedder.input_size, self.embedder.manifest.resize
-        pending: deque[tuple[_Work, Future[_Opened]]] = deque()
+        pending: deque[tuple[_Work, Task]] = deque()
         batch: list[tuple[_Work, _Opened]] = []
         queue = iter(work)
-        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="lookalike-decode")
+        pool = DeadlinePool(self.workers, name="lookalike-decode")
         try:
             while True:
                 # Bounded read-ahead: memory stays flat however many files there are.
@@ -295,19 +327,25 @@ class Scanner:
                     item = next(queue, None)
                     if item is None:
                         break
-                    pending.append((item, pool.submit(_open, item.found.path, size, resize)))  # type: ignore[arg-type]
+                    try:
+                        pending.append((item, pool.submit(_open, item.found.path, size, resize)))
+                    except PoolStalled:
+                        report.stalled = True
+                        break
                 if not pending or cancel.is_set():
                     break
-                item, future = pending[0]
-                try:
-                    opened = future.result(timeout=0.25)
-                except FutureTimeout:
+                item, task = pending[0]
+                opened = self._outcome(pool, task)
+                if opened is None:
                     meter.tick()
                     continue
                 pending.popleft()
-                batch.append((item, opened))
                 meter.done += 1
                 meter.current_path = item.found.path
+                if opened.vanished:
+                    report.unreadable.append((item.found.path, VANISHED))
+                    continue
+                batch.append((item, opened))
                 if opened.error is not None:
                     report.errors += 1
                     meter.errors += 1
@@ -317,7 +355,17 @@ class Scanner:
                 meter.tick()
             self._store(batch, root_ids, report)
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown()
+
+    def _outcome(self, pool: DeadlinePool, task: Task) -> _Opened | None:
+        """The decode's outcome; a timeout error once it overran; None while it may still finish."""
+        if task.wait(0.25):
+            return task.outcome()
+        if task.running_for() <= self.decode_timeout:
+            return None
+        if not pool.abandon(task):
+            return task.outcome()  # it finished just now
+        return _Opened(error=f"took too long to decode (over {self.decode_timeout:g} s)")
 
     def _store(self, batch: list[tuple[_Work, _Opened]], root_ids: dict[str, int], report: ScanReport) -> None:
         """Embed the decoded files of a batch and write the whole batch in one transaction."""
@@ -355,6 +403,21 @@ class Scanner:
 
 def _location(item: FoundFile, root_ids: dict[str, int]) -> Location:
     return Location(item.path, item.size, item.mtime_ns, item.inode, item.device, root_ids.get(item.root))
+
+
+def _note_lost_roots(root_ids: dict[str, int], report: ScanReport) -> None:
+    """Roots that went away during the scan (an unplugged disk) are reported offline.
+
+    Their files that vanished meanwhile are then one line, not one line each.
+    """
+    lost = [root for root in root_ids if root not in report.roots_offline and not _readable_dir(root)]
+    if not lost:
+        return
+    report.roots_offline.extend(lost)
+    report.unreadable = [
+        (path, reason) for path, reason in report.unreadable
+        if not (reason == VANISHED and any(_under(path, root) for root in lost))
+    ]
 
 
 def _readable_dir(path: str) -> bool:
