@@ -45,16 +45,22 @@ def decode_rate(files: Sequence[Path], workers: int, size: tuple[int, int] = (22
     return len(files) / seconds, [p for p in pixels if p is not None]
 
 
-def embed_rate(pixels: Sequence[np.ndarray], threads: int, device: str = "cpu", manifest_path: Path | None = None) -> tuple[float, str]:
-    """(images/s, provider) for embedding pre-decoded pixels in batches of 32.
+def embed_rate(
+    pixels: Sequence[np.ndarray],
+    threads: int | None,
+    device: str = "cpu",
+    manifest_path: Path | None = None,
+    batch: int = BATCH,
+) -> tuple[float, str]:
+    """(images/s, provider) for embedding pre-decoded pixels in batches.
 
-    One warm-up batch first: session start-up and first-run allocation are not
-    what a long scan pays per image.
+    `threads` None means the app's default. One warm-up batch first: session
+    start-up and first-run allocation are not what a long scan pays per image.
     """
     embedder = Embedder(load_manifest(manifest_path or default_manifest_path()), device, threads=threads)  # type: ignore[arg-type]
-    embedder.embed(list(pixels[:BATCH]), BATCH)
+    embedder.embed(list(pixels[:batch]), batch)
     start = time.perf_counter()
-    embedder.embed(list(pixels), BATCH)
+    embedder.embed(list(pixels), batch)
     return len(pixels) / (time.perf_counter() - start), embedder.provider
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -144,7 +144,7 @@ def measure_size(count: int, with_graph: bool) -> dict[str, object]:
         knn_s = time.perf_counter() - start
         signatures = dict(zip(ids.tolist(), synthetic_signatures(library)))
         start = time.perf_counter()
-        graph = graph.with_structure(signatures)
+        graph = graph.with_structure(lambda wanted: {int(i): signatures[int(i)] for i in wanted})
         structure_s = time.perf_counter() - start
         scored = int(np.count_nonzero(~np.isnan(graph.structure))) // 2  # type: ignore[arg-type]
         out["graph"] = {
@@ -163,54 +163,101 @@ def _nlogn(n: float) -> float:
     return n * math.log(n)
 
 
-def extrapolate(measured: dict[int, dict], target: int) -> dict[str, object]:
-    """1M figures from the largest size measured, with the law used for each.
+LAWS: dict[str, Callable[[float], float]] = {"ln N": math.log, "N ln N": _nlogn, "N": float}
 
-    HNSW search visits O(log N) nodes, so latencies scale by ln(target)/ln(N);
-    building inserts (or searches) N times at that cost, so N log N; structure
-    scoring is per graph edge, linear in N; memory per photo is flat.
+
+def grow(points: dict[int, float], target: int, law: str, trend: dict[int, float] | None = None) -> dict[str, object]:
+    """A figure at `target` from its values at measured sizes, two ways.
+
+    By the algorithm's law from the largest size, and by the growth actually
+    measured between the two largest sizes (value ~ N^exponent, taken from
+    `trend` when given: a p99 follows its p50's trend, its own is too noisy);
+    the estimate is the larger, so a law the measurements contradict cannot
+    flatter it.
+    """
+    sizes = sorted(points)
+    top = sizes[-1]
+    by_law = points[top] * LAWS[law](target) / LAWS[law](top)
+    out: dict[str, object] = {"law": law, "by_law": round(by_law, 3), "from": top}
+    estimate = by_law
+    slope = trend or points
+    if len(sizes) > 1 and slope[sizes[-2]] > 0 and slope[top] > 0:
+        exponent = math.log(slope[top] / slope[sizes[-2]]) / math.log(top / sizes[-2])
+        fitted = points[top] * (target / top) ** exponent
+        out |= {"exponent": round(exponent, 3), "by_fit": round(fitted, 3), "fit_between": sizes[-2:]}
+        estimate = max(estimate, fitted)
+    out["estimate"] = round(estimate, 3)
+    return out
+
+
+def extrapolate(measured: dict[int, dict], target: int) -> dict[str, object]:
+    """Figures at `target` photos from the sizes measured (see `grow`).
+
+    HNSW search visits O(log N) nodes; building the index inserts N times at that
+    cost, and the graph searches N times (N log N); structure scoring is per
+    graph edge (linear); memory per photo is flat, taken from the largest size.
     """
     top = max(measured)
-    big = measured[top]
-    hops = math.log(target) / math.log(top)
+    graphs = {n: m["graph"] for n, m in measured.items() if "graph" in m}
+    p50 = {n: m["search"]["p50_ms"] for n, m in measured.items()}
     out: dict[str, object] = {
         "target_count": target,
         "from_count": top,
-        "search_p50_ms": round(big["search"]["p50_ms"] * hops, 3),
-        "search_p99_ms": round(big["search"]["p99_ms"] * hops, 3),
-        "search_law": f"x ln(N)/ln({top:,})",
-        "index_build_s": round(big["index_build_s"] * _nlogn(target) / _nlogn(top), 1),
-        "index_bytes_per_photo": big["index_bytes_per_photo"],
-        "exact_search_p99_ms": round(big["exact_search"]["p99_ms"] * target / top, 1),
+        "search_p50_ms": grow(p50, target, "ln N"),
+        "search_p99_ms": grow({n: m["search"]["p99_ms"] for n, m in measured.items()}, target, "ln N", p50),
+        "exact_search_p99_ms": grow({n: m["exact_search"]["p99_ms"] for n, m in measured.items()}, target, "N"),
+        "index_build_s": grow({n: m["index_build_s"] for n, m in measured.items()}, target, "N ln N"),
+        "index_bytes_per_photo": measured[top]["index_bytes_per_photo"],
     }
-    graphs = sorted(n for n in measured if "graph" in measured[n])
     if graphs:
-        g = measured[graphs[-1]]["graph"]
-        out["graph_knn_s"] = round(g["knn_search_s"] * _nlogn(target) / _nlogn(graphs[-1]), 1)
-        out["graph_structure_s"] = round(g["structure_s"] * target / graphs[-1], 1)
-        out["graph_s"] = round(out["graph_knn_s"] + out["graph_structure_s"], 1)  # type: ignore[operator]
-        out["graph_law"] = f"k-NN search N log N, structure scoring linear, from {graphs[-1]:,}"
-    sizes = sorted(measured)
-    if len(sizes) > 1:  # how well the log law held between the sizes measured
-        lo, hi = measured[sizes[0]]["search"]["p50_ms"], big["search"]["p50_ms"]
-        out["search_law_check"] = {
-            "between": [sizes[0], top],
-            "measured_p50_growth": round(hi / lo, 2),
-            "log_law_predicts": round(math.log(top) / math.log(sizes[0]), 2),
+        knn = grow({n: g["knn_search_s"] for n, g in graphs.items()}, target, "N ln N")
+        scoring = grow({n: g["structure_s"] for n, g in graphs.items()}, target, "N")
+        out |= {
+            "graph_from_count": max(graphs),
+            "graph_knn_s": knn,
+            "graph_structure_s": scoring,
+            "graph_s": round(float(knn["estimate"]) + float(scoring["estimate"]), 1),  # type: ignore[arg-type]
         }
     return out
 
 
-def run(search_sizes: Sequence[int], graph_sizes: Sequence[int], target: int) -> dict[str, object]:
+def predict_seconds(measured: dict[str, object], count: int) -> float:
+    """What measuring `count` would cost, from a smaller size's timings (HNSW work
+    N log N, structure scoring and brute force linear), with a 25% margin."""
+    small = int(measured["count"])  # type: ignore[arg-type]
+    hnsw = float(measured["index_build_s"])  # type: ignore[arg-type]
+    linear = float(measured["exact_search"]["mean_ms"]) * (EXACT_QUERIES + RECALL_QUERIES) / 1000  # type: ignore[index]
+    if "graph" in measured:
+        hnsw += float(measured["graph"]["knn_search_s"])  # type: ignore[index]
+        linear += float(measured["graph"]["structure_s"])  # type: ignore[index]
+    return 1.25 * (hnsw * _nlogn(count) / _nlogn(small) + linear * count / small)
+
+
+def run(search_sizes: Sequence[int], graph_sizes: Sequence[int], target: int, deadline: float | None = None) -> dict[str, object]:
+    """Measure each size (ascending) in its own process. With a `deadline`
+    (time.monotonic), a size predicted to overrun it is halved until it fits,
+    and the substitution is recorded."""
     measured: dict[int, dict] = {}
+    skipped: list[str] = []
     for count in sorted(set(search_sizes) | set(graph_sizes)):
-        result, memory = isolated(measure_size, count, count in graph_sizes)
-        measured[count] = result | memory
-        line = f"  {count:,} vectors: build {result['index_build_s']} s, search p99 {result['search']['p99_ms']} ms"
+        size, graph = count, count in graph_sizes
+        if deadline is not None and measured:
+            previous = measured[max(measured)]
+            left = deadline - time.monotonic()
+            while size > max(measured) and predict_seconds(previous, size) > left:
+                size //= 2
+            if size != count:
+                note = f"{count:,} not measured: predicted {predict_seconds(previous, count):.0f} s, {left:.0f} s of the time budget left"
+                skipped.append(note + (f"; measured {size:,} instead" if size > max(measured) else ""))
+                if size <= max(measured):
+                    continue
+        result, memory = isolated(measure_size, size, graph)
+        measured[size] = result | memory
+        line = f"  {size:,} vectors: build {result['index_build_s']} s, search p99 {result['search']['p99_ms']} ms"
         if "graph" in result:
             line += f", graph {result['graph']['seconds']} s, regroup {result['regroup']['duplicate']['seconds']} s"
         print(line, flush=True)
-    out: dict[str, object] = {"sizes": {str(n): m for n, m in measured.items()}}
+    out: dict[str, object] = {"sizes": {str(n): m for n, m in measured.items()}, "skipped": skipped}
     if target in measured:
         out["at_target"] = {"measured": True, **measured[target]}
     else:

@@ -166,7 +166,7 @@ def _first_scan_tiny(count: int, work: Path) -> dict[str, object]:
     return result | memory
 
 
-def run(big_count: int, library_sizes: Sequence[int], tiny_first: int, profile_count: int, profile_rescan: int) -> dict[str, object]:
+def run(big_count: int, library_sizes: Sequence[int], tiny_first: int, profile_count: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="lookalike-bench-") as tmp:
         work = Path(tmp)
         print("  generating / reusing the 12-MP set ...", flush=True)

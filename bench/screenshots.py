@@ -1,0 +1,149 @@
+"""Screenshots of the real app at 1280x800: library + duplicates, compare, search, similar, settings.
+
+Runs the window on a fresh catalog of the devset (../shared/data/devset), or of the
+bundled samples where the devset is absent, scanning it the way a person would,
+and writes PNGs to docs/screenshots/. Uses Xvfb when it is installed and no display
+is set, else Qt's offscreen platform. Nothing of the user's is read or written: a
+throwaway home holds the catalog, settings and thumbnail cache.
+
+    python bench/screenshots.py [--out docs/screenshots] [--photos FOLDER]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEVSET = Path(os.environ.get("LOOKALIKE_DEVSET", REPO.parent / "shared" / "data" / "devset"))
+SIZE = (1280, 800)
+
+
+def start_display() -> subprocess.Popen | None:
+    """An Xvfb server for the window when none is available; offscreen rendering otherwise."""
+    if os.environ.get("DISPLAY") or not shutil.which("Xvfb"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        return None
+    display = ":97"
+    server = subprocess.Popen(["Xvfb", display, "-screen", "0", f"{SIZE[0]}x{SIZE[1]}x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    os.environ["DISPLAY"] = display
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
+    return server
+
+
+def private_home() -> Path:
+    home = Path(tempfile.mkdtemp(prefix="lookalike-shots-"))
+    for name, sub in (("HOME", ""), ("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache")):
+        os.environ[name] = str(home / sub)
+    os.environ.pop("LOOKALIKE_CATALOG", None)
+    return home
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
+    parser.add_argument("--photos", type=Path, help="folder to scan (default: the devset, else the samples)")
+    args = parser.parse_args()
+    server = start_display()
+    home = private_home()
+    try:
+        return shoot(args.out, args.photos, home)
+    finally:
+        if server is not None:
+            server.terminate()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def shoot(out: Path, photos: Path | None, home: Path) -> int:
+    # Imported here: Qt must see the display chosen above.
+    from PIL import Image
+    from PySide6.QtCore import QEventLoop, QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    from lookalike.core.paths import resources_dir
+    from lookalike.ui.app import create_app
+    from lookalike.ui.main_window import MainWindow
+    from lookalike.ui.settings_dialog import SettingsDialog
+
+    source = photos or (DEVSET if (DEVSET / "truth.json").is_file() else resources_dir() / "samples")
+    library = home / "Pictures" / source.name
+    shutil.copytree(source, library, ignore=shutil.ignore_patterns("*.py", "*.md", "*.json"))
+    out.mkdir(parents=True, exist_ok=True)
+
+    app = create_app([])
+
+    def settle(seconds: float = 0.0, until=lambda: True, timeout: float = 300.0) -> None:  # type: ignore[no-untyped-def]
+        """Run the event loop until `until()` holds (and at least `seconds`)."""
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            if time.monotonic() - start >= seconds and until():
+                return
+        raise TimeoutError(f"the window did not settle: {window.search.title.text()} {window.statusBar().currentMessage()}")
+
+    def idle() -> bool:
+        return not window.scanning() and not window.session.runner.busy() and not any(p.busy() for p in window.pages.values())
+
+    def save(widget, name: str) -> None:  # type: ignore[no-untyped-def]
+        settle(1.0, idle)
+        path = out / f"{name}.png"
+        widget.grab().save(str(path))
+        print(f"wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
+
+    window = MainWindow(home / "catalog.sqlite")
+    window.resize(*SIZE)
+    window.show()
+    window.add_folders([str(library)])
+    settle(1.0, idle)
+
+    page = window.pages["duplicate"]
+    page.list.select(0, 1)
+    window.problems_dock.hide()
+    save(window, "library-duplicates")
+
+    row = max(range(len(page.model.groups)), key=lambda r: (3 <= len(page.model.groups[r].members) <= 4, -r))
+    window.open_compare("duplicate", row)
+    window.compare.current = next(i for i, m in enumerate(page.model.groups[row].members) if not m.keep)
+    window.compare.toggle_mark()
+    save(window, "compare")
+    window.session.marks.clear()
+
+    window.tabs.setCurrentWidget(window.pages["similar"])
+    save(window, "similar")
+
+    original = Path(page.model.groups[0].members[0].file.path)
+    query = home / "query" / f"{original.stem}_from_phone.jpg"
+    query.parent.mkdir()
+    with Image.open(original) as image:
+        image.convert("RGB").resize((image.width * 3 // 5, image.height * 3 // 5)).save(query, quality=70)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(query))])
+    drop = QDropEvent(QPointF(640, 400), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, drop)
+    settle(1.0, lambda: idle() and window.search.model.rowCount() > 0)
+    save(window, "search")
+
+    window.problems_dock.show()
+    window.tabs.setCurrentWidget(page)
+    save(window, "problems")
+
+    dialog = SettingsDialog(window.session, window.session.catalog.path, window)
+    dialog.show()
+    settle(0.5, lambda: "ExecutionProvider" in dialog.provider.text())
+    save(dialog, "settings")
+    dialog.close()
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

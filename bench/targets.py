@@ -1,0 +1,149 @@
+"""The issue's targets, each judged met or missed (and by how much) from the
+results, with what limits a missed one taken from the measurements themselves."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+Results = dict[str, dict]
+
+
+@dataclass
+class Verdict:
+    name: str
+    goal: str
+    value: float | None
+    unit: str
+    met: bool | None  # None: not measured
+    margin: str
+    basis: str  # measured at ..., or extrapolated from ...
+    limit: str = ""
+
+
+def _margin(value: float, bound: float, higher_is_better: bool, unit: str) -> tuple[bool, str]:
+    met = value >= bound if higher_is_better else value <= bound
+    gap = abs(value - bound)
+    pct = 100 * gap / bound if bound else 0.0
+    if met and gap == 0:
+        return True, "met"
+    if met:
+        return True, f"met with {gap:.3g} {unit} to spare ({pct:.0f}%)"
+    return False, f"missed by {gap:.3g} {unit} ({pct:.0f}%)"
+
+
+def _check(name: str, goal: str, value: float | None, bound: float, unit: str, higher: bool, basis: str, limit: str = "") -> Verdict:
+    if value is None:
+        return Verdict(name, goal, None, unit, None, "not measured", basis)
+    met, margin = _margin(value, bound, higher, unit)
+    return Verdict(name, goal, round(value, 3), unit, met, margin, basis, "" if met else limit)
+
+
+def _profile_line(profile: dict, count: int = 3) -> str:
+    rows = profile.get("top_own_time", [])[:count]
+    return "; ".join(f"{r['function']} {100 * r['share_of_wall']:.0f}%" for r in rows)
+
+
+def _scan_limit(t: dict) -> str:
+    limits = t.get("limits", {})
+    stages = limits.get("stages", {})
+    decode = max((v["img_per_s"] for k, v in stages.items() if k.startswith("decode")), default=None)
+    embed = max((v["img_per_s"] for k, v in stages.items() if k.startswith("embed")), default=None)
+    if decode is None or embed is None:
+        return ""
+    slower = "embedding" if embed < decode else "decoding"
+    return (
+        f"{slower} — alone, the model embeds at most {embed} img/s and decoding (1/8-scale JPEG draft) "
+        f"runs at up to {decode} img/s on these 2 cores, and the two stages share them; "
+        f"profile of a 2-worker scan (main thread, own time): {_profile_line(limits.get('profile', {}))}"
+    )
+
+
+def evaluate(results: Results) -> list[Verdict]:
+    """Every target, in the issue's order, from whichever sections have results."""
+    section = {name: results.get(name, {}).get("results") for name in ("throughput", "scale", "quality")}
+    return _throughput(section["throughput"]) + _scale(section["scale"]) + _quality(section["quality"])
+
+
+def _throughput(t: dict | None) -> list[Verdict]:
+    if not t:
+        return [Verdict("cold scan 12 MP", ">= 45 img/s, 2 workers", None, "img/s", None, "not measured", "")]
+    big = t["jpeg12mp"]
+    basis = f"measured, {big['files']} 12-MP JPEGs"
+    out = [
+        _check("cold scan 12 MP", ">= 45 img/s, 2 workers", big["scan_2w"]["img_per_s"], 45, "img/s", True, basis, _scan_limit(t)),
+        _check("cold scan vs pHash", ">= 5x pHash", big["ratio_scan2_to_phash"], 5, "x", True, basis, _scan_limit(t)),
+    ]
+    rescan = t.get("rescan", {}).get("100000")
+    profile = t.get("rescan_profile", {})
+    out.append(
+        _check(
+            "unchanged rescan 100k", "<= 5 s", rescan["rescan"]["seconds"] if rescan else None, 5, "s", False,
+            "measured, 100,000 files (first scan simulated)",
+            f"profile (own time): {_profile_line(profile)}",
+        )
+    )
+    return out
+
+
+def _scale(s: dict | None) -> list[Verdict]:
+    if not s:
+        return [Verdict("search p99 at 1M", "<= 20 ms", None, "ms", None, "not measured", "")]
+    sizes = s["sizes"]
+    measured = "at_target" in s
+    at = s["at_target"] if measured else s["extrapolated"]
+
+    def basis(figure: dict) -> str:
+        if measured:
+            return "measured at 1M"
+        fit = f", measured growth N^{figure['exponent']}" if "exponent" in figure else ""
+        return f"extrapolated from {figure['from']:,} (larger of {figure['law']}{fit})"
+
+    p99 = at["search"]["p99_ms"] if measured else at["search_p99_ms"]["estimate"]
+    out = [
+        _check(
+            "search p99 at 1M", "<= 20 ms", p99, 20, "ms", False, "measured at 1M" if measured else basis(at["search_p99_ms"]),
+            "HNSW search (usearch, f16, expansion_search 128, 2 threads) on 2 shared cores",
+        )
+    ]
+    graphs = sorted(int(n) for n, v in sizes.items() if "graph" in v)
+    regroup = sizes.get("100000", {}).get("regroup")
+    slowest = max(v["seconds"] for v in regroup.values()) if regroup else None
+    out.append(_check("regroup at 100k", "<= 0.5 s", slowest, 0.5, "s", False, "measured, 100,000 synthetic vectors (slower tier)", "star_groups on the cached graph"))
+    if graphs:
+        g = sizes[str(graphs[-1])]["graph"]
+        limit = (
+            f"at {graphs[-1]:,} photos: k-NN search of every file {g['knn_search_s']} s (usearch, 2 threads), "
+            f"structural scoring of {g['structure_pairs']:,} pairs {g['structure_s']} s (numpy, one thread)"
+        )
+        value = at["graph"]["seconds"] if measured else at["graph_s"]
+        why = "measured at 1M" if measured else f"k-NN search {basis(at['graph_knn_s'])}; scoring {basis(at['graph_structure_s'])}"
+        out.append(_check("k-NN graph at 1M", "<= 5 min", value, 300, "s", False, why, limit))
+    ram = at["index_bytes_per_photo"]
+    vectors = sizes[str(max(int(n) for n in sizes))]["vector_bytes_per_photo_f16"]
+    out.append(
+        _check(
+            "index RAM at 1M", "<= 1.5 KB/photo", ram / 1024, 1.5, "KB/photo", False,
+            "measured at 1M" if measured else f"usearch memory_usage at {max(int(n) for n in sizes):,} (flat in N)",
+            f"the f16 vectors alone are {vectors} B/photo (1280 dims x 2 B); the HNSW links add {ram - vectors} B",
+        )
+    )
+    return out
+
+
+def _quality(q: dict | None) -> list[Verdict]:
+    if not q:
+        return [Verdict("devset F1", ">= 0.95", None, "", None, "not measured", "")]
+    app, best = q["app"], q["phash"]["best"]
+    basis = f"devset, duplicate threshold {q['duplicate_threshold']}"
+    missed = "; ".join(f"{d['copy']}: {d['why']} (cosine {d.get('cosine')}, structure {d.get('structure')})" for d in app.get("missed_detail", []))
+    return [
+        _check("devset: every variant found", "all copies grouped", app["copies_found"], app["copies_total"], "copies", True, basis, missed),
+        _check("devset: no distractor grouped", "0 groups", app["distractor_groups"], 0, "groups", False, basis, "; ".join(map(str, app["distractor_groups_detail"]))),
+        _check("devset: pair F1", ">= 0.95", app["f1"], 0.95, "", True, basis),
+        _check("devset: F1 above pHash's best", f"> {best['f1']} (pHash, Hamming <= {best['threshold']})", app["f1"], best["f1"], "", True, basis),
+    ]
+
+
+def as_json(verdicts: list[Verdict]) -> list[dict]:
+    return [asdict(v) for v in verdicts]
+
