@@ -54,6 +54,7 @@ def test_selftest_command_passes_from_the_source_tree(tmp_path: Path) -> None:
         [sys.executable, "-m", "lookalike", "selftest", "--json", "--device", "cpu"],
         cwd=tmp_path, env=_user_env(tmp_path), capture_output=True, text=True, timeout=300,
     )
+    assert result.stdout.strip(), f"exit {result.returncode} (a negative one is a signal): {result.stderr[-2000:]}"
     report = json.loads(result.stdout)
     failed = [c for c in report["checks"] if not c["ok"]]
     assert result.returncode == 0 and report["ok"], failed or result.stderr[-2000:]
@@ -68,6 +69,7 @@ def test_startup_time_reports_seconds(tmp_path: Path) -> None:
         [sys.executable, "-m", "lookalike", "selftest", "--startup-time", "--json"],
         cwd=tmp_path, env=_user_env(tmp_path), capture_output=True, text=True, timeout=300,
     )
+    assert result.stdout.strip(), f"exit {result.returncode} (a negative one is a signal): {result.stderr[-2000:]}"
     data = json.loads(result.stdout)
     assert result.returncode == 0 and data["ok"], result.stderr[-2000:]
     assert 0 < data["startup_seconds"] < 120
