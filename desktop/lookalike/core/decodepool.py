@@ -79,7 +79,7 @@ class DeadlinePool:
     def submit(self, fn: Callable[..., Any], *args: Any) -> Task:
         if self._closed:
             raise RuntimeError("the pool is shut down")
-        if self.stuck >= self.max_stuck:
+        if self.stalled:
             raise PoolStalled(f"{self.stuck} calls overran their time limit and are still running")
         task = Task(fn, args)
         self._queue.put(task)
@@ -98,6 +98,11 @@ class DeadlinePool:
                 self._abandoned.append(task)
                 self._spawn()
         return True
+
+    @property
+    def stalled(self) -> bool:
+        """So many abandoned calls are still running that new ones would likely hang too."""
+        return self.stuck >= self.max_stuck
 
     @property
     def stuck(self) -> int:

@@ -11,6 +11,8 @@ import io
 import re
 import struct
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -21,6 +23,9 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 pillow_heif.register_heif_opener()
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Damaged EXIF blocks make Pillow warn on stderr without naming the file; a damaged
+# photo that still decodes is a photo, and one that does not gets an ImageError.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.TiffImagePlugin")
 
 #: Largest picture we agree to decode (pixels). 200 MP covers medium-format
 #: cameras and stitched panoramas; larger headers are bombs or broken files.
@@ -88,19 +93,27 @@ def decode(path: Path | str, size: tuple[int, int], resize: Resize = "squash") -
     """
     path = Path(path)
     _check_file(path)
+    with _as_image_error(path):
+        if path.suffix.lower() in RAW_EXTENSIONS:
+            image, fmt = _open_raw(path), "RAW"
+        else:
+            image = Image.open(path)
+            fmt = image.format or path.suffix.lstrip(".").upper()
+        with image:
+            info = _read_info(image, fmt)
+            _check_pixels(path, info.width * info.height)
+            pixels = _to_array(image, size, resize, info.orientation)
+            info = replace(info, grey=_is_grey(pixels))
+    return Decoded(pixels, info)
+
+
+@contextmanager
+def _as_image_error(path: Path) -> Iterator[None]:
+    """Every way Pillow, libheif and libraw fail on a bad file, as one ImageError."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            if path.suffix.lower() in RAW_EXTENSIONS:
-                image, fmt = _open_raw(path), "RAW"
-            else:
-                image = Image.open(path)
-                fmt = image.format or path.suffix.lstrip(".").upper()
-            with image:
-                info = _read_info(image, fmt)
-                _check_pixels(path, info.width * info.height)
-                pixels = _to_array(image, size, resize, info.orientation)
-                info = replace(info, grey=_is_grey(pixels))
+            yield
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -109,24 +122,21 @@ def decode(path: Path | str, size: tuple[int, int], resize: Resize = "squash") -
         raise ImageError(path, _unidentified_reason(path)) from exc
     except MemoryError as exc:
         raise ImageError(path, "not enough memory to decode this image") from exc
-    except (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error) as exc:
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError, struct.error) as exc:
         # Pillow's plugins raise any of these on malformed headers and streams.
         raise ImageError(path, _describe(exc)) from exc
-    return Decoded(pixels, info)
 
 
 def read_info(path: Path | str) -> ImageInfo:
     """Metadata only (header read, no pixel decode) for the review screen."""
     path = Path(path)
     _check_file(path)
-    try:
+    with _as_image_error(path):
         if path.suffix.lower() in RAW_EXTENSIONS:
             with _open_raw(path) as image:
                 return _read_info(image, "RAW")
         with Image.open(path) as image:
             return _read_info(image, image.format or "")
-    except (OSError, ValueError, SyntaxError, EOFError, UnidentifiedImageError) as exc:
-        raise ImageError(path, _describe(exc)) from exc
 
 
 def open_upright(path: Path | str, max_side: int | None = None) -> Image.Image:
@@ -137,14 +147,12 @@ def open_upright(path: Path | str, max_side: int | None = None) -> Image.Image:
         return Image.fromarray(decoded.pixels)
     path = Path(path)
     _check_file(path)
-    try:
+    with _as_image_error(path):
         image = _open_raw(path) if path.suffix.lower() in RAW_EXTENSIONS else Image.open(path)
         with image:
             info = _read_info(image, image.format or "")
             _check_pixels(path, info.width * info.height)
             return _upright_rgb(image, info.orientation)
-    except (OSError, ValueError, SyntaxError, EOFError, UnidentifiedImageError) as exc:
-        raise ImageError(path, _describe(exc)) from exc
 
 
 def _check_file(path: Path) -> None:
@@ -252,7 +260,17 @@ def _open_raw(path: Path) -> Image.Image:
             image.info[_RAW_SENSOR] = (width, height, orientation)
             return image
     except rawpy.LibRawError as exc:
-        raise ImageError(path, f"cannot decode RAW file ({type(exc).__name__})") from exc
+        raise ImageError(path, _RAW_REASONS.get(type(exc).__name__, "cannot decode this RAW file")) from exc
+
+
+#: LibRaw's exceptions, said for a person.
+_RAW_REASONS = {
+    "LibRawFileUnsupportedError": "not a camera RAW file Lookalike can read (unknown format or damaged)",
+    "LibRawIOError": "RAW file is truncated or damaged",
+    "LibRawDataError": "RAW file is corrupt (damaged image data)",
+    "LibRawTooBigError": "image too large to decode safely",
+    "LibRawMemoryError": "not enough memory to decode this RAW file",
+}
 
 
 def _is_grey(pixels: np.ndarray) -> bool:

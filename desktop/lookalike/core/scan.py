@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from lookalike.core.catalog import Catalog, FileRecord, KnownFile, Location
-from lookalike.core.decodepool import DeadlinePool, PoolStalled, Task
+from lookalike.core.decodepool import DeadlinePool, Task
 from lookalike.core.discovery import FoundFile, walk
 from lookalike.core.embedder import Embedder
 from lookalike.core.hashing import partial_hash
@@ -323,15 +323,14 @@ class Scanner:
         try:
             while True:
                 # Bounded read-ahead: memory stays flat however many files there are.
-                while len(pending) < 2 * self.batch_size and not cancel.is_set():
+                while len(pending) < 2 * self.batch_size and not cancel.is_set() and not pool.stalled:
                     item = next(queue, None)
                     if item is None:
                         break
-                    try:
-                        pending.append((item, pool.submit(_open, item.found.path, size, resize)))
-                    except PoolStalled:
-                        report.stalled = True
-                        break
+                    pending.append((item, pool.submit(_open, item.found.path, size, resize)))
+                if pool.stalled:
+                    report.stalled = True  # the rest would hang too: left for the next scan
+                    break
                 if not pending or cancel.is_set():
                     break
                 item, task = pending[0]
