@@ -61,7 +61,10 @@ else
     BIN="$TMP/root/opt/lookalike/lookalike"
 fi
 if command -v desktop-file-validate >/dev/null; then
-    dpkg-deb -x "$DEB" "$TMP/check" && desktop-file-validate "$TMP/check/usr/share/applications/lookalike.desktop"
+    # Reported, not fatal: an older validator rejects newer but valid spec versions.
+    dpkg-deb -x "$DEB" "$TMP/check"
+    desktop-file-validate "$TMP/check/usr/share/applications/lookalike.desktop" \
+        || echo "smoke.sh: warning: desktop-file-validate complained about the menu entry (above)"
 fi
 
 step "$BIN --version"
