@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lookalike.core import structure
 from lookalike.core.catalog import Catalog, FileRecord, Location
 from lookalike.core.discovery import walk
 from lookalike.core.embedder import Embedder
@@ -43,8 +44,8 @@ def scan(
 def simulate_scanned(folder: Path | str, catalog_path: Path | str, model_id: str, dim: int) -> int:
     """Make the catalog look as if `folder` had been scanned, without decoding.
 
-    Every file gets the row a scan would write (its real path, size, mtime and
-    inode, plausible metadata, a random unit vector), written through
+    Every file gets the rows a scan would write (its real path, size, mtime and
+    inode, plausible metadata, a random unit vector and structure signature), written through
     `Catalog.store` like the scan does, so that an unchanged rescan of a library
     too large to embed here can be timed. Returns the number of files.
     """
@@ -67,6 +68,7 @@ def simulate_scanned(folder: Path | str, catalog_path: Path | str, model_id: str
                     camera="Canon EOS R6",
                     partial_hash=secrets.token_hex(16),
                     vector=vector / np.linalg.norm(vector),
+                    signature=rng.integers(0, 256, structure.SIDE * structure.SIDE, dtype=np.uint8).tobytes(),
                 )
             )
             if len(batch) >= _SIMULATED_BATCH:

@@ -1,4 +1,4 @@
-"""Timing, percentiles, peak memory in a fresh process, and cProfile summaries.
+"""Percentiles, peak memory in a fresh process, and cProfile summaries.
 
 Peak RSS is only meaningful in a process that did nothing else, so memory
 figures come from `isolated()`, which runs a function in a spawned child and
@@ -8,16 +8,13 @@ returns its result together with the child's own high-water mark.
 from __future__ import annotations
 
 import cProfile
-import gc
 import multiprocessing
 import os
 import pstats
 import resource
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
@@ -25,23 +22,6 @@ import psutil
 
 T = TypeVar("T")
 MB = 1024 * 1024
-
-
-@dataclass
-class Elapsed:
-    seconds: float = 0.0
-
-
-@contextmanager
-def stopwatch() -> Iterator[Elapsed]:
-    """`with stopwatch() as t: ...` then `t.seconds` (wall clock, perf_counter)."""
-    elapsed = Elapsed()
-    gc.collect()
-    start = time.perf_counter()
-    try:
-        yield elapsed
-    finally:
-        elapsed.seconds = time.perf_counter() - start
 
 
 def latency_ms(samples: Sequence[float]) -> dict[str, float]:

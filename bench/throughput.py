@@ -8,6 +8,7 @@ each starts with the same cold Python state and its peak memory is its own.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Sequence
@@ -134,7 +135,10 @@ def _limits(folder: Path, work: Path, count: int) -> dict[str, object]:
     subset = work / "profile_subset"
     subset.mkdir()
     for path in files:
-        os.link(path, subset / path.name)
+        try:
+            os.link(path, subset / path.name)
+        except OSError:  # another file system: a copy times the same
+            shutil.copy2(path, subset / path.name)
     stages = stage_rates(files)
     _, profile = profiled(app.scan, subset, work / "profiled.sqlite", 2)
     return {"files": len(files), "stages": stages, "profile": profile}
