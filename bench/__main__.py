@@ -49,7 +49,7 @@ def _run_section(name: str, sizes: Sizes, out: Path, deadline: float) -> dict[st
     if name == "quality":
         from bench import quality
 
-        return quality.run(out.parent / "threshold_sweep.png" if out == RESULTS else out / "threshold_sweep.png")
+        return quality.run((DOC.parent if out == RESULTS else out) / "threshold_sweep.png")
     if name == "gpu":
         from bench import gpu
 

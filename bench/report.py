@@ -30,7 +30,7 @@ def _measured_on(section: dict) -> str:
     load = section["machine"].get("load_average_at_start")
     return (
         f"*Measured on {one_line(section['machine'])}; load average {load} at the start, "
-        f"{section.get('load_average_end')} at the end (other work shared the machine). "
+        f"{section.get('load_average_end')} at the end. "
         f"Run {section['started_at']}, {section['seconds']:.0f} s.*"
     )
 
@@ -49,7 +49,7 @@ def _targets(verdicts: list[Verdict]) -> str:
     return "\n".join(out)
 
 
-def _throughput(section: dict) -> str:
+def _throughput(section: dict, results: Results) -> str:
     r = section["results"]
     sets = [("devset", r["devset"]), ("12-MP JPEGs", r["jpeg12mp"])]
     rows = [
@@ -127,7 +127,7 @@ def _profile_table(profile: dict) -> str:
     return table(("Function", "Calls", "Own s", "Cumulative s", "Own / wall"), rows)
 
 
-def _scale(section: dict) -> str:
+def _scale(section: dict, results: Results) -> str:
     r = section["results"]
     sizes = {int(n): v for n, v in r["sizes"].items()}
     rows = [
@@ -162,6 +162,11 @@ def _scale(section: dict) -> str:
             "",
             table(("Photos", "k-NN search s", "Pairs scored", "Structure s", "Graph total s", "Regroup similar s", "Regroup duplicate s", "Connected components s", "Duplicate groups"), graph_rows),
         ]
+    library = results.get("throughput", {}).get("results", {}).get("rescan", {})
+    if library:
+        n, v = max((int(k), v) for k, v in library.items())
+        out += ["", f"Catalog on disk: {v['catalog_bytes_per_photo']:,} B/photo for the {n:,}-file library of section 1 "
+                "(SQLite with its indexes; each row holds path and metadata, a 2,560 B f16 vector and a 1,024 B structure signature)."]
     for note in r.get("skipped", []):
         out += ["", f"*{note}*"]
     ext = r.get("extrapolated")
@@ -190,7 +195,7 @@ def _scale(section: dict) -> str:
     return "\n".join(out)
 
 
-def _quality(section: dict) -> str:
+def _quality(section: dict, results: Results) -> str:
     r = section["results"]
     app, best = r["app"], r["phash"]["best"]
     rows = [
@@ -239,7 +244,7 @@ def _quality(section: dict) -> str:
     return "\n".join(out)
 
 
-def _gpu(section: dict) -> str:
+def _gpu(section: dict, results: Results) -> str:
     r = section["results"]
     out = ["## 4. GPU mode", _measured_on(section), "",
            "`python -m bench gpu`: embedding img/s with the CUDA provider (fp32 and an fp16 model), the ratio to the CPU, "
@@ -280,5 +285,5 @@ def render(results: Results) -> str:
     ]
     for name, render_section in RENDERERS.items():
         if name in results:
-            parts += ["", render_section(results[name])]
+            parts += ["", render_section(results[name], results)]
     return "\n".join(parts) + "\n"
