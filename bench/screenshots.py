@@ -65,9 +65,7 @@ def main() -> int:
 def shoot(out: Path, photos: Path | None, home: Path) -> int:
     # Imported here: Qt must see the display chosen above.
     from PIL import Image
-    from PySide6.QtCore import QEventLoop, QMimeData, QPointF, Qt, QUrl
-    from PySide6.QtGui import QDropEvent
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtCore import QEventLoop
 
     from lookalike.core.paths import resources_dir
     from lookalike.ui.app import create_app
@@ -88,7 +86,7 @@ def shoot(out: Path, photos: Path | None, home: Path) -> int:
             app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
             if time.monotonic() - start >= seconds and until():
                 return
-        raise TimeoutError(f"the window did not settle: {window.search.title.text()} {window.statusBar().currentMessage()}")
+        raise TimeoutError("the window did not settle")
 
     def idle() -> bool:
         return not window.scanning() and not window.session.runner.busy() and not any(p.busy() for p in window.pages.values())
@@ -125,10 +123,7 @@ def shoot(out: Path, photos: Path | None, home: Path) -> int:
     query.parent.mkdir()
     with Image.open(original) as image:
         image.convert("RGB").resize((image.width * 3 // 5, image.height * 3 // 5)).save(query, quality=70)
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(query))])
-    drop = QDropEvent(QPointF(640, 400), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(window, drop)
+    window.search_by_image([str(query)])
     settle(1.0, lambda: idle() and window.search.model.rowCount() > 0)
     save(window, "search")
 

@@ -201,6 +201,7 @@ class CompareView(QWidget):
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.setToolTip("Values that differ from the proposed keeper are highlighted")
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.photos)

@@ -135,7 +135,8 @@ class LibraryPanel(QWidget):
             item.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DirIcon))
             self.list.addItem(item)
             item.setSelected(folder in selected)
-        self.summary.setText(f"{total:,} photos in {len(self.folders)} folders" if self.folders else "Add a folder of photos to begin.")
+        folders = f"{len(self.folders)} folder{'' if len(self.folders) == 1 else 's'}"
+        self.summary.setText(f"{total:,} photos in {folders}" if self.folders else "Add a folder of photos to begin.")
         self._update_buttons()
 
     def _remove_selected(self) -> None:
