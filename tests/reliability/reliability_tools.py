@@ -4,9 +4,9 @@ catalog invariants, a file whose reads hang, and running as an unprivileged user
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import os
-import pwd
 import random
 import signal
 import sqlite3
@@ -81,14 +81,18 @@ def catalog_paths(catalog: Catalog, statuses: Sequence[str] = ("ok", "error", "m
 
 
 def photos_on_disk(root: Path) -> list[str]:
-    return sorted(str(p) for p in root.rglob("*") if p.is_file())
+    """Photo files under `root` as a scan sees them (hidden names are skipped)."""
+    return sorted(str(p) for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
 def assert_catalog_matches_disk(catalog: Catalog, root: Path, model_id: str, dim: int) -> None:
     """Every photo under `root` is catalogued exactly once, and the index agrees with the catalog."""
     present = catalog_paths(catalog, ("ok", "error"))
     assert len(present) == len(set(present)), "a path is catalogued twice"
-    assert sorted(present) == photos_on_disk(root)
+    on_disk = photos_on_disk(root)
+    assert sorted(present) == on_disk, (
+        f"not catalogued: {sorted(set(on_disk) - set(present))}; not on disk: {sorted(set(present) - set(on_disk))}"
+    )
     ids, vectors = catalog.vectors(model_id)
     assert len(ids) == catalog.status_counts()["ok"]
     index = open_index(catalog, model_id, dim)
@@ -151,29 +155,33 @@ def leases_work(folder: Path) -> bool:
         probe.unlink()
 
 
-# --- an unprivileged user ---------------------------------------------------------------
+# --- permission checks as root ------------------------------------------------------------
+
+#: Linux capabilities that let root read and search anything, whatever the permissions.
+_CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH = 1, 2
+_PR_CAPBSET_DROP = 24
 
 
-def unprivileged() -> tuple[int, int] | None:
-    """(uid, gid) to run children as when this process is root (permissions do not stop
-    root), None when already unprivileged; raises LookupError where no such user exists.
+def honour_permissions():  # type: ignore[no-untyped-def]
+    """A preexec_fn that makes a child obey file permissions, or None when we already do.
+
+    Root reads through chmod 000 (CAP_DAC_OVERRIDE), so a test of unreadable files
+    run as root would test nothing. The child drops the two capabilities that
+    bypass permission checks from its bounding set (kept across exec), and is
+    then refused like any user. Raises OSError where that is not allowed.
     """
     if os.geteuid() != 0:
         return None
-    entry = pwd.getpwnam("nobody")
-    return entry.pw_uid, entry.pw_gid
-
-
-def as_user(ids: tuple[int, int] | None):  # type: ignore[no-untyped-def]
-    """A preexec_fn dropping to `ids` in the child (None: stay as we are)."""
-    if ids is None:
-        return None
+    libc = ctypes.CDLL(None, use_errno=True)
 
     def drop() -> None:
-        os.setgroups([])
-        os.setgid(ids[1])
-        os.setuid(ids[0])
+        for capability in (_CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH):
+            if libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+                raise OSError(ctypes.get_errno(), "cannot drop the capability to bypass permissions")
 
+    probe = subprocess.run([sys.executable, "-c", "pass"], preexec_fn=drop, capture_output=True)
+    if probe.returncode != 0:
+        raise OSError("cannot run a child that honours file permissions")
     return drop
 
 

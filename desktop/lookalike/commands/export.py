@@ -50,7 +50,8 @@ def _destination(path: str | None) -> Iterator[IO[str]]:
         yield sys.stdout
         return
     try:
-        with open(path, "w", encoding="utf-8", newline="") as handle:
+        # surrogateescape: a file name that is not valid UTF-8 is written as its own bytes.
+        with open(path, "w", encoding="utf-8", errors="surrogateescape", newline="") as handle:
             yield handle
     except OSError as exc:
         raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from exc
