@@ -171,7 +171,7 @@ class CompareView(QWidget):
         self._syncing = False
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
-        self.title = QLabel()
+        self.title = QLabel("Select a group and press Enter to compare its photos")
         self.title.setTextFormat(Qt.TextFormat.RichText)
         bar = QToolBar()
         bar.setFocusPolicy(Qt.FocusPolicy.NoFocus)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QEvent, QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QKeyEvent, QMouseEvent, QPainter, QPalette
+from PySide6.QtGui import QAction, QContextMenuEvent, QFont, QKeyEvent, QMouseEvent, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -32,6 +32,7 @@ from lookalike.core.config import Settings
 from lookalike.core.review import ReviewGroup, ReviewMember, find_groups
 from lookalike.ui import format as fmt
 from lookalike.ui.session import Marks, Session
+from lookalike.ui.system import photo_menu
 from lookalike.ui.thumbnails import RepaintThrottle, ThumbnailCache
 from lookalike.ui.tiles import KEEP_COLOR, MARK_COLOR, Tile, paint_tile, rows_height, tile_rects
 from lookalike.ui.workers import Coalescer
@@ -229,6 +230,24 @@ class GroupsList(QListView):
         if index.isValid():
             self.compareRequested.emit(index.row(), self.current_member)
 
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        """Open, show in folder, copy path; mark this photo or all but the keeper; compare."""
+        pos = event.pos()
+        index = self.indexAt(pos)
+        hit = self.itemDelegate().member_at(self.visualRect(index), index, pos) if index.isValid() else None  # type: ignore[attr-defined]
+        if hit is None:
+            return
+        self.select(index.row(), hit)
+        group, member = self.group(), self.member()
+        assert group is not None and member is not None
+        mark = QAction("Unmark" if member.file.id in self._marks else "Mark for Removal", self)
+        mark.triggered.connect(lambda: self._marks.toggle(member.file.id))
+        others = QAction("Mark All but Keeper in This Group", self)
+        others.triggered.connect(lambda: self._marks.set(m.file.id for m in group.members if not m.keep))
+        compare = QAction("Compare Side by Side", self)
+        compare.triggered.connect(lambda: self.compareRequested.emit(index.row(), hit))
+        photo_menu(self, member.file.path, [mark, others, compare]).exec(event.globalPos())
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         group = self.group()
         key = event.key()
@@ -349,8 +368,8 @@ class GroupsPage(QWidget):
             self.stack.setCurrentWidget(self.list)
         else:
             self.empty.setText(
-                f"No {TITLES[self.kind].lower()} at threshold {self.threshold:.2f}.\n"
-                "Add a folder and scan it, or lower the threshold."
+                f"No {TITLES[self.kind].lower()} at threshold {self.threshold:.2f}.\n\n"
+                "Add a folder of photos (Ctrl+O, or drop it on the window), or lower the threshold."
             )
             self.stack.setCurrentWidget(self.empty)
         self.groupsChanged.emit(self.kind, len(groups))

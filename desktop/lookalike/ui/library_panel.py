@@ -68,7 +68,7 @@ class LibraryPanel(QWidget):
         self.scan_button.setToolTip("Look for new, changed and removed photos in every folder (F5)")
         self.scan_button.clicked.connect(self.scanRequested)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop the scan; what is done is kept (Esc)")
+        self.cancel_button.setToolTip("Stop the scan; what is done is kept (Ctrl+.)")
         self.cancel_button.clicked.connect(self.cancelRequested)
         self.cancel_button.hide()
 

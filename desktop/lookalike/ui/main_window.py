@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QImage, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -108,7 +108,8 @@ class MainWindow(QMainWindow):
 
     # --- construction ---------------------------------------------------------------
 
-    def _action(self, menu, text: str, slot, shortcut: QKeySequence | str | None = None, tip: str = "", icon: QStyle.StandardPixmap | None = None) -> QAction:  # type: ignore[no-untyped-def]
+    def _action(self, menu, text: str, slot, shortcut: QKeySequence | str | None = None, tip: str = "", icon: tuple[QIcon.ThemeIcon, QStyle.StandardPixmap] | None = None) -> QAction:  # type: ignore[no-untyped-def]
+        """A menu entry with its shortcut, tooltip and icon (the desktop theme's, else Qt's own)."""
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
@@ -116,20 +117,21 @@ class MainWindow(QMainWindow):
             action.setStatusTip(tip)
             action.setToolTip(f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})" if shortcut else tip)
         if icon is not None:
-            action.setIcon(self.style().standardIcon(icon))
+            themed, fallback = icon
+            action.setIcon(QIcon.fromTheme(themed, self.style().standardIcon(fallback)))
         action.triggered.connect(slot)
         menu.addAction(action)
         return action
 
     def _build_actions(self) -> None:
-        sp = QStyle.StandardPixmap
+        sp, ti = QStyle.StandardPixmap, QIcon.ThemeIcon
         key = QKeySequence.StandardKey
         file = self.menuBar().addMenu("&File")
-        self.add_action = self._action(file, "&Add Folder\u2026", self.choose_folders, key.Open, "Add a folder of photos and scan it", sp.SP_DirOpenIcon)
-        self.scan_action = self._action(file, "&Scan Library", self.start_scan, "F5", "Look for new, changed and removed photos", sp.SP_BrowserReload)
-        self.cancel_action = self._action(file, "&Cancel Scan", self.cancel_scan, "Ctrl+.", "Stop the running scan", sp.SP_BrowserStop)
+        self.add_action = self._action(file, "&Add Folder\u2026", self.choose_folders, key.Open, "Add a folder of photos and scan it", (ti.FolderOpen, sp.SP_DirOpenIcon))
+        self.scan_action = self._action(file, "&Scan Library", self.start_scan, "F5", "Look for new, changed and removed photos", (ti.ViewRefresh, sp.SP_BrowserReload))
+        self.cancel_action = self._action(file, "&Cancel Scan", self.cancel_scan, "Ctrl+.", "Stop the running scan", (ti.ProcessStop, sp.SP_BrowserStop))
         file.addSeparator()
-        self.search_action = self._action(file, "Search by &Image\u2026", self.choose_search, key.Find, "Find the photos most like a picture", sp.SP_FileDialogContentsView)
+        self.search_action = self._action(file, "Search by &Image\u2026", self.choose_search, key.Find, "Find the photos most like a picture", (ti.EditFind, sp.SP_FileDialogContentsView))
         self.paste_action = self._action(file, "Search &Pasted Image", self.paste_search, key.Paste, "Search with the picture on the clipboard")
         file.addSeparator()
         self.settings_action = self._action(file, "Se&ttings\u2026", self.open_settings, key.Preferences if not QKeySequence(key.Preferences).isEmpty() else "Ctrl+,", "Model, thresholds, exclusions, deletion mode")
@@ -137,12 +139,12 @@ class MainWindow(QMainWindow):
         self._action(file, "&Quit", self.close, key.Quit)
 
         edit = self.menuBar().addMenu("&Edit")
-        self.undo_action = self._action(edit, "&Undo Last Removal", self.actions.undo, key.Undo, "Bring back the photos of the last removal", sp.SP_ArrowBack)
+        self.undo_action = self._action(edit, "&Undo Last Removal", self.actions.undo, key.Undo, "Bring back the photos of the last removal", (ti.EditUndo, sp.SP_ArrowBack))
         self._action(edit, "Removal &History\u2026", self.actions.show_history, "Ctrl+H", "Every removal batch, with undo")
         edit.addSeparator()
         self._action(edit, "Mark All but &Keepers", self.mark_all_but_keepers, "Ctrl+Shift+M", "Mark every photo the keep rules would remove, in every group")
         self._action(edit, "C&lear Marks", self.session.marks.clear, "Ctrl+Shift+U", "Unmark every photo")
-        self.delete_action = self._action(edit, "&Remove Marked Photos\u2026", self.actions.delete_marked, key.Delete, "Move the marked photos to the trash", sp.SP_TrashIcon)
+        self.delete_action = self._action(edit, "&Remove Marked Photos\u2026", self.actions.delete_marked, key.Delete, "Move the marked photos to the trash", (ti.EditDelete, sp.SP_TrashIcon))
         edit.addSeparator()
         self._action(edit, "&Not a Duplicate", self.not_duplicate, "Ctrl+D", "Remember that the photos of the selected group are not duplicates")
 

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 
 from lookalike.core.catalog import Catalog
 from lookalike.core.config import Settings, load_settings, save_settings
+from lookalike.ui import tiles
 from lookalike.ui.thumbnails import ThumbnailCache
 from lookalike.ui.workers import EmbedderProvider, Job, JobRunner, manifest_for
 
@@ -72,7 +73,7 @@ class Session(QObject):
         self.runner = JobRunner(self)
         self.embedders = EmbedderProvider(lambda: self.settings)
         self.marks = Marks(self)
-        self.thumbnails = ThumbnailCache(self)
+        self.thumbnails = ThumbnailCache(self, side=tiles.THUMB)
         self.model_id = manifest_for(self.settings).model_id
 
     def run(

@@ -15,13 +15,13 @@ from collections import OrderedDict
 from pathlib import Path
 
 import platformdirs
-from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 
 from lookalike.core.images import ImageError, open_upright
 from lookalike.core.paths import APP_NAME
 
-#: Longest side of a cached thumbnail (tiles show them at up to 160 px).
+#: Longest side of a thumbnail on disk (room for larger tiles or high-DPI screens).
 THUMB_SIDE = 256
 #: Requests beyond this many are dropped oldest first: they were scrolled past.
 MAX_QUEUE = 400
@@ -65,7 +65,8 @@ class _MemoryCache:
 
 
 class ThumbnailCache(QObject):
-    """Thumbnails by file path. `ready(path)` fires on the UI thread when one arrives."""
+    """Thumbnails by file path, at most `side` pixels (scaled in the worker, so painting
+    never resamples). `ready(path)` fires on the UI thread when one arrives."""
 
     ready = Signal(str)
     _loaded = Signal(str, object)
@@ -73,12 +74,14 @@ class ThumbnailCache(QObject):
     def __init__(
         self,
         parent: QObject | None = None,
+        side: int = THUMB_SIDE,
         directory: Path | None = None,
         threads: int = 2,
         memory_bytes: int = 192 << 20,
     ) -> None:
         super().__init__(parent)
         self.directory = directory or default_cache_dir()
+        self.side = side
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(threads)
         self._memory = _MemoryCache(memory_bytes)
@@ -133,6 +136,13 @@ class ThumbnailCache(QObject):
         self._loaded.emit(path, self._load(path))
 
     def _load(self, path: str) -> QImage | None:
+        image = self._read(path)
+        if image is None or max(image.width(), image.height()) <= self.side:
+            return image
+        return image.scaled(self.side, self.side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+
+    def _read(self, path: str) -> QImage | None:
+        """The disk-cached thumbnail, made (and cached) first when missing or stale."""
         try:
             stat = os.stat(path)
         except OSError:

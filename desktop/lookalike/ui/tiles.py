@@ -75,7 +75,8 @@ def paint_tile(painter: QPainter, rect: QRect, tile: Tile, pixmap: QPixmap | Non
 
     square = QRect(rect.left() + PADDING, rect.top() + PADDING, THUMB, THUMB)
     if pixmap is not None and not pixmap.isNull():
-        scaled = pixmap.scaled(square.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        fits = pixmap.width() <= square.width() and pixmap.height() <= square.height()
+        scaled = pixmap if fits else pixmap.scaled(square.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
         top_left = square.center() - QPoint(scaled.width() // 2, scaled.height() // 2) + QPoint(1, 1)
         painter.drawPixmap(top_left, scaled)
         if tile.marked:
