@@ -81,9 +81,6 @@ def test_startup_time_reports_seconds(tmp_path: Path) -> None:
     assert data["platform"] == "offscreen"
 
 
-@pytest.mark.xfail(reason="importing usearch before onnxruntime crashes in libstdc++ (usearch 2.26, onnxruntime "
-                   "1.31/1.32); the bundle's entry script loads onnxruntime first, lookalike.cli does not yet",
-                   strict=False)
 def test_plain_cli_entry_point_starts(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "lookalike", "--help"], cwd=tmp_path, env=_user_env(tmp_path),
                             capture_output=True, text=True, timeout=120)

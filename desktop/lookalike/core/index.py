@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import onnxruntime  # noqa: F401  (before usearch: the other order crashes in libstdc++ with usearch 2.26)
 from sqlalchemy import func, select
 from usearch.index import BatchMatches, Index
 
