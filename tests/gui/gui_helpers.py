@@ -46,14 +46,21 @@ def wait_idle(qtbot, window: MainWindow, timeout: int = 30_000) -> None:  # type
 
 
 def scan(qtbot, window: MainWindow, folder: Path, timeout: int = SCAN_TIMEOUT_MS) -> float:  # type: ignore[no-untyped-def]
-    """Add `folder` as the user would and wait for the scan and the regrouping; returns the longest UI stall."""
+    """Add `folder` as the user would and wait for the scan and the regrouping; returns the longest UI stall.
+
+    Also checks the progress shown while it ran: files done of total, on a determinate bar.
+    """
     meter = StallMeter()
     meter.start()
     window.add_folders([str(folder)])
     assert window.scanning()
+    seen: list[str] = []
+    window.scan_job.progress.connect(lambda p: seen.append(window.scan_status.text.text()) if p.files_total else None)
     qtbot.waitUntil(lambda: not window.scanning(), timeout=timeout)
     stall = meter.stop()
     wait_idle(qtbot, window)
+    assert any(" of " in text for text in seen), seen
+    assert window.scan_status.isHidden()
     return stall
 
 

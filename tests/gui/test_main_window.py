@@ -17,6 +17,7 @@ from PySide6.QtGui import QGuiApplication, QImage
 from lookalike.core.images import is_supported
 from lookalike.core.review import find_groups
 from lookalike.ui.about import about_text
+from lookalike.ui.history_dialog import HistoryDialog
 from lookalike.ui.main_window import MainWindow
 from lookalike.ui.settings_dialog import SettingsDialog
 
@@ -79,7 +80,7 @@ def check_slider_regroups(qtbot, window: MainWindow) -> None:  # type: ignore[no
     qtbot.waitUntil(lambda: page.model.rowCount() == before and not page.busy(), timeout=10_000)
 
 
-def check_compare_delete_undo(qtbot, window: MainWindow, confirm: list[str]) -> None:  # type: ignore[no-untyped-def]
+def check_compare_delete_undo(qtbot, window: MainWindow, confirm: list[str], monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     """Open a group side by side, mark one copy with Space, Delete it to the trash, then undo."""
     page = window.pages["duplicate"]
     row = next(r for r, g in enumerate(page.model.groups) if any(not m.keep for m in g.members))
@@ -116,6 +117,13 @@ def check_compare_delete_undo(qtbot, window: MainWindow, confirm: list[str]) -> 
     assert not (trash / path.name).exists()
     assert any(m.file.id == victim.id for g in page.model.groups for m in g.members)
 
+    listed: list[list[str]] = []
+    monkeypatch.setattr(HistoryDialog, "exec", lambda dialog: listed.append(
+        [dialog.tree.topLevelItem(i).text(4) for i in range(dialog.tree.topLevelItemCount())]))
+    window.actions.show_history()
+    qtbot.waitUntil(lambda: bool(listed), timeout=10_000)
+    assert listed == [["undone"]]
+
 
 def check_drop_finds(qtbot, window: MainWindow, query: Path, expected: set[str]) -> None:  # type: ignore[no-untyped-def]
     """Dropping a photo shows the catalogued photos most like it, one of `expected` first."""
@@ -131,7 +139,7 @@ def check_drop_finds(qtbot, window: MainWindow, query: Path, expected: set[str])
 # --- bundled samples (run everywhere) ------------------------------------------------
 
 
-def test_samples_scan_review_search(qtbot, window: MainWindow, samples: Path, tmp_path: Path, confirm: list[str]) -> None:  # type: ignore[no-untyped-def]
+def test_samples_scan_review_search(qtbot, window: MainWindow, samples: Path, tmp_path: Path, confirm: list[str], monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     stall = scan(qtbot, window, samples)
     print(f"longest UI stall during the samples scan: {stall * 1000:.0f} ms")
     assert stall < MAX_STALL_S
@@ -141,7 +149,7 @@ def test_samples_scan_review_search(qtbot, window: MainWindow, samples: Path, tm
     assert window.last_report is not None and window.last_report.errors == 0
     assert check_groups_match_core(qtbot, window) > 0
     check_slider_regroups(qtbot, window)
-    check_compare_delete_undo(qtbot, window, confirm)
+    check_compare_delete_undo(qtbot, window, confirm, monkeypatch)
     check_drop_finds(qtbot, window, derived_query(samples / "chelsea.jpg", tmp_path / "query"), {"chelsea.jpg", "chelsea_small.jpg"})
 
 
@@ -161,6 +169,30 @@ def test_cancel_scan_keeps_window_usable(qtbot, window: MainWindow, samples: Pat
     wait_idle(qtbot, window)
     assert window.scan_action.isEnabled() and not window.cancel_action.isEnabled()
     assert window.last_report is None or window.last_report.cancelled or window.last_report.new >= 0
+
+
+def test_compare_zoom_pan_and_keys_stay_in_sync(qtbot, window: MainWindow, samples: Path) -> None:  # type: ignore[no-untyped-def]
+    scan(qtbot, window, samples)
+    page = window.pages["duplicate"]
+    window.open_compare("duplicate", 0)
+    compare = window.compare
+    qtbot.waitUntil(lambda: all(p.property("full") for p in compare.panels), timeout=20_000)
+    first, second = (p.pane for p in compare.panels[:2])
+    compare.actual_all()
+    assert first.transform().m11() == second.transform().m11() == 1.0
+    compare._wheel_zoom(first, 2.0)
+    assert first.transform().m11() == pytest.approx(2.0) and second.transform().m11() == pytest.approx(2.0)
+    first.horizontalScrollBar().setValue(first.horizontalScrollBar().maximum())
+    assert second.center_fraction().x() == pytest.approx(first.center_fraction().x(), abs=0.05)
+    qtbot.keyClick(compare, Qt.Key.Key_F)
+    assert first.fitted and second.fitted
+
+    qtbot.keyClick(compare, Qt.Key.Key_Down)
+    assert compare.row == 1
+    qtbot.keyClick(compare, Qt.Key.Key_M)
+    assert {m.file.id for m in page.model.groups[1].members if not m.keep} <= window.session.marks.ids()
+    qtbot.keyClick(compare, Qt.Key.Key_Escape)
+    assert window.tabs.currentWidget() is page and page.list.currentIndex().row() == 1
 
 
 def test_paste_image_searches(qtbot, window: MainWindow, samples: Path) -> None:  # type: ignore[no-untyped-def]
@@ -198,7 +230,7 @@ def test_window_geometry_and_folders_are_remembered(qtbot, make_window, samples:
 
 
 @pytest.mark.devset
-def test_devset_end_to_end(qtbot, window: MainWindow, devset_copy: Path, truth: dict, tmp_path: Path, confirm: list[str]) -> None:  # type: ignore[no-untyped-def]
+def test_devset_end_to_end(qtbot, window: MainWindow, devset_copy: Path, truth: dict, tmp_path: Path, confirm: list[str], monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     stall = scan(qtbot, window, devset_copy)
     print(f"longest UI stall during the devset scan: {stall * 1000:.0f} ms")
     assert stall < MAX_STALL_S
@@ -210,6 +242,6 @@ def test_devset_end_to_end(qtbot, window: MainWindow, devset_copy: Path, truth: 
     assert all(window.problems.topLevelItem(i).text(1) for i in range(window.problems.topLevelItemCount()))
 
     check_slider_regroups(qtbot, window)
-    check_compare_delete_undo(qtbot, window, confirm)
+    check_compare_delete_undo(qtbot, window, confirm, monkeypatch)
     members = truth["groups"][3]
     check_drop_finds(qtbot, window, derived_query(devset_copy / members[0], tmp_path / "query"), {Path(m).name for m in members})

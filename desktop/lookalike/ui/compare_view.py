@@ -8,10 +8,11 @@ its original stay aligned.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QKeyEvent, QPainter, QPalette, QPixmap, QResizeEvent, QWheelEvent
+from PySide6.QtGui import QAction, QBrush, QColor, QImage, QKeyEvent, QPainter, QPalette, QPixmap, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGraphicsPixmapItem,
@@ -36,6 +37,7 @@ from lookalike.ui.groups_view import GroupsModel, verdict
 from lookalike.ui.session import Session
 from lookalike.ui.thumbnails import pil_to_qimage
 from lookalike.ui.tiles import KEEP_COLOR, MARK_COLOR
+from lookalike.ui.workers import Job
 
 ZOOM_STEP = 1.25
 #: Rows of the metadata table: label and how to read it from a member.
@@ -168,6 +170,7 @@ class CompareView(QWidget):
         self.row = 0
         self.current = 0
         self.panels: list[PhotoPanel] = []
+        self._loads: list[Job] = []
         self._syncing = False
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
@@ -260,6 +263,9 @@ class CompareView(QWidget):
         self._rebuild()
 
     def _rebuild(self) -> None:
+        for job in self._loads:
+            job.cancel()  # photos of the group left behind: not worth decoding any more
+        self._loads = []
         for panel in self.panels:
             panel.deleteLater()
         self.panels = []
@@ -311,12 +317,15 @@ class CompareView(QWidget):
     def _load_full(self, panel: PhotoPanel, member: ReviewMember) -> None:
         path = member.file.path
 
-        def done(image: object) -> None:
-            if panel in self.panels:
+        def done(image: QImage | None) -> None:
+            if image is not None and panel in self.panels:
                 panel.setProperty("full", True)
-                panel.pane.set_pixmap(QPixmap.fromImage(image), self._native(member))  # type: ignore[arg-type]
+                panel.pane.set_pixmap(QPixmap.fromImage(image), self._native(member))
 
-        self.session.run(lambda _p, _c: pil_to_qimage(open_upright(path)), on_done=done)
+        def load(_progress: object, cancel: threading.Event) -> QImage | None:
+            return None if cancel.is_set() else pil_to_qimage(open_upright(path))
+
+        self._loads.append(self.session.run(load, on_done=done))
 
     # --- zoom and pan, synchronised -------------------------------------------
 
