@@ -120,7 +120,7 @@ def check_compare_delete_undo(qtbot, window: MainWindow, confirm: list[str], mon
     listed: list[list[str]] = []
     monkeypatch.setattr(HistoryDialog, "exec", lambda dialog: listed.append(
         [dialog.tree.topLevelItem(i).text(4) for i in range(dialog.tree.topLevelItemCount())]))
-    window.actions.show_history()
+    window.review.show_history()
     qtbot.waitUntil(lambda: bool(listed), timeout=10_000)
     assert listed == [["undone"]]
 

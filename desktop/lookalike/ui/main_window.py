@@ -100,7 +100,7 @@ class MainWindow(QMainWindow):
         self.marks_label = QLabel()
         self.statusBar().addPermanentWidget(self.marks_label)
 
-        self.actions = ReviewActions(self.session, self, self._status, self._group_sources)
+        self.review = ReviewActions(self.session, self, self._status, self._group_sources)
         self._build_actions()
         self._connect()
         self._restore_state()
@@ -139,12 +139,12 @@ class MainWindow(QMainWindow):
         self._action(file, "&Quit", self.close, key.Quit)
 
         edit = self.menuBar().addMenu("&Edit")
-        self.undo_action = self._action(edit, "&Undo Last Removal", self.actions.undo, key.Undo, "Bring back the photos of the last removal", (ti.EditUndo, sp.SP_ArrowBack))
-        self._action(edit, "Removal &History\u2026", self.actions.show_history, "Ctrl+H", "Every removal batch, with undo")
+        self.undo_action = self._action(edit, "&Undo Last Removal", self.review.undo, key.Undo, "Bring back the photos of the last removal", (ti.EditUndo, sp.SP_ArrowBack))
+        self._action(edit, "Removal &History\u2026", self.review.show_history, "Ctrl+H", "Every removal batch, with undo")
         edit.addSeparator()
         self._action(edit, "Mark All but &Keepers", self.mark_all_but_keepers, "Ctrl+Shift+M", "Mark every photo the keep rules would remove, in every group")
         self._action(edit, "C&lear Marks", self.session.marks.clear, "Ctrl+Shift+U", "Unmark every photo")
-        self.delete_action = self._action(edit, "&Remove Marked Photos\u2026", self.actions.delete_marked, key.Delete, "Move the marked photos to the trash", (ti.EditDelete, sp.SP_TrashIcon))
+        self.delete_action = self._action(edit, "&Remove Marked Photos\u2026", self.review.delete_marked, key.Delete, "Move the marked photos to the trash or the quarantine folder (asks first)", (ti.EditDelete, sp.SP_TrashIcon))
         edit.addSeparator()
         self._action(edit, "&Not a Duplicate", self.not_duplicate, "Ctrl+D", "Remember that the photos of the selected group are not duplicates")
 
@@ -180,7 +180,7 @@ class MainWindow(QMainWindow):
         self.library.cancelRequested.connect(self.cancel_scan)
         self.library.foldersChanged.connect(lambda folders: app_settings().setValue("folders", folders))
         self.compare.closed.connect(self._close_compare)
-        self.compare.notDuplicateRequested.connect(self.actions.remember_apart)
+        self.compare.notDuplicateRequested.connect(self.review.remember_apart)
         self.session.marks.changed.connect(self._marks_changed)
         self._marks_changed()
 
@@ -372,7 +372,7 @@ class MainWindow(QMainWindow):
         else:
             group, kind = self.current_page().list.group(), self.current_page().kind
         if group is not None:
-            self.actions.remember_apart([m.file.id for m in group.members], kind)
+            self.review.remember_apart([m.file.id for m in group.members], kind)
 
     # --- dialogs ----------------------------------------------------------------------
 
