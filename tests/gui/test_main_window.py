@@ -168,7 +168,11 @@ def test_cancel_scan_keeps_window_usable(qtbot, window: MainWindow, samples: Pat
     qtbot.waitUntil(lambda: not window.scanning(), timeout=60_000)
     wait_idle(qtbot, window)
     assert window.scan_action.isEnabled() and not window.cancel_action.isEnabled()
-    assert window.last_report is None or window.last_report.cancelled or window.last_report.new >= 0
+    assert window.last_report is not None and window.last_report.cancelled
+    assert "cancelled" in window.statusBar().currentMessage()
+    window.scan_action.trigger()  # scanning again finishes the job
+    qtbot.waitUntil(lambda: not window.scanning(), timeout=120_000)
+    assert not window.last_report.cancelled and window.last_report.new == photo_count(samples)
 
 
 def test_compare_zoom_pan_and_keys_stay_in_sync(qtbot, window: MainWindow, samples: Path) -> None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QEvent, QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QContextMenuEvent, QFont, QKeyEvent, QMouseEvent, QPainter, QPalette
+from PySide6.QtGui import QAction, QContextMenuEvent, QFont, QFontMetrics, QKeyEvent, QMouseEvent, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -115,7 +115,7 @@ class GroupDelegate(QStyledItemDelegate):
         self._marks = marks
 
     def _header_height(self, font: QFont) -> int:
-        return int(font.pointSizeF() * 2.2) + 8
+        return QFontMetrics(font).height() + 12
 
     def _tiles_area(self, rect: QRect, font: QFont) -> QRect:
         return rect.adjusted(MARGIN, MARGIN + self._header_height(font), -MARGIN, -MARGIN)
@@ -331,6 +331,10 @@ class GroupsPage(QWidget):
     @property
     def threshold(self) -> float:
         return self.slider.value() / 100
+
+    def nudge_threshold(self, steps: int) -> None:
+        """Raise (positive) or lower the threshold by hundredths: keyboard control of the slider."""
+        self.slider.setValue(self.slider.value() + steps)
 
     def reset_threshold(self) -> None:
         """Back to the default threshold from the settings."""

@@ -152,6 +152,8 @@ class MainWindow(QMainWindow):
         for number, title in enumerate(["Duplicates", "Similar", "Compare", "Search Results"]):
             self._action(view, title, lambda _=False, n=number: self.tabs.setCurrentIndex(n), f"Ctrl+{number + 1}")
         view.addSeparator()
+        self._action(view, "&Raise Threshold", lambda: self.current_page().nudge_threshold(1), "Ctrl+]", "Stricter grouping: fewer, closer groups")
+        self._action(view, "&Lower Threshold", lambda: self.current_page().nudge_threshold(-1), "Ctrl+[", "Looser grouping: more, larger groups")
         self._action(view, "Compare Selected &Group", self.compare_current, "Ctrl+Return", "Open the selected group side by side")
         problems = self.problems_dock.toggleViewAction()
         problems.setShortcut(QKeySequence("Ctrl+E"))
@@ -400,7 +402,7 @@ class MainWindow(QMainWindow):
             ("M", "Mark all but the keeper (compare view)"), ("Ctrl+Shift+M", "Mark all but keepers, every group"),
             ("Delete", "Remove marked photos (asks first)"), ("Ctrl+Z", "Undo the last removal"),
             ("F / 1 / + / \u2212", "Fit / 100% / zoom (compare view)"), ("Esc", "Back to the groups"),
-            ("Ctrl+1 \u2026 4", "Switch tabs"), ("Ctrl+,", "Settings"),
+            ("Ctrl+[ / Ctrl+]", "Lower / raise the threshold"), ("Ctrl+1 \u2026 4", "Switch tabs"), ("Ctrl+,", "Settings"),
         ]
         table = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
         QMessageBox.information(self, "Keyboard Shortcuts", f"<table cellspacing='6'>{table}</table>")
