@@ -69,7 +69,11 @@ def drop_files(window: MainWindow, paths: list[Path]) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     center = QPointF(window.rect().center())
-    enter = QDragEnterEvent(center, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    try:
+        enter = QDragEnterEvent(center, *args)  # PySide6 6.12 takes a QPointF here
+    except TypeError:
+        enter = QDragEnterEvent(center.toPoint(), *args)  # earlier versions a QPoint
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
     drop = QDropEvent(center, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
