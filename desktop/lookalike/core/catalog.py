@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import and_, case, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.orm import Session, sessionmaker
 
 from lookalike.core import locking, sqltext
@@ -200,7 +201,7 @@ class Catalog:
         return self.path.with_name(f"{self.path.stem}.{safe}.usearch")
 
     def _migrate(self) -> None:
-        Base.metadata.create_all(self.engine)
+        self._create_tables()
         with self.session() as session:
             row = session.get(Meta, "schema_version")
             version = int(row.value) if row else SCHEMA_VERSION
@@ -212,8 +213,21 @@ class Catalog:
             while version < SCHEMA_VERSION:
                 MIGRATIONS[version](session)  # type: ignore[operator]
                 version += 1
-            session.merge(Meta(key="schema_version", value=str(version)))
-            session.merge(Meta(key="opened_at", value=str(time.time())))
+            # INSERT OR REPLACE, not merge(): a select-then-insert lets two processes
+            # opening a new catalog at once both insert the key.
+            facts = [{"key": "schema_version", "value": str(version)}, {"key": "opened_at", "value": str(time.time())}]
+            session.execute(insert(Meta).prefix_with("OR REPLACE"), facts)
+
+    def _create_tables(self) -> None:
+        """Create what is missing with IF NOT EXISTS: two processes opening one new catalog
+        at once (two CLI commands, the app and a CLI) both succeed. `create_all` checks,
+        then creates, and the slower one failed with "table ... already exists".
+        """
+        with self.engine.begin() as connection:
+            for table in Base.metadata.sorted_tables:
+                connection.execute(CreateTable(table, if_not_exists=True))
+                for index in table.indexes:
+                    connection.execute(CreateIndex(index, if_not_exists=True))
 
     # --- vectors ---------------------------------------------------------------
 
