@@ -25,15 +25,17 @@ from lookalike.core.index import open_index
 
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
 
-#: The CLI as `lookalike` runs it, except that onnxruntime is imported first: importing
-#: usearch before onnxruntime segfaults (see test_crashes.py's strict xfail and
-#: ../shared/NOTES.md); without this every child `lookalike scan` would crash at start.
-LAUNCH = "import onnxruntime, sys; from lookalike.cli import main; sys.exit(main())"
+
+class NetworkBlocked(OSError):
+    """Raised for any outgoing connection during the reliability run (see conftest.py)."""
+
+#: `lookalike` as a child process (the entry point's module, with this interpreter).
+LOOKALIKE = [sys.executable, "-m", "lookalike"]
 
 
 def cli(catalog: Path, *args: str) -> list[str]:
-    """The command line of `lookalike --catalog CATALOG ARGS...` in a child Python."""
-    return [sys.executable, "-c", LAUNCH, "--catalog", str(catalog), *args]
+    """The command line of `lookalike --catalog CATALOG ARGS...` in a child process."""
+    return [*LOOKALIKE, "--catalog", str(catalog), *args]
 
 
 def scan_command(catalog: Path, root: Path, *extra: str) -> list[str]:

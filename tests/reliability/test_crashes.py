@@ -139,19 +139,12 @@ def test_soak_sigkill_loop(tmp_path: Path, embedder: Embedder, record) -> None: 
            "after each kill integrity_check ok; after each resume catalog and index match the disk")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "index.py (not ours) imports usearch, and onnxruntime imported after usearch segfaults "
-    "(libstdc++ codecvt in onnxruntime's pybind module; see ../shared/NOTES.md). Since graph.py stopped "
-    "importing images.py (which loads pillow_heif first, hiding it), every `lookalike scan` that builds "
-    "the CLI parser (duplicates.py -> review -> graph -> index) crashes at start. Fix: import onnxruntime "
-    "before usearch, e.g. `import onnxruntime  # noqa: F401 -- must load before usearch` at the top of "
-    "core/index.py (or in lookalike/__init__.py), and keep a test like this one."
-))
 def test_loading_the_index_before_the_model_does_not_crash(record) -> None:  # type: ignore[no-untyped-def]
     """A fresh process importing the vector index, then the model runtime"""
-    record("crashes", "fresh process: import core.index, then core.embedder (what `lookalike scan` does)", 1,
-           "segfault (usearch loaded before onnxruntime)")
     done = subprocess.run(
         [sys.executable, "-c", "import lookalike.core.index, lookalike.core.embedder"], capture_output=True, timeout=120
     )
     assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-500:]!r}"
+    record("crashes", "fresh process: import core.index, then core.embedder (what `lookalike scan` does)", 1,
+           "no crash (usearch before onnxruntime segfaulted until index.py imported onnxruntime first; "
+           "found by this suite)")
