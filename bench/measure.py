@@ -41,8 +41,19 @@ def rss_mb() -> float:
 
 
 def peak_rss_mb() -> float:
-    """High-water resident memory of this process (Linux reports ru_maxrss in KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """High-water resident memory of this process image.
+
+    Linux's VmHWM starts afresh at exec; ru_maxrss does not (a spawned child
+    reports its parent's peak if that was higher), so it is only the fallback.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux, bytes on macOS
 
 
 def _child(fn: Callable[..., T], args: tuple[Any, ...]) -> tuple[T, float, float]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 from bench.machine import one_line
 from bench.targets import Verdict, evaluate
 
@@ -86,14 +88,17 @@ def _throughput(section: dict, results: Results) -> str:
         _profile_table(limits["profile"]),
     ]
     curve = r["jpeg12mp"]["scan_2w"].get("rss_by_files_done") or []
-    if len(curve) >= 3:
-        (n0, m0), (n1, m1) = curve[1], curve[-1]
-        slope = (m1 - m0) / max(n1 - n0, 1) * 1000
+    settled = [(n, m) for n, m in curve if n >= curve[-1][0] / 4] if curve else []
+    if len(settled) >= 3:
+        files, mb = zip(*settled)
+        slope = float(np.polyfit(files, mb, 1)[0]) * 1000
         out += [
             "",
-            f"Memory stays bounded during a cold scan: RSS {m0} MB after {n0} files, {m1} MB after {n1} "
-            f"({slope:+.1f} MB per 1,000 files; read-ahead is bounded). Extrapolated to a 100k-photo cold scan: "
-            f"~{m1 + slope * (100_000 - n1) / 1000:.0f} MB.",
+            f"Memory of a cold scan: RSS {curve[0][1]} MB at the start, {settled[0][1]} MB after {settled[0][0]} files "
+            f"(model arena and first batches), {settled[-1][1]} MB after {settled[-1][0]}: {slope:+.2f} MB per 1,000 "
+            f"files once settled (least squares), so a 100k-photo cold scan would peak near "
+            f"{settled[-1][1] + slope * (100_000 - settled[-1][0]) / 1000:.0f} MB (extrapolated). The unchanged 100k "
+            "rescan below was measured.",
         ]
     out += ["", "### Unchanged rescan", "",
             "Libraries of tiny JPEGs (256 distinct files, the rest hard links; one folder per 1,000). The first scan is "
@@ -186,7 +191,9 @@ def _scale(section: dict, results: Results) -> str:
         ]
         if "graph_s" in ext:
             rows.append(("k-NN graph: total", f"{ext['graph_s']:g} s", "sum of the two above", ""))
-        rows.append(("Index RAM", f"{ext['index_bytes_per_photo']} B/photo", f"flat in N, from {ext['from_count']:,}", ""))
+        largest = sizes[ext["from_count"]]
+        rows.append(("Index RAM", f"{largest['index_rss_bytes_per_photo']} B/photo resident "
+                     f"({largest['index_bytes_per_photo']} by usearch's memory_usage)", f"flat in N, from {ext['from_count']:,}", ""))
         out += ["", f"### Extrapolated to {ext['target_count']:,} photos", "",
                 f"Not measured: building a {ext['target_count']:,}-vector index alone would take "
                 f"~{ext['index_build_s']['estimate'] / 60:.0f} min on these 2 cores. Each figure is estimated two ways, by the "
