@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from lookalike.core import catalog as catalog_module
 from lookalike.core.catalog import Catalog, CatalogBusy, CatalogError, CatalogRecovered
 from lookalike.core.embedder import Embedder
 from lookalike.core.scan import Scanner
@@ -140,6 +141,24 @@ def test_a_damaged_catalog_is_kept_aside_and_replaced(tmp_path: Path, good_catal
     record("concurrency", "damaged catalog files: " + ", ".join(kinds), len(kinds),
            "detected at open (quick_check), kept as <name>.corrupt-<time>, a fresh catalog started, "
            "CatalogRecovered printed")
+
+
+def test_a_big_catalog_checked_today_is_still_caught_truncated(
+    tmp_path: Path, good_catalog: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, record  # type: ignore[no-untyped-def]
+) -> None:
+    """Damage to a catalog too big for a full check at every open (checked earlier today)"""
+    monkeypatch.setattr(catalog_module, "FULL_CHECK_BYTES", 0)  # every catalog counts as big
+    good, _root = good_catalog
+    Catalog(good).close()  # a full check now: the next ones within a day only read the header and schema
+    data = good.read_bytes()
+    for number, damaged in enumerate((data[: len(data) // 2], b"garbage!" * 2000)):
+        path = tmp_path / f"big{number}" / "catalog.sqlite"
+        path.parent.mkdir()
+        path.write_bytes(damaged)
+        with pytest.warns(CatalogRecovered):
+            Catalog(path).close()
+    record("concurrency", "big catalog (daily full check) truncated to half, or overwritten with garbage", 2,
+           "caught by the header check at open, set aside and replaced")
 
 
 def test_after_recovery_a_scan_rebuilds_the_catalog(

@@ -39,7 +39,7 @@ def catalog(tmp_path: Path) -> Iterator[Catalog]:
 
 
 def _rows(catalog: Catalog) -> dict[str, object]:
-    return {f.path: f for f in catalog.iter_files(("ok", "error", "missing"))}
+    return {f.path: f for f in catalog.iter_files(("ok", "error", "missing", "deleted"))}
 
 
 # --- permissions -------------------------------------------------------------------------
@@ -355,3 +355,32 @@ def test_a_root_unplugged_mid_scan_is_offline_not_deleted(
     record("file system", "root folder unplugged mid-scan (first scan and a rescan of changed photos), "
            "rescanned while gone, then plugged back", len(photos),
            "reported offline; nothing marked missing or stored as an error; all photos read once back")
+
+
+# --- files put back by hand -----------------------------------------------------------------
+
+
+def test_a_photo_put_back_by_hand_after_removal_is_catalogued_again(
+    tmp_path: Path, catalog: Catalog, embedder: Embedder, record  # type: ignore[no-untyped-def]
+) -> None:
+    """A removed (quarantined) photo moved back by hand, not through undo, then rescanned"""
+    root = tmp_path / "photos"
+    keep, copy = make_photos(root, 1)[0], root / "copy.jpg"
+    shutil.copyfile(keep, copy)
+    scanner = Scanner(catalog, embedder)
+    scanner.run([root])
+    rows = _rows(catalog)
+    batch = execute(catalog, plan_removal(catalog, [([rows[str(keep)].id], [rows[str(copy)].id])]), "quarantine",
+                    quarantine_dir=tmp_path / "quarantine")
+    assert _rows(catalog)[str(copy)].status == "deleted"
+    gone = scanner.run([root])
+    assert gone.missing == 0 and _rows(catalog)[str(copy)].status == "deleted"  # still known as removed by us
+
+    shutil.move(batch.entries[0].destination, copy)  # the person changed their mind, by hand
+    back = scanner.run([root])
+
+    assert _rows(catalog)[str(copy)].status == "ok", "a photo back on disk stays out of every result"
+    assert back.unchanged == 2
+    assert_catalog_matches_disk(catalog, root, embedder.model_id, embedder.dim)
+    record("file system", "a removed photo moved back by hand (not undo), then rescanned", 1,
+           "catalogued as present again; while gone it stayed 'deleted', not 'missing'")

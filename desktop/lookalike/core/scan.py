@@ -50,6 +50,9 @@ __all__ = ["DECODE_TIMEOUT", "ScanProgress", "ScanReport", "Scanner"]
 #: Seconds one file may take to decode before the scan records it as an error and
 #: moves on. A 200 MP photo decodes in a few seconds on a slow machine.
 DECODE_TIMEOUT = 30.0
+#: Statuses of rows whose file is not on disk: "deleted" (removed by a deletion batch)
+#: is kept as such, never turned into "missing", so history and undo stay truthful.
+_GONE = ("missing", "deleted")
 #: Reason stored for a file that vanished between the walk and its decode.
 VANISHED = "disappeared during the scan"
 
@@ -75,7 +78,8 @@ class ScanReport:
     cancelled: bool = False
     stalled: bool = False
     roots_offline: list[str] = field(default_factory=list)
-    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    # (path, reason): folders the walk could not read, files gone before they could be decoded
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
     elapsed: float = 0.0
     provider: str = ""
 
@@ -242,8 +246,8 @@ class Scanner:
                 report.unchanged += 1
                 report.errors += seen.failed
                 meter.skipped += 1
-                if seen.status == "missing":
-                    revived.append(seen.id)
+                if seen.status in _GONE:
+                    revived.append(seen.id)  # back on disk, unchanged (a removed photo put back by hand)
             else:
                 report.reembedded += 1
                 work.append(_Work(item, seen.id, same_content=True))
@@ -260,7 +264,7 @@ class Scanner:
         gone = {p: k for p, k in known.items() if not any(_under(p, s) for s in shielded)}
         moves = self._match_moves(fresh, gone, root_ids, work, report)
         moved_ids = {fid for fid, _ in moves}
-        missing = [k.id for k in gone.values() if k.status != "missing" and k.id not in moved_ids]
+        missing = [k.id for k in gone.values() if k.status not in _GONE and k.id not in moved_ids]
         report.missing = len(missing)
         self.catalog.relocate(moves)
         self.catalog.mark_missing(missing)
@@ -282,7 +286,7 @@ class Scanner:
         """
         vanished: dict[tuple[int, str], list[KnownFile]] = {}
         for known in gone.values():
-            if not known.failed and known.partial_hash:
+            if not known.failed and known.partial_hash and known.status != "deleted":
                 vanished.setdefault((known.size, known.partial_hash), []).append(known)
         sizes = {size for size, _ in vanished}
         moves: list[tuple[int, Location]] = []
