@@ -52,15 +52,27 @@ def create_app(argv: Sequence[str]) -> QApplication:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    window = open_window(sys.argv[1:] if argv is None else list(argv))
+    if window is None:
+        return 1
+    return QApplication.instance().exec()  # type: ignore[union-attr]
+
+
+def open_window(argv: Sequence[str]) -> MainWindow | None:
+    """Parse the arguments, create the app and show the main window (None if the catalog
+    cannot be opened); photos given on the command line are searched for at once."""
     parser = argparse.ArgumentParser(prog="lookalike-gui", description="Lookalike desktop app")
     parser.add_argument("--catalog", metavar="PATH", help="catalog file (default: $LOOKALIKE_CATALOG, Settings, or the user data folder)")
     parser.add_argument("--version", action="version", version=f"lookalike {__version__}")
-    args, qt_args = parser.parse_known_args(sys.argv[1:] if argv is None else list(argv))
-    app = create_app(qt_args)
+    parser.add_argument("photos", nargs="*", help="photos to search for (as with \"Open with Lookalike\")")
+    args, qt_args = parser.parse_known_args(argv)
+    create_app(qt_args)
     try:
         window = MainWindow(catalog_location(args.catalog))
     except (CatalogError, OSError) as exc:
         QMessageBox.critical(None, "Lookalike", f"Cannot open the catalog: {exc}")
-        return 1
+        return None
     window.show()
-    return app.exec()
+    if args.photos:
+        window.search_by_image([str(Path(p).resolve()) for p in args.photos])
+    return window

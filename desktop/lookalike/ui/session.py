@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 
 from lookalike.core.catalog import Catalog
 from lookalike.core.config import Settings, load_settings, save_settings
+from lookalike.core.journal import recover
 from lookalike.ui import tiles
 from lookalike.ui.thumbnails import ThumbnailCache
 from lookalike.ui.workers import EmbedderProvider, Job, JobRunner, manifest_for
@@ -69,7 +70,7 @@ class Session(QObject):
     def __init__(self, catalog_path: Path, settings: Settings | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.settings = settings or load_settings()
-        self.catalog = Catalog(catalog_path)
+        self.catalog = _open(catalog_path)
         self.runner = JobRunner(self)
         self.embedders = EmbedderProvider(lambda: self.settings)
         self.marks = Marks(self)
@@ -87,7 +88,7 @@ class Session(QObject):
 
     def open_catalog(self, path: Path) -> None:
         """Switch to another catalog file (settings dialog); raises CatalogError when unusable."""
-        catalog = Catalog(path)
+        catalog = _open(path)
         self.catalog.close()
         self.catalog = catalog
         self.marks.clear()
@@ -113,3 +114,10 @@ class Session(QObject):
         self.runner.shutdown()
         self.thumbnails.wait()
         self.catalog.close()
+
+
+def _open(path: Path) -> Catalog:
+    """A catalog whose deletion journal agrees with the disk after a crash (see journal.recover)."""
+    catalog = Catalog(path)
+    recover(catalog)
+    return catalog
