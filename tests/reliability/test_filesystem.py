@@ -8,6 +8,7 @@ import json
 import os
 import random
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -15,11 +16,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete
 
-from lookalike.core.catalog import Catalog
+from lookalike.core import sqltext
+from lookalike.core.catalog import Catalog, FileRecord, Location
 from lookalike.core.deletion import execute, plan_removal
 from lookalike.core.embedder import Embedder
 from lookalike.core.scan import VANISHED, Scanner, ScanProgress
+from lookalike.core.schema import File
 from lookalike.core.undo import undo_last
 from reliability_tools import (
     assert_catalog_matches_disk,
@@ -111,6 +117,23 @@ def test_symlink_loops_and_links_out_of_the_roots_are_not_followed(
            "photos, dangling and self links", 7, "none followed; only the 3 real photos catalogued")
 
 
+def test_special_files_named_like_photos_are_skipped(
+    tmp_path: Path, catalog: Catalog, embedder: Embedder, record  # type: ignore[no-untyped-def]
+) -> None:
+    """A FIFO and a Unix socket named .jpg (reading a FIFO would block forever)"""
+    root = tmp_path / "photos"
+    real = make_photos(root, 1)
+    os.mkfifo(root / "pipe.jpg")
+    server = socket.socket(socket.AF_UNIX)
+    try:
+        server.bind(str(root / "socket.jpg"))
+        report = Scanner(catalog, embedder).run([root])
+    finally:
+        server.close()
+    assert catalog_paths(catalog) == [str(real[0])] and report.errors == 0
+    record("file system", "a FIFO and a Unix socket named .jpg", 2, "not regular files: skipped, nothing blocks")
+
+
 # --- names that are not UTF-8 --------------------------------------------------------------
 
 
@@ -155,6 +178,54 @@ def test_file_names_that_are_not_utf8_are_stored_and_removed_by_their_real_path(
     assert os.path.isfile(copies[0])
     record("file system", "non-UTF-8 file and folder names: scan, rescan, errors, quarantine+undo, trash+undo",
            len(copies) + 1, "stored reversibly (escaped text); unchanged on rescan; removed and restored by the real bytes path")
+
+
+_NAME_BYTES = st.binary(min_size=1, max_size=40).map(lambda b: b.replace(b"/", b"_").replace(b"\0", b"_"))
+
+
+def test_any_file_name_round_trips_through_the_catalog(tmp_path: Path, record) -> None:  # type: ignore[no-untyped-def]
+    """Random byte strings as file names, stored and found again under their folder"""
+    cases: list[int] = []
+    with Catalog(tmp_path / "catalog.sqlite") as catalog:
+        root = os.fsdecode(b"/photos/\xff\xfe")
+        root_id = catalog.add_root(root)
+
+        @settings(max_examples=120, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=[HealthCheck.function_scoped_fixture])
+        @given(st.lists(_NAME_BYTES, min_size=1, max_size=5, unique=True))
+        def check(names: list[bytes]) -> None:
+            paths = [os.path.join(root, os.fsdecode(name)) for name in names]
+            records = [FileRecord(Location(p, 1, 1, None, None, root_id), error="x") for p in paths]
+            ids = catalog.store(records, "m")
+            known = catalog.known_files(root, "m")
+            assert {p: known[p].id for p in paths} == dict(zip(paths, ids))
+            assert {catalog.files(ids)[i].path for i in ids} == set(paths)
+            with catalog.session() as session:
+                session.execute(delete(File))
+            cases.append(len(names))
+
+        check()
+    record("file system", "random byte strings as file names (hypothesis): store, range query, read back",
+           sum(cases), "every name read back exactly as stored, and found under its folder")
+
+
+def test_stored_text_escaping_is_reversible_and_prefix_preserving(record) -> None:  # type: ignore[no-untyped-def]
+    """Any Python string, lone surrogates (Windows names) and NUL included"""
+    any_text = st.text(st.characters(exclude_categories=()))
+    cases: list[None] = []
+
+    @settings(max_examples=300, deadline=None, derandomize=True, database=None)
+    @given(any_text, any_text)
+    def check(head: str, tail: str) -> None:
+        stored = sqltext.escape(head + tail)
+        stored.encode("utf-8")  # what sqlite3 must be able to bind
+        assert sqltext.unescape(stored) == head + tail
+        assert stored == sqltext.escape(head) + sqltext.escape(tail)  # "under this folder" ranges still work
+        cases.append(None)
+
+    check()
+    record("file system", "any string as stored text (hypothesis; lone surrogates, NUL)", len(cases),
+           "escaped text is valid UTF-8, unescapes to the original, and keeps prefixes")
 
 
 def test_export_to_a_file_keeps_names_that_are_not_utf8(tmp_path: Path, embedder: Embedder, record) -> None:  # type: ignore[no-untyped-def]
