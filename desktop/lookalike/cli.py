@@ -42,6 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from lookalike.ui.app import main as gui_main
 
         return gui_main()
+    for stream in (sys.stdout, sys.stderr):
+        # File names that are not valid UTF-8 print as their bytes, as `ls` does.
+        stream.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
     args = build_parser().parse_args(argv)
     if args.verb is None:
         build_parser().print_help()

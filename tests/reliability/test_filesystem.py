@@ -245,13 +245,6 @@ def test_export_to_a_file_keeps_names_that_are_not_utf8(tmp_path: Path, embedder
     record("file system", "export --output with a non-UTF-8 name", 1, "written as the name's own bytes")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cli.py/commands/common.py (not ours): with a strict UTF-8 stdout (an en_US.UTF-8 desktop) "
-    "printing a catalogued non-UTF-8 file name raises UnicodeEncodeError and the verb crashes. "
-    "Fix: in cli.main, sys.stdout/sys.stderr.reconfigure(errors='surrogateescape') (names print as "
-    "their bytes, like ls), and print_json should write surrogates as \\udcXX escapes (valid JSON "
-    "that json.loads turns back into the name)."
-))
 def test_listing_verbs_print_names_that_are_not_utf8(tmp_path: Path, embedder: Embedder, record) -> None:  # type: ignore[no-untyped-def]
     """`errors`, `export` and `duplicates` printing non-UTF-8 names to a strict UTF-8 terminal"""
     root = tmp_path / "photos"
@@ -265,10 +258,14 @@ def test_listing_verbs_print_names_that_are_not_utf8(tmp_path: Path, embedder: E
     verbs = [("errors",), ("errors", "--json"), ("export", "--format", "csv"), ("export", "--format", "json"),
              ("duplicates",), ("duplicates", "--json")]
     record("file system", "listing verbs printing non-UTF-8 names (strict UTF-8 stdout)", len(verbs),
-           "crash with UnicodeEncodeError (cli.py)")
+           "names printed as their bytes; JSON escapes them (\\udcXX) and reads back to the exact name")
     for verb in verbs:
-        done = run_cli(catalog_path, *verb, env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"})
+        done = run_cli(catalog_path, *verb, env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"},
+                       errors="surrogateescape")
         assert done.returncode == 0, f"{' '.join(verb)}: {done.stderr[-300:]}"
+    listed = json.loads(run_cli(catalog_path, "export", "--format", "json").stdout)
+    names = {os.fsencode(Path(f["path"]).name) for f in listed["files"]}
+    assert {b"caf\xe9 copy.jpg", b"bro\xffken.jpg"} <= names
 
 
 # --- long paths ----------------------------------------------------------------------------

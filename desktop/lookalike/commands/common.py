@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -49,9 +50,19 @@ def manifest_for(name_or_path: str | None = None) -> ModelManifest:
         raise CommandError(str(exc)) from exc
 
 
+#: Lone surrogates: the undecodable bytes of a file name (os.fsdecode's surrogateescape).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_text(data: Any, indent: int | None = None) -> str:
+    """JSON in which undecodable bytes of file names are \\udcXX escapes: the output
+    stays valid UTF-8, and `json.loads` turns it back into the exact name."""
+    text = json.dumps(data, indent=indent, ensure_ascii=False)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    sys.stdout.write(json_text(data, indent=2) + "\n")
 
 
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

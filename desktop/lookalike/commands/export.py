@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
 
-from lookalike.commands.common import CommandError, open_catalog
+from lookalike.commands.common import CommandError, json_text, open_catalog
 
 COLUMNS = ("path", "size", "width", "height", "status", "error")
 
@@ -39,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             out.write('{"files": [')
             for index, row in enumerate(rows):
-                out.write(("," if index else "") + "\n  " + json.dumps(row, ensure_ascii=False))
+                out.write(("," if index else "") + "\n  " + json_text(row))
             out.write("\n]}\n")
     return 0
 
