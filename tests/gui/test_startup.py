@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
 from sqlalchemy import select
 
-from lookalike.core.catalog import Catalog
+from lookalike.core.catalog import Catalog, CatalogRecovered
 from lookalike.core.schema import Batch, JournalEntry
 from lookalike.ui.app import open_window
 
@@ -50,3 +52,17 @@ def test_opening_the_app_settles_an_interrupted_deletion(qtbot, make_window, tmp
         assert entry.state == "skipped" and "interrupted" in (entry.reason or "")
         assert session.scalars(select(Batch)).one().status != "open"
     assert photo.is_file()
+
+
+def test_a_damaged_catalog_is_reported_in_a_dialog(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
+    catalog = tmp_path / "catalog.sqlite"
+    catalog.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4096)
+    with pytest.warns(CatalogRecovered):
+        window = open_window(["--catalog", str(catalog)])
+    assert window is not None
+    qtbot.addWidget(window)
+    dialogs = [w for w in window.findChildren(QMessageBox) if w.isVisible()]
+    assert len(dialogs) == 1 and "was damaged" in dialogs[0].text()
+    assert list(tmp_path.glob("catalog.sqlite.corrupt-*"))
+    window.close()

@@ -6,11 +6,12 @@ import argparse
 import json
 import re
 import sys
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lookalike.core.catalog import Catalog, CatalogError
+from lookalike.core.catalog import Catalog, CatalogError, CatalogRecovered
 from lookalike.core.config import Settings, load_settings
 from lookalike.core.manifest import ManifestError, ModelManifest, default_manifest_path, load_manifest
 from lookalike.core.paths import default_catalog_path
@@ -31,9 +32,14 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
 def open_catalog(args: argparse.Namespace) -> Catalog:
     path = Path(args.catalog) if getattr(args, "catalog", None) else default_catalog_path()
     try:
-        return Catalog(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CatalogRecovered)  # said below, in one plain line
+            catalog = Catalog(path)
     except CatalogError as exc:
         raise CommandError(str(exc)) from exc
+    if catalog.recovered is not None:
+        print(f"lookalike: {catalog.recovered}", file=sys.stderr)
+    return catalog
 
 
 def settings() -> Settings:

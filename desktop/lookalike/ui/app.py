@@ -73,6 +73,9 @@ def open_window(argv: Sequence[str]) -> MainWindow | None:
         QMessageBox.critical(None, "Lookalike", f"Cannot open the catalog: {exc}")
         return None
     window.show()
+    recovered = window.session.catalog.recovered
+    if recovered is not None:  # a damaged catalog was set aside: say so, without blocking start-up
+        QMessageBox(QMessageBox.Icon.Warning, "Lookalike", str(recovered), parent=window).open()
     if args.photos:
         window.search_by_image([str(Path(p).resolve()) for p in args.photos])
     return window
