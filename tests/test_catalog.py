@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from sqlalchemy import func, select
+
 from lookalike.core.catalog import Catalog, CatalogError, FileRecord, Location
+from lookalike.core.embedder import Embedder
+from lookalike.core.scan import Scanner
+from lookalike.core.schema import Embedding, Signature
 
 MODEL = "test-model:0123456789ab"
 
@@ -120,3 +126,24 @@ def test_a_newer_catalog_is_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(CatalogError, match="newer"):
         Catalog(path)
+
+
+def test_root_counts_and_removing_a_root(samples: Path, tmp_path: Path, embedder: Embedder) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copyfile(samples / "coffee.jpg", other / "coffee.jpg")
+    with Catalog(tmp_path / "catalog.sqlite") as catalog:
+        Scanner(catalog, embedder, workers=1).run([samples, other])
+        counts = catalog.root_counts()
+        assert counts[str(samples)][0] == 10 and counts[str(other)][0] == 1
+        assert all(scanned is not None for _, scanned in counts.values())
+
+        assert catalog.remove_root(str(samples)) == 10
+        assert set(catalog.root_counts()) == {str(other)}
+        ids, _ = catalog.vectors(embedder.model_id)
+        assert len(ids) == 1 and len(catalog.signatures(list(ids))) == 1
+        with catalog.session() as session:  # vectors and signatures went with their files
+            assert session.scalar(select(func.count()).select_from(Embedding)) == 1
+            assert session.scalar(select(func.count()).select_from(Signature)) == 1
+        assert (samples / "coffee.jpg").is_file()  # nothing on disk is touched
+        assert catalog.remove_root(str(samples)) == 0

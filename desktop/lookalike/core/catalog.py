@@ -297,6 +297,27 @@ class Catalog:
         with self.session() as session:
             return list(session.scalars(select(Root).order_by(Root.path)))
 
+    def root_counts(self) -> dict[str, tuple[int, float | None]]:
+        """(usable photos, last scan time) per scanned folder, in one grouped query."""
+        stmt = (
+            select(Root.path, Root.last_scan_at, func.count(File.id))
+            .outerjoin(File, and_(File.root_id == Root.id, File.status == "ok"))
+            .group_by(Root.id)
+        )
+        with self.session() as session:
+            return {path: (int(count), scanned) for path, scanned, count in session.execute(stmt)}
+
+    def remove_root(self, path: str) -> int:
+        """Forget a scanned folder and its files (vectors, signatures and decisions go with
+        them; nothing on disk is touched). Returns how many files were forgotten."""
+        with self.session() as session:
+            root_id = session.scalar(select(Root.id).where(Root.path == path))
+            if root_id is None:
+                return 0
+            forgotten = session.execute(delete(File).where(File.root_id == root_id)).rowcount
+            session.execute(delete(Root).where(Root.id == root_id))
+            return int(forgotten or 0)
+
     def mark_scanned(self, root_ids: Iterable[int], when: float | None = None) -> None:
         """Record that these roots were fully walked (shown as "last scan")."""
         ids = list(root_ids)

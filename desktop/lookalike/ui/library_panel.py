@@ -7,7 +7,17 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QStyle, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
 
 from lookalike.ui.session import Session
 
@@ -23,17 +33,6 @@ def _ago(timestamp: float | None) -> str:
     if minutes < 48 * 60:
         return f"scanned {minutes // 60} h ago"
     return "scanned " + time.strftime("%Y-%m-%d", time.localtime(timestamp))
-
-
-def folder_counts(session: Session, folders: list[str]) -> dict[str, tuple[int, float | None]]:
-    """(usable photos, last scan time) per folder, read from the catalog (run in a worker)."""
-    catalog, model_id = session.catalog, session.model_id
-    scanned = {root.path: root.last_scan_at for root in catalog.roots()}
-    out: dict[str, tuple[int, float | None]] = {}
-    for folder in folders:
-        known = catalog.known_files(folder, model_id)
-        out[folder] = (sum(1 for f in known.values() if f.status == "ok"), scanned.get(folder))
-    return out
 
 
 class LibraryPanel(QWidget):
@@ -62,7 +61,7 @@ class LibraryPanel(QWidget):
         self.add_button.setToolTip("Add a folder of photos and scan it (Ctrl+O); you can also drop folders on the window")
         self.add_button.clicked.connect(self.addRequested)
         self.remove_button = QPushButton("Remove")
-        self.remove_button.setToolTip("Stop scanning the selected folders (their photos stay in the catalog)")
+        self.remove_button.setToolTip("Stop watching the selected folders; their photos leave the catalog (nothing on disk is touched)")
         self.remove_button.clicked.connect(self._remove_selected)
         self.scan_button = QPushButton("Scan")
         self.scan_button.setToolTip("Look for new, changed and removed photos in every folder (F5)")
@@ -114,8 +113,8 @@ class LibraryPanel(QWidget):
 
     def refresh(self) -> None:
         """Recount photos per folder in a worker."""
-        folders = list(self.folders)
-        self.session.run(lambda _p, _c: folder_counts(self.session, folders), on_done=self._counted)
+        catalog = self.session.catalog
+        self.session.run(lambda _p, _c: catalog.root_counts(), on_done=self._counted)
 
     def _counted(self, counts: dict[str, tuple[int, float | None]]) -> None:
         self._counts.update(counts)
@@ -140,10 +139,24 @@ class LibraryPanel(QWidget):
         self._update_buttons()
 
     def _remove_selected(self) -> None:
-        gone = {item.data(Qt.ItemDataRole.UserRole) for item in self.list.selectedItems()}
+        gone = [item.data(Qt.ItemDataRole.UserRole) for item in self.list.selectedItems()]
+        photos = sum(self._counts.get(folder, (0, None))[0] for folder in gone)
+        answer = QMessageBox.question(
+            self,
+            "Remove from library",
+            f"Stop watching {len(gone)} folder{'' if len(gone) == 1 else 's'} and forget its {photos:,} photos?\n\n"
+            "Nothing on disk is touched; adding the folder again rescans it.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
         self.folders = [f for f in self.folders if f not in gone]
         self.foldersChanged.emit(self.folders)
         self._show()
+        catalog = self.session.catalog
+        self.session.run(
+            lambda _p, _c: [catalog.remove_root(folder) for folder in gone],
+            on_done=lambda _forgotten: self.session.catalogChanged.emit(),
+        )
 
     def _update_buttons(self) -> None:
         self.remove_button.setEnabled(bool(self.list.selectedItems()) and self.scan_button.isVisible())
