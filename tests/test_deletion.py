@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -313,3 +314,40 @@ def test_progress_and_cancel_between_files(catalog: Catalog, photos: dict[str, i
     )  # fmt: skip
     assert seen == [(1, 2)] and len(report.entries) == 1
     assert path_of(catalog, copy2).exists()
+
+
+@contextmanager
+def scan_running(catalog: Catalog) -> Iterator[None]:
+    """Hold the catalog's scan lock from another thread for the block, as the app's scan worker does."""
+    taken, finish = threading.Event(), threading.Event()
+
+    def scan() -> None:
+        with catalog.scan_lock():
+            taken.set()
+            finish.wait()
+
+    worker = threading.Thread(target=scan)
+    worker.start()
+    try:
+        assert taken.wait(10), "the scan lock was not taken"
+        yield
+    finally:
+        finish.set()
+        worker.join()
+
+
+def test_deletion_and_undo_refuse_to_run_during_a_scan(
+    catalog: Catalog, photos: dict[str, int], tmp_path: Path
+) -> None:
+    keep, copy = photos["keep.jpg"], photos["trip/copy.jpg"]
+    plan = plan_removal(catalog, [([keep], [copy])])
+    busy = "a scan is running on this catalog; try again when it finishes"
+    with scan_running(catalog), pytest.raises(DeletionError, match=busy):
+        execute(catalog, plan, "quarantine", tmp_path / "Q")
+    assert path_of(catalog, copy).exists() and history(catalog) == []
+
+    assert execute(catalog, plan, "quarantine", tmp_path / "Q").done
+    with scan_running(catalog), pytest.raises(DeletionError, match=busy):
+        undo_last(catalog)
+    assert not path_of(catalog, copy).exists()
+    assert undo_last(catalog).restored and path_of(catalog, copy).exists()

@@ -19,6 +19,7 @@ from lookalike.cli import main
 from lookalike.core.catalog import Catalog, FileRecord, Location
 from lookalike.core.deletion import execute, plan_removal
 from lookalike.core.embedder import Embedder
+from lookalike.core.hashing import full_hash
 from lookalike.core.scan import Scanner
 from lookalike.core.schema import JournalEntry
 from lookalike.core.undo import undo_last
@@ -85,39 +86,43 @@ def test_deletion_refuses_rows_that_point_outside_the_roots(
            len(crafted) * len(MODES), "all skipped: " + "; ".join(sorted(reasons)))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "deletion.py (not ours): a symbolic link planted inside the quarantine folder (quarantine/<root name> -> "
-    "elsewhere) makes a quarantine batch move the photo outside the quarantine. Fix: in _Batch._destination "
-    "or before move_file, refuse unless os.path.realpath(destination.parent) lies under "
-    "os.path.realpath(quarantine folder) (and create the folders with no symlink on the way)."
-))
 def test_quarantine_does_not_follow_a_symlink_planted_in_it(
     tmp_path: Path, scene: tuple[Catalog, Path, Path, int], record  # type: ignore[no-untyped-def]
 ) -> None:
     """A symlink planted inside the quarantine folder, pointing outside it"""
     catalog, root, outside, keep = scene
-    (root / "copy.jpg").write_bytes(b"A" * 5000)
-    copy = catalog.store([_record(root / "copy.jpg", catalog.roots()[0].id)], "m")[0]
+    (root / "trip").mkdir()
+    (root / "trip" / "copy.jpg").write_bytes(b"A" * 5000)
+    copy = catalog.store([_record(root / "trip" / "copy.jpg", catalog.roots()[0].id)], "m")[0]
     quarantine = tmp_path / "quarantine"
     quarantine.mkdir()
     (quarantine / root.name).symlink_to(outside, target_is_directory=True)
-    before = _snapshot(outside)
+    before = sorted(outside.rglob("*"))
+    batch = execute(catalog, plan_removal(catalog, [([keep], [copy])]), "quarantine", quarantine_dir=quarantine)
+    assert sorted(outside.rglob("*")) == before, "a file or folder was created outside the quarantine folder"
+    assert [(e.state, e.destination) for e in batch.entries] == [("skipped", None)]
+    assert (root / "trip" / "copy.jpg").exists()
     record("security", "quarantine folder holding a planted symlink to another folder", 1,
-           "the photo is moved through the link, outside the quarantine (deletion.py)")
-    execute(catalog, plan_removal(catalog, [([keep], [copy])]), "quarantine", quarantine_dir=quarantine)
-    assert _snapshot(outside) == before, "a file was written outside the quarantine folder"
+           f"skipped: {batch.entries[0].reason}; nothing created through the link")
+
+
+def _remove_copy(scene: tuple[Catalog, Path, Path, int], mode: str, quarantine: Path) -> int:
+    """A real batch removing a copy of the scene's kept photo; returns its id."""
+    catalog, root, _, keep = scene
+    (root / "copy.jpg").write_bytes(b"A" * 5000)
+    copy = catalog.store([_record(root / "copy.jpg", catalog.roots()[0].id)], "m")[0]
+    batch = execute(catalog, plan_removal(catalog, [([keep], [copy])]), mode,  # type: ignore[arg-type]
+                    quarantine_dir=quarantine)
+    assert [e.state for e in batch.entries] == ["done"]
+    assert batch.entries[0].destination, "undo needs to know where the copy went"
+    return batch.batch_id
 
 
 @pytest.fixture
 def quarantined(tmp_path: Path, scene: tuple[Catalog, Path, Path, int]) -> tuple[Catalog, Path, Path, int]:
     """A real quarantine batch of one copy; returns the catalog, root, outside, batch id."""
-    catalog, root, outside, keep = scene
-    (root / "copy.jpg").write_bytes(b"A" * 5000)
-    copy = catalog.store([_record(root / "copy.jpg", catalog.roots()[0].id)], "m")[0]
-    batch = execute(catalog, plan_removal(catalog, [([keep], [copy])]), "quarantine",
-                    quarantine_dir=tmp_path / "quarantine")
-    assert [e.state for e in batch.entries] == ["done"]
-    return catalog, root, outside, batch.batch_id
+    catalog, root, outside, _ = scene
+    return catalog, root, outside, _remove_copy(scene, "quarantine", tmp_path / "quarantine")
 
 
 def _tamper(catalog: Catalog, batch_id: int, **values: object) -> None:
@@ -127,44 +132,47 @@ def _tamper(catalog: Catalog, batch_id: int, **values: object) -> None:
             setattr(entry, name, value)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "undo.py (not ours): undo moves whatever file a journal row's destination names back to its source, "
-    "with no check that it lies in the batch's quarantine folder (or the trash), and without a hash check "
-    "when the row has none: a crafted row moves an outside file into the photo folders. Fix: in _restore, "
-    "refuse unless realpath(destination) is under realpath(batch.target) (quarantine) or a trash 'files' "
-    "folder (trash), and refuse rows without a content hash."
-))
+@pytest.mark.parametrize(("mode", "hashed", "refusal"), [
+    ("quarantine", False, "no content hash"),
+    ("quarantine", True, "outside the batch's quarantine folder"),
+    pytest.param("trash", True, "outside the system trash",
+                 marks=pytest.mark.skipif(sys.platform in ("darwin", "win32"), reason="freedesktop trash only")),
+])
 def test_undo_refuses_a_journal_row_pointing_outside_the_quarantine(
-    quarantined: tuple[Catalog, Path, Path, int], record  # type: ignore[no-untyped-def]
+    tmp_path: Path, scene: tuple[Catalog, Path, Path, int], mode: str, hashed: bool, refusal: str,
+    record,  # type: ignore[no-untyped-def]
 ) -> None:
-    """Undo of a crafted journal row whose destination lies outside the quarantine"""
-    catalog, root, outside, batch_id = quarantined
+    """Undo of a crafted journal row whose removed copy is an outside file (with its hash or none)"""
+    catalog, root, outside, _ = scene
+    batch_id = _remove_copy(scene, mode, tmp_path / "quarantine")
     secret = outside / "secret.jpg"
     secret.write_bytes(b"S" * 10)
-    _tamper(catalog, batch_id, destination=str(secret), content_hash=None)
-    record("security", "undo of a journal row whose quarantined copy is an outside file", 1,
-           "the outside file is moved into the photo folder (undo.py)")
-    undo_last(catalog)
-    assert secret.exists(), "undo moved a file from outside the quarantine"
+    _tamper(catalog, batch_id, destination=str(secret), content_hash=full_hash(secret) if hashed else None)
+    undo = undo_last(catalog)
+    assert secret.read_bytes() == b"S" * 10, "undo moved a file from outside the quarantine"
+    assert not (root / "copy.jpg").exists()
+    assert [e.state for e in undo.entries] == ["done"] and refusal in (undo.entries[0].reason or "")
+    record("security", f"undo of a {mode} journal row naming an outside file, "
+           f"{'with its hash' if hashed else 'without a hash'}", 1, f"refused: {undo.entries[0].reason}")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "undo.py (not ours): undo restores to whatever path a journal row's source names, without checking "
-    "that it lies under a scanned root with no symlink on the way: a crafted row writes the quarantined "
-    "file anywhere. Fix: in _restore, apply deletion's root check (_root_of + realpath comparison) to the "
-    "source before moving."
-))
+@pytest.mark.parametrize(("where", "refusal"), [
+    ("outside/planted.jpg", "outside the scanned folders"),
+    ("Photos/linked/planted.jpg", "its path goes through a symbolic link"),
+])
 def test_undo_refuses_to_restore_outside_the_roots(
-    quarantined: tuple[Catalog, Path, Path, int], record  # type: ignore[no-untyped-def]
+    tmp_path: Path, quarantined: tuple[Catalog, Path, Path, int], where: str, refusal: str,
+    record,  # type: ignore[no-untyped-def]
 ) -> None:
     """Undo of a crafted journal row whose original path lies outside the roots"""
     catalog, root, outside, batch_id = quarantined
-    planted = outside / "planted.jpg"
-    _tamper(catalog, batch_id, source=str(planted))
-    record("security", "undo of a journal row whose original path is outside the roots", 1,
-           "the file is written outside the roots (undo.py)")
-    undo_last(catalog)
-    assert not planted.exists(), "undo wrote a file outside the scanned folders"
+    (root / "linked").symlink_to(outside, target_is_directory=True)
+    _tamper(catalog, batch_id, source=str(tmp_path / where))
+    undo = undo_last(catalog)
+    assert not (outside / "planted.jpg").exists(), "undo wrote a file outside the scanned folders"
+    assert [e.state for e in undo.entries] == ["done"] and refusal in (undo.entries[0].reason or "")
+    record("security", f"undo of a journal row whose original path is {where}", 1,
+           f"refused: {undo.entries[0].reason}")
 
 
 def test_exif_strings_are_only_metadata(tmp_path: Path, embedder: Embedder, record) -> None:  # type: ignore[no-untyped-def]

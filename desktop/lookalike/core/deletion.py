@@ -8,7 +8,8 @@ safety check, each refusal becoming a reason in the report:
 
 - it is still the file that was scanned (size, mtime and, when known, hash);
 - it lies inside a scanned folder, with no symbolic link on the way;
-- a kept copy of its group is still on disk and is not being removed itself.
+- a kept copy of its group is still on disk and is not being removed itself;
+- in quarantine, its new folder really lies inside the quarantine folder.
 
 Undo lives in `undo.py`, crash recovery and history in `journal.py`.
 """
@@ -24,11 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Literal, get_args
 
-from sqlalchemy import select
-
 from lookalike.core import trash
 from lookalike.core.catalog import Catalog
-from lookalike.core.filemove import free_name, move_file, sync_dir
+from lookalike.core.filemove import free_name, is_inside, move_file, sync_dir
 from lookalike.core.hashing import full_hash
 from lookalike.core.journal import (
     DONE,
@@ -40,12 +39,13 @@ from lookalike.core.journal import (
     recover_locked,
     set_batch_status,
 )
-from lookalike.core.schema import File, JournalEntry, Root
+from lookalike.core.schema import File, JournalEntry
 
 Mode = Literal["trash", "quarantine", "permanent"]
 MODES: tuple[str, ...] = get_args(Mode)
-#: A missing full hash is computed before removal up to this size: a photo is read
-#: in well under a second, and the hash lets undo prove it restored the same bytes.
+#: Before a permanent deletion a missing full hash is computed only up to this size
+#: (a photo is read in well under a second). Undoable modes always hash: undo
+#: restores only a file whose bytes it can prove by the journal's hash.
 HASH_LIMIT = 512 * 1024 * 1024
 
 
@@ -152,6 +152,33 @@ def plan_from_review(catalog: Catalog, groups: Iterable[object]) -> Plan:
     return plan_removal(catalog, selections, reasons)
 
 
+def root_of(path: Path, roots: Sequence[Path]) -> Path | None:
+    """The deepest of `roots` that `path` lies under, comparing paths with '..' resolved."""
+    absolute = PurePath(os.path.abspath(path))
+    matches = [root for root in roots if absolute.is_relative_to(os.path.abspath(root))]
+    return max(matches, key=lambda r: len(str(r))) if matches else None
+
+
+def root_problem(path: Path, roots: Sequence[Path]) -> str | None:
+    """Why `path` is not safely inside a scanned root, or None when it is.
+
+    Shared by deletion and undo: both touch only paths under a root with no
+    symbolic link on the way, so neither can be steered to another folder.
+    """
+    root = root_of(path, roots)
+    if root is None:
+        return "outside the scanned folders"
+    relative = Path(os.path.abspath(path)).relative_to(os.path.abspath(root))
+    if os.path.realpath(path) != os.path.join(os.path.realpath(root), relative):
+        return "its path goes through a symbolic link"
+    return None
+
+
+def scanned_roots(catalog: Catalog) -> list[Path]:
+    """The catalog's scanned folders, which deletion and undo must stay inside."""
+    return [Path(root.path) for root in catalog.roots()]
+
+
 def execute(
     catalog: Catalog,
     plan: Plan,
@@ -197,15 +224,13 @@ class _Batch:
         self.id = open_batch(catalog, mode, str(target) if target else None)
         self.removing = {r.file_id for r in plan.removals}
         self.rows = catalog.files([i for r in plan.removals for i in (r.file_id, *r.keepers)])
-        with catalog.session() as session:
-            self.roots = [Path(p) for p in session.scalars(select(Root.path))]
+        self.roots = scanned_roots(catalog)
 
     def remove(self, removal: Removal) -> EntryReport:
         row = self.rows.get(removal.file_id)
         source = Path(row.path if row else removal.path)
         current_hash, unreadable = self._hash(source, row)
-        root = self._root_of(source)
-        destination = self._destination(source, root)
+        destination = self._destination(source, root_of(source, self.roots))
         with self.catalog.session() as session:
             entry = JournalEntry(
                 batch_id=self.id,
@@ -219,7 +244,9 @@ class _Batch:
                 updated_at=time.time(),
             )
             session.add(entry)
-        refusal = self._refusal(source, row, current_hash, unreadable, root, removal)
+        refusal = self._refusal(source, row, current_hash, unreadable, removal)
+        if refusal is None and destination is not None:
+            refusal = self._prepare_destination(destination)
         state, reason, landed = "skipped", refusal, None
         if refusal is None:
             try:
@@ -236,7 +263,7 @@ class _Batch:
 
     def _hash(self, source: Path, row: File | None) -> tuple[str | None, str | None]:
         """(current content hash or None, why the file could not be read or None)."""
-        if row is None or not (row.full_hash or row.size <= HASH_LIMIT):
+        if row is None or not (row.full_hash or self.mode != "permanent" or row.size <= HASH_LIMIT):
             return None, None
         try:
             if not stat.S_ISREG(source.lstat().st_mode):
@@ -246,11 +273,6 @@ class _Batch:
             return None, None
         except OSError as exc:
             return None, f"cannot read the file ({exc.strerror or exc})"
-
-    def _root_of(self, source: Path) -> Path | None:
-        absolute = PurePath(os.path.abspath(source))
-        matches = [root for root in self.roots if absolute.is_relative_to(os.path.abspath(root))]
-        return max(matches, key=lambda r: len(str(r))) if matches else None
 
     def _destination(self, source: Path, root: Path | None) -> Path | None:
         """The quarantine path: the path relative to its root, under a folder named for the root."""
@@ -265,7 +287,6 @@ class _Batch:
         row: File | None,
         current_hash: str | None,
         unreadable: str | None,
-        root: Path | None,
         removal: Removal,
     ) -> str | None:
         """Why this file must not be removed now, or None when every check passes."""
@@ -279,11 +300,9 @@ class _Batch:
             return "is a symbolic link; only real files are removed"
         if not stat.S_ISREG(info.st_mode):
             return "not a regular file"
-        if root is None:
-            return "outside the scanned folders"
-        relative = Path(os.path.abspath(source)).relative_to(os.path.abspath(root))
-        if os.path.realpath(source) != os.path.join(os.path.realpath(root), relative):
-            return "its path goes through a symbolic link"
+        outside = root_problem(source, self.roots)
+        if outside:
+            return outside
         if info.st_size != row.size or info.st_mtime_ns != row.mtime_ns:
             return "file changed since it was scanned (size or modification time differ)"
         if unreadable:
@@ -311,6 +330,36 @@ class _Batch:
                 return None
         detail = "; ".join(dict.fromkeys(problems)) or "is not named"
         return f"no kept copy of its group would remain (the kept copy {detail})"
+
+    def _prepare_destination(self, destination: Path) -> str | None:
+        """Create the quarantine folders for `destination`; why the move must not happen, or None.
+
+        Called only once every other check passed, so a refused file leaves no
+        empty folder behind. Anyone may write in the quarantine folder: a link
+        planted there would carry the photo (and new folders) wherever it points.
+        """
+        assert self.target is not None  # only quarantine batches have destinations
+        self._make_folders(destination.parent)
+        if not os.path.isdir(destination.parent) or not is_inside(destination.parent, self.target):
+            return "its place in the quarantine folder is a symbolic link or a file, not a folder inside it"
+        return None
+
+    def _make_folders(self, folder: Path) -> None:
+        """Create `folder` below the quarantine folder one level at a time, never through a link.
+
+        Stops at a link or a file (`mkdir(parents=True)` would follow the link
+        and create folders outside); the caller then refuses the destination.
+        """
+        assert self.target is not None
+        self.target.mkdir(parents=True, exist_ok=True)
+        current = self.target
+        for part in folder.relative_to(self.target).parts:
+            current = current / part
+            try:
+                os.mkdir(current)
+            except FileExistsError:
+                if os.path.islink(current) or not os.path.isdir(current):
+                    return
 
     def _act(self, source: Path, destination: Path | None, content_hash: str | None, size: int) -> Path | None:
         if self.mode == "trash":

@@ -31,6 +31,15 @@ def free_name(path: Path) -> Path:
     return candidate
 
 
+def is_inside(path: Path | str, folder: Path | str) -> bool:
+    """Whether `path` lies inside `folder` (or is it) once symbolic links are resolved in both.
+
+    Compared by real paths because a '..' or a link planted on the way would
+    otherwise carry a move out of a folder that merely looks right.
+    """
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(folder))
+
+
 def part_path(destination: Path) -> Path:
     """Where a cross-filesystem copy to `destination` is written before it is complete."""
     return destination.with_name(destination.name + PART_SUFFIX)

@@ -6,7 +6,8 @@ is killed half-way, `recover` can compare each planned row with the disk and
 write down what really happened; nothing is left unexplained.
 
 One process at a time may run a batch, an undo or a recovery on a catalog: they
-take an advisory lock on a file beside the catalog.
+take an advisory lock on a file beside the catalog (core/locking.py), and the
+catalog's scan lock too, so none of them overlaps a scan of the same catalog.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lookalike.core import trash
-from lookalike.core.catalog import Catalog
+from lookalike.core import locking, trash
+from lookalike.core.catalog import Catalog, CatalogBusy
 from lookalike.core.filemove import part_path
 from lookalike.core.hashing import full_hash
 from lookalike.core.schema import Batch, File, JournalEntry
@@ -31,6 +32,8 @@ from lookalike.core.schema import Batch, File, JournalEntry
 #: lock was killed mid-way.
 OPEN, DONE, INTERRUPTED, UNDONE = "open", "done", "interrupted", "undone"
 INTERRUPTED_REASON = "interrupted before the file was touched"
+DELETION_RUNNING = "another deletion or undo is running on this catalog"
+SCAN_RUNNING = "a scan is running on this catalog; try again when it finishes"
 
 
 class DeletionError(Exception):
@@ -68,33 +71,27 @@ class BatchSummary:
 
 @contextmanager
 def batch_lock(catalog: Catalog) -> Iterator[None]:
-    """Hold the catalog's deletion lock, or raise DeletionError when another process has it."""
-    path = catalog.path.with_name(catalog.path.name + ".deletion-lock")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        if not _try_lock(fd):
-            raise DeletionError("another deletion or undo is running on this catalog")
+    """Hold the catalog's deletion lock and its scan lock, or raise DeletionError at once.
+
+    A scan running meanwhile would diff folders whose photos are being moved
+    and re-mark rows the journal is settling, so the two never overlap.
+    """
+    deletion_lock = catalog.path.with_name(catalog.path.name + ".deletion-lock")
+    with ExitStack() as held:
+        _hold(held, locking.exclusive(deletion_lock), DELETION_RUNNING)
+        _hold(held, catalog.scan_lock(), SCAN_RUNNING)
         yield
-    finally:
-        os.close(fd)  # closing releases the lock
 
 
-def _try_lock(fd: int) -> bool:
+def _hold(held: ExitStack, lock: AbstractContextManager[None], busy: str) -> None:
+    """Enter `lock` into `held`; another holder becomes DeletionError(`busy`).
+
+    Only taking the lock is translated: the errors of the locked block pass as they are.
+    """
     try:
-        import fcntl
-    except ImportError:  # Windows
-        import msvcrt
-
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
-    return True
+        held.enter_context(lock)
+    except (locking.LockHeld, CatalogBusy) as exc:
+        raise DeletionError(busy) from exc
 
 
 def open_batch(catalog: Catalog, mode: str, target: str | None) -> int:
@@ -134,7 +131,8 @@ def recover(catalog: Catalog) -> list[EntryReport]:
 
     A file still at its source was not touched ("skipped: interrupted"); one found
     at its destination was moved ("done"). Does nothing while another process
-    holds the lock, since its open batch is alive.
+    holds the lock, since its open batch is alive, or while a scan runs (the
+    next batch or undo settles it).
     """
     try:
         with batch_lock(catalog):

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from urllib.parse import unquote
 
-from lookalike.core.filemove import move_file
+from lookalike.core.filemove import is_inside, move_file
 
 CAN_RESTORE = sys.platform not in ("darwin", "win32")
 CANNOT_RESTORE_REASON = (
@@ -34,6 +34,15 @@ def restore(trashed: Path, original: Path, expected_hash: str | None) -> None:
     """Move a trashed file back to `original` (never over an existing file) and drop its record."""
     move_file(trashed, original, expected_hash)
     _info_file(trashed).unlink(missing_ok=True)
+
+
+def holds(trashed: Path, original: Path) -> bool:
+    """Whether `trashed` lies in the files folder of a trash that `original` may have gone to.
+
+    Undo moves back whatever the journal names: only a file really in the trash
+    may be brought into the photo folders.
+    """
+    return any(is_inside(trashed, trash / "files") for trash, _ in _trash_dirs(original))
 
 
 def locate(original: Path, size: int | None = None) -> Path | None:

@@ -5,6 +5,11 @@ Quarantined files move back; trashed ones come back from the freedesktop trash
 cannot be undone and the report says so. A file is never restored over one that
 now exists at its original path: that row stays "done" and the report says why,
 so undoing again after moving the newcomer away finishes the job.
+
+The journal is not trusted blindly: a row is acted on only when its held copy
+lies in the batch's quarantine folder (or the trash), its original path passes
+deletion's own check of the scanned folders, and it has a content hash to prove
+the bytes by. A damaged or tampered row is reported, never followed.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from sqlalchemy import select
 
 from lookalike.core import trash
 from lookalike.core.catalog import Catalog
-from lookalike.core.filemove import move_file
+from lookalike.core.deletion import root_problem, scanned_roots
+from lookalike.core.filemove import is_inside, move_file
 from lookalike.core.hashing import full_hash
 from lookalike.core.journal import (
     DONE,
@@ -97,11 +103,12 @@ def _undo(catalog: Catalog, batch_id: int) -> UndoReport:
             "(an older batch can still be undone by its number)"
         )
         return UndoReport(batch_id, mode, entries, message)
+    roots = scanned_roots(catalog)
     reports = []
     for entry_id in done_ids:
         with catalog.session() as session:
             entry = session.get(JournalEntry, entry_id)
-            problem = _restore(mode, entry, target)
+            problem = _restore(mode, entry, target, roots)
             if problem is None:
                 finish_entry(session, entry, "restored")
                 reports.append(EntryReport.of(entry))
@@ -118,18 +125,21 @@ def _refused(entry: JournalEntry, reason: str) -> EntryReport:
     return EntryReport(entry.file_id, entry.source, entry.destination, entry.size, entry.state, reason)
 
 
-def _restore(mode: str, entry: JournalEntry, target: str | None) -> str | None:
+def _restore(mode: str, entry: JournalEntry, target: str | None, roots: list[Path]) -> str | None:
     """Put one file back; returns why it could not be, or None on success."""
     source = Path(entry.source)
     if mode == "trash" and not entry.destination:
         return trash.CANNOT_RESTORE_REASON if not trash.CAN_RESTORE else "not found in the trash"
     held = Path(entry.destination or "")
+    untrusted = _untrusted(mode, entry, held, target, roots)
+    if untrusted:
+        return untrusted
     if os.path.lexists(source):
         return "a file already exists at the original path; move it away and undo again"
     if not os.path.lexists(held):
         return f"no longer at {held} (was the trash emptied or the quarantine folder cleaned?)"
     try:
-        if entry.content_hash and full_hash(held) != entry.content_hash:
+        if full_hash(held) != entry.content_hash:
             return f"the copy at {held} was changed; it was left there"
         if mode == "trash":
             trash.restore(held, source, entry.content_hash)
@@ -139,6 +149,22 @@ def _restore(mode: str, entry: JournalEntry, target: str | None) -> str | None:
     except OSError as exc:
         return f"could not restore: {exc.strerror or exc}"
     return None
+
+
+def _untrusted(mode: str, entry: JournalEntry, held: Path, target: str | None, roots: list[Path]) -> str | None:
+    """Why the journal row must not be followed, or None.
+
+    Undo moves the file a row names to the path it names: a tampered row could
+    otherwise pull any file into the photo folders, or write one anywhere.
+    """
+    if not entry.content_hash:
+        return "the journal has no content hash for it, so the restored bytes could not be proven; not restored"
+    if mode == "quarantine" and not (target and is_inside(held, target)):
+        return f"the journal places it at {held}, outside the batch's quarantine folder; not restored"
+    if mode == "trash" and not trash.holds(held, Path(entry.source)):
+        return f"the journal places it at {held}, outside the system trash; not restored"
+    problem = root_problem(Path(entry.source), roots)
+    return f"its original path is refused ({problem}); not restored" if problem else None
 
 
 def _prune_empty(folder: Path, top: Path) -> None:
