@@ -47,9 +47,22 @@ def _versions() -> dict[str, str]:
     return found
 
 
+def revision() -> str | None:
+    """The code measured: `git describe --always --dirty` of the checkout, if it is one."""
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty"], capture_output=True, text=True, timeout=20, check=False,
+            cwd=os.path.dirname(os.path.abspath(__file__)),
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None
+
+
 def describe() -> dict[str, object]:
-    """Cores, CPU model, memory, GPUs, load and library versions, as plain JSON data."""
+    """Cores, CPU model, memory, GPUs, load, code revision and library versions, as plain JSON data."""
     return {
+        "revision": revision(),
         "cores": os.cpu_count(),
         "cpu_model": cpu_model(),
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),

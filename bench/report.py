@@ -29,12 +29,15 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 
 def _measured_on(section: dict) -> str:
-    load = section["machine"].get("load_average_at_start")
-    return (
-        f"*Measured on {one_line(section['machine'])}; load average {load} at the start, "
-        f"{section.get('load_average_end')} at the end. "
-        f"Run {section['started_at']}, {section['seconds']:.0f} s.*"
-    )
+    machine = section["machine"]
+    parts = [
+        f"Measured on {one_line(machine)}",
+        f"load average {machine.get('load_average_at_start')} at the start, {section.get('load_average_end')} at the end",
+    ]
+    if machine.get("revision"):
+        parts.append(f"code {machine['revision']}")
+    parts.append(f"run {section['started_at']}, {section['seconds']:.0f} s")
+    return "*" + "; ".join(parts) + ".*"
 
 
 def _status(v: Verdict) -> str:
@@ -154,7 +157,7 @@ def _scale(section: dict, results: Results) -> str:
         (n, v["graph"]["knn_search_s"], v["graph"]["structure_pairs"], v["graph"]["structure_s"], v["graph"]["seconds"],
          v["regroup"]["similar"]["seconds"], v["regroup"]["duplicate"]["seconds"],
          max(v["regroup"]["similar"]["baseline_connected_components_s"], v["regroup"]["duplicate"]["baseline_connected_components_s"]),
-         v["regroup"]["duplicate"]["groups"])
+         v["regroup"]["duplicate"]["groups"], v["peak_rss_mb"])
         for n, v in sorted(sizes.items()) if "graph" in v
     ]
     if graph_rows:
@@ -165,7 +168,7 @@ def _scale(section: dict, results: Results) -> str:
             "aligned pairs are the close ones). Regroup: `star_groups` on the cached graph at the default similar "
             "(cosine 0.80) and duplicate (structure 0.90) thresholds; baseline: scipy connected components over the same edges.",
             "",
-            table(("Photos", "k-NN search s", "Pairs scored", "Structure s", "Graph total s", "Regroup similar s", "Regroup duplicate s", "Connected components s", "Duplicate groups"), graph_rows),
+            table(("Photos", "k-NN search s", "Pairs scored", "Structure s", "Graph total s", "Regroup similar s", "Regroup duplicate s", "Connected components s", "Duplicate groups", "Process peak RSS MB"), graph_rows),
         ]
     library = results.get("throughput", {}).get("results", {}).get("rescan", {})
     if library:

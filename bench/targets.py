@@ -125,7 +125,10 @@ def _scale(s: dict | None) -> list[Verdict]:
         g = sizes[str(graphs[-1])]["graph"]
         limit = (
             f"at {graphs[-1]:,} photos: k-NN search of every file {g['knn_search_s']} s (usearch, 2 threads), "
-            f"structural scoring of {g['structure_pairs']:,} pairs {g['structure_s']} s (numpy, one thread)"
+            f"structural scoring of {g['structure_pairs']:,} pairs {g['structure_s']} s (numpy, one thread). "
+            f"Memory too: the process peaked at {sizes[str(graphs[-1])]['peak_rss_mb']:,.0f} MB, most of it "
+            "`KnnGraph.with_structure` gathering two float32 32x32 signatures per pair for all pairs at once "
+            "(~8 KB a pair) before `pair_scores` chunks them; at 1M that is tens of GB"
         )
         value = at["graph"]["seconds"] if measured else at["graph_s"]
         why = "measured at 1M" if measured else f"k-NN search {basis(at['graph_knn_s'])}; scoring {basis(at['graph_structure_s'])}"
