@@ -81,3 +81,11 @@ def test_devset_copies_and_similar_pairs_are_separated(devset: Path, truth: dict
     worst = {kinds[b]: min(s, 1.0) for (_, b), s in sorted(zip(pairs, copies), key=lambda x: -x[1])}
     print({k: round(float(v), 3) for k, v in sorted(worst.items())}, "similar max", float(similar.max()))
     assert copies.min() >= DUPLICATE_THRESHOLD > similar.max()
+
+
+def test_scores_by_index_equal_scores_of_gathered_pairs(samples: Path) -> None:
+    blobs = [_sig(p) for p in sorted(samples.rglob("*.jp*g"))]
+    a, b = np.array([0, 1, 2, 3, 0]), np.array([1, 2, 3, 4, 4])
+    direct = structure.pair_scores(structure.unpack(blobs)[a], structure.unpack(blobs)[b])
+    chunked = structure.scores_between(structure.unpack(blobs, np.uint8), a, b, chunk=2)
+    np.testing.assert_allclose(chunked, direct, atol=1e-6)

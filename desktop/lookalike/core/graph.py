@@ -187,9 +187,9 @@ class KnnGraph:
         todo &= has[u] & has[v]
         if todo.any():
             nodes = np.unique(np.concatenate([u[todo], v[todo]]))
-            sigs = structure.unpack([signatures[int(self.ids[i])] for i in nodes])
+            sigs = structure.unpack([signatures[int(self.ids[i])] for i in nodes], np.uint8)
             a, b = np.searchsorted(nodes, u[todo]), np.searchsorted(nodes, v[todo])
-            pair_scores = structure.pair_scores(sigs[a], sigs[b])
+            pair_scores = structure.scores_between(sigs, a, b)
             # Give each pair's score to both of its entries, (u, v) and (v, u).
             codes = u[todo] * n + v[todo]
             order = np.argsort(codes)

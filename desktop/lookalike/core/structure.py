@@ -32,10 +32,10 @@ def signature(pixels: np.ndarray) -> bytes:
     return np.asarray(grey, dtype=np.uint8).tobytes()
 
 
-def unpack(blobs: list[bytes]) -> np.ndarray:
-    """Signatures as a float32 array (N, SIDE, SIDE)."""
+def unpack(blobs: list[bytes], dtype: type = np.float32) -> np.ndarray:
+    """Signatures as an array (N, SIDE, SIDE); uint8 keeps many of them at 1 KB each."""
     flat = np.frombuffer(b"".join(blobs), dtype=np.uint8)
-    return flat.reshape(len(blobs), SIDE, SIDE).astype(np.float32)
+    return flat.reshape(len(blobs), SIDE, SIDE).astype(dtype)
 
 
 @cache
@@ -105,4 +105,17 @@ def pair_scores(a: np.ndarray, b: np.ndarray, chunk: int = 512) -> np.ndarray:
     for start in range(0, len(a), chunk):
         sa, sb = a[start : start + chunk], b[start : start + chunk]
         out[start : start + chunk] = np.maximum(_one_way(sa, sb), _one_way(sb, sa))
+    return out
+
+
+def scores_between(sigs: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """`pair_scores` of pairs given as indices into `sigs` (uint8, from `unpack`).
+
+    Pairs are gathered chunk by chunk: a million photos' k-NN graph holds millions of
+    candidate pairs, far too many to lay out as float arrays at once.
+    """
+    out = np.empty(len(a), dtype=np.float32)
+    for start in range(0, len(a), chunk):
+        part = slice(start, start + chunk)
+        out[part] = pair_scores(sigs[a[part]].astype(np.float32), sigs[b[part]].astype(np.float32))
     return out
