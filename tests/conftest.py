@@ -16,7 +16,7 @@ from lookalike.core.manifest import ModelManifest, default_manifest_path, load_m
 from lookalike.core.paths import resources_dir  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-DEVSET = Path(os.environ.get("LOOKALIKE_DEVSET", REPO.parent / "shared" / "data" / "devset"))
+DEVSET = Path(os.environ.get("LOOKALIKE_DEVSET", REPO.parent / "shared" / "data" / "devset")).resolve()
 
 
 @pytest.fixture(autouse=True)
