@@ -249,11 +249,19 @@ class Catalog:
         )
         with self.session() as session:
             rows = session.execute(stmt).all()
-        if not rows:
-            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16)
-        return ids, matrix.reshape(len(rows), -1).astype(np.float32)
+        return ids, _unpack_vectors([r[1] for r in rows])
+
+    def vectors_of(self, model_id: str, ids: Sequence[int]) -> np.ndarray:
+        """float32 vectors of `ids`, in that order (each must have one): for small updates."""
+        found: dict[int, bytes] = {}
+        with self.session() as session:
+            for chunk in _chunks(ids):
+                stmt = select(Embedding.file_id, Embedding.vector).where(
+                    Embedding.model_id == model_id, Embedding.file_id.in_(chunk)
+                )
+                found.update((fid, blob) for fid, blob in session.execute(stmt))
+        return _unpack_vectors([found[int(i)] for i in ids])
 
     def signatures(self, ids: Sequence[int]) -> dict[int, bytes]:
         """Structure signatures (core/structure.py) by file id; files without one are absent."""
@@ -563,6 +571,13 @@ def _row(record: FileRecord) -> dict[str, object]:
         "status": "error" if record.error is not None else "ok", "error": record.error,
         "scanned_at": time.time(),
     }
+
+
+def _unpack_vectors(blobs: list[bytes]) -> np.ndarray:
+    """Stored float16 blobs as one float32 matrix (0 x 0 when there are none)."""
+    if not blobs:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(blobs), -1).astype(np.float32)
 
 
 def pack_vector(vector: np.ndarray) -> bytes:

@@ -121,22 +121,6 @@ def catalog_stamps(catalog: Catalog, model_id: str) -> Stamps:
     return Stamps(table[:, 0].copy(), table[:, 1].copy())
 
 
-def catalog_vectors(catalog: Catalog, model_id: str, ids: np.ndarray) -> np.ndarray:
-    """float32 vectors of `ids` (in that order); every id must have one."""
-    if len(ids) == 0:
-        return np.zeros((0, 0), dtype=np.float32)
-    found: dict[int, bytes] = {}
-    with catalog.session() as session:
-        for start in range(0, len(ids), 900):
-            chunk = [int(i) for i in ids[start : start + 900]]
-            stmt = select(Embedding.file_id, Embedding.vector).where(
-                Embedding.model_id == model_id, Embedding.file_id.in_(chunk)
-            )
-            found.update((fid, blob) for fid, blob in session.execute(stmt))
-    blob = b"".join(found[int(i)] for i in ids)
-    return np.frombuffer(blob, dtype=np.float16).reshape(len(ids), -1).astype(np.float32)
-
-
 class VectorIndex:
     """Approximate cosine search over unit vectors keyed by file id."""
 
@@ -253,10 +237,10 @@ def open_index(catalog: Catalog, model_id: str, dim: int, threads: int = DEFAULT
         if index is not None and saved_stamps is not None and current.small_change(saved_stamps):
             gone, fresh = current.changes_since(saved_stamps)
             index.remove(gone)
-            index.add(fresh, catalog_vectors(catalog, model_id, fresh))
+            index.add(fresh, catalog.vectors_of(model_id, fresh))
         else:
             index = VectorIndex(dim, threads, state.token)
-            index.build(current.ids, catalog_vectors(catalog, model_id, current.ids))
+            index.build(*catalog.vectors(model_id))  # one ordered scan, not a million look-ups
         index.save(path)
         _write_state(sidecar_path(path), state.token, current)
     _opened[path] = (file_stamp(path), index)
