@@ -7,10 +7,6 @@ arguments means the window" true there.
 
 import sys
 
-# onnxruntime must be loaded before usearch: the other way round its first C++ call
-# crashes in libstdc++ (seen with usearch 2.26 + onnxruntime 1.31/1.32 on Linux).
-import onnxruntime  # noqa: F401
-
 from lookalike.cli import main
 
 if __name__ == "__main__":

@@ -6,10 +6,6 @@ It goes straight to the desktop app, so a file manager that passes a photo's pat
 
 import sys
 
-# onnxruntime must be loaded before usearch: the other way round its first C++ call
-# crashes in libstdc++ (seen with usearch 2.26 + onnxruntime 1.31/1.32 on Linux).
-import onnxruntime  # noqa: F401
-
 from lookalike.ui.app import main
 
 if __name__ == "__main__":
