@@ -152,8 +152,9 @@ def test_undo_refuses_a_journal_row_pointing_outside_the_quarantine(
     assert secret.read_bytes() == b"S" * 10, "undo moved a file from outside the quarantine"
     assert not (root / "copy.jpg").exists()
     assert [e.state for e in undo.entries] == ["done"] and refusal in (undo.entries[0].reason or "")
+    said = (undo.entries[0].reason or "").replace(f"{tmp_path}/", "")  # the report must not change run to run
     record("security", f"undo of a {mode} journal row naming an outside file, "
-           f"{'with its hash' if hashed else 'without a hash'}", 1, f"refused: {undo.entries[0].reason}")
+           f"{'with its hash' if hashed else 'without a hash'}", 1, f"refused: {said}")
 
 
 @pytest.mark.parametrize(("where", "refusal"), [
