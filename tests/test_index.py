@@ -19,22 +19,52 @@ def unit_rows(count: int, dim: int, seed: int = 0) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def recall_at(index: VectorIndex, ids: np.ndarray, vectors: np.ndarray, queries: np.ndarray, k: int) -> float:
-    """Share of the exact k nearest (cosine, brute force) that the index returns."""
-    exact = ids[np.argsort(-(queries @ vectors.T), axis=1, kind="stable")[:, :k]]
+def recall_at(index: VectorIndex, ids: np.ndarray, queries: np.ndarray, k: int) -> float:
+    """Share of the exact k nearest (brute force over the vectors the index holds) it returns.
+
+    A returned file counts when it is as close as the exact k-th: identical copies
+    have identical vectors, and which of two tied files comes 10th is arbitrary.
+    """
+    held = index.vectors(ids)
+    exact = -np.sort(-(queries @ held.T), axis=1)[:, k - 1]
     found, _ = index.search(queries, k)
-    return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(found, exact)]))
+    found_sims = np.einsum("qd,qkd->qk", queries, index.vectors(found.ravel()).reshape(*found.shape, -1))
+    hits = (found >= 0) & (found_sims >= exact[:, None] - 1e-6)
+    return float(hits.sum() / (k * len(queries)))
+
+
+def devset_vectors(devset: Path, truth: dict, embedder: Embedder) -> np.ndarray:
+    names = sorted({n for g in truth["groups"] for n in g} | set(truth["distractors"]))
+    pixels = [decode(devset / n, embedder.input_size).pixels for n in names]
+    return embedder.embed(pixels).astype(np.float16).astype(np.float32)  # as the catalog stores them
 
 
 @pytest.mark.devset
 def test_recall_on_devset_vectors(devset: Path, truth: dict, embedder: Embedder) -> None:
-    names = sorted({n for g in truth["groups"] for n in g} | set(truth["distractors"]))
-    pixels = [decode(devset / n, embedder.input_size).pixels for n in names]
-    vectors = embedder.embed(pixels).astype(np.float16).astype(np.float32)  # as the catalog stores them
-    ids = np.arange(1, len(names) + 1, dtype=np.int64)
+    vectors = devset_vectors(devset, truth, embedder)
+    ids = np.arange(1, len(vectors) + 1, dtype=np.int64)
     index = VectorIndex(embedder.dim)
     index.build(ids, vectors)
-    assert recall_at(index, ids, vectors, vectors, 10) >= 0.99
+    recall = recall_at(index, ids, index.vectors(ids), 10)
+    print(f"devset recall@10 against exact search: {recall:.4f}")
+    assert recall >= 0.99
+
+
+@pytest.mark.devset
+def test_int8_storage_keeps_cosines(devset: Path, truth: dict, embedder: Embedder) -> None:
+    """What int8 storage costs: the cosines the index reports against the float ones."""
+    vectors = devset_vectors(devset, truth, embedder)
+    ids = np.arange(len(vectors), dtype=np.int64)
+    index = VectorIndex(embedder.dim)
+    index.build(ids, vectors)
+    found, sims = index.search(vectors, 10)
+    exact = np.einsum("qd,qkd->qk", vectors, vectors[found])
+    error = np.abs(sims - exact)
+    print(f"int8 storage: cosine error max {error.max():.4f}, mean {error.mean():.5f}")
+    assert error.max() < 0.005
+    true_top = np.argsort(-(vectors @ vectors.T), axis=1)[:, :10]
+    kth = np.take_along_axis(vectors @ vectors.T, true_top, axis=1)[:, -1]
+    assert np.mean(exact >= kth[:, None] - 0.005) >= 0.99  # nothing far from the true top 10 comes back
 
 
 def test_recall_on_clustered_vectors() -> None:
@@ -45,7 +75,7 @@ def test_recall_on_clustered_vectors() -> None:
     ids = np.arange(10, 3010, dtype=np.int64)
     index = VectorIndex(64)
     index.build(ids, vectors)
-    assert recall_at(index, ids, vectors, vectors[::6], 10) >= 0.99
+    assert recall_at(index, ids, vectors[::6], 10) >= 0.99
     _, sims = index.search(vectors[:100], 10)
     assert np.all(np.diff(sims, axis=1) <= 1e-6)  # best first
 
@@ -107,7 +137,7 @@ def test_open_index_follows_the_catalog(samples: Path, tmp_path: Path, embedder:
         assert path.is_file() and sidecar_path(path).is_file()
         assert index.keys().tolist() == ids.tolist()
         keys, sims = index.search(vectors, 1)  # every photo finds itself (or its identical copy)
-        assert np.allclose(index.vectors(keys[:, 0]), vectors, atol=1e-3)
+        assert np.einsum("nd,nd->n", index.vectors(keys[:, 0]), vectors).min() > 0.998
         assert sims[:, 0] == pytest.approx(1.0, abs=1e-3)
 
         saved = path.stat().st_mtime_ns

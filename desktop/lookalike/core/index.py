@@ -8,10 +8,13 @@ a million must not cost a full rebuild. A large change, or a saved file that
 cannot be read, rebuilds from `Catalog.vectors`. Keys are file ids; similarity is
 the cosine (1 - usearch's cosine distance).
 
-The storage type and graph parameters were measured (docs/calibration.md): f16
-keeps everything the catalog stores (its blobs are f16 already) at half the
-memory of f32, while i8 lost recall; usearch's default connectivity/expansions
-gave recall@10 of 0.95 on 100k clustered vectors, the values below >= 0.99.
+Vectors are stored as int8, each scaled by its own largest component (`quantize`):
+half the memory of f16, integer dot products that come out the same on every CPU
+(usearch's f16 kernels accumulate in f16 on CPUs with AVX512-FP16, which lost
+recall there), and cosines within 0.003 of the float ones. usearch's own i8
+conversion scales every vector alike and lost 5 points of recall; see
+docs/calibration.md for those figures and the graph parameters (usearch's
+defaults gave recall@10 of 0.95 on 100k clustered vectors, the values below >= 0.99).
 """
 
 from __future__ import annotations
@@ -30,14 +33,14 @@ from usearch.index import BatchMatches, Index
 from lookalike.core.catalog import Catalog
 from lookalike.core.schema import Embedding, File
 
-DTYPE = "f16"
+DTYPE = "i8"
 CONNECTIVITY = 32
 EXPANSION_ADD = 256
 EXPANSION_SEARCH = 128
 #: usearch takes every core by default; the scan's decoders and the UI need theirs.
 DEFAULT_THREADS = min(2, os.cpu_count() or 1)
 #: Bump when the saved layout or the parameters above change: old files are rebuilt.
-FORMAT = 1
+FORMAT = 2
 #: Prime modulus of the per-row checksum (keeps SQLite's integer sum from overflowing).
 _MODULUS = 4_294_967_311
 #: Above this share of added/changed/removed files a rebuild beats editing in place.
@@ -142,11 +145,12 @@ class VectorIndex:
         return np.sort(np.asarray(self._index.keys, dtype=np.int64))
 
     def vectors(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
-        """The stored vectors of `ids` (float32 rows, in the order asked)."""
+        """The stored vectors of `ids` as float32 unit rows, in the order asked."""
         keys = np.asarray(ids, dtype=np.int64)
         if len(keys) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.asarray(self._index.get(keys), dtype=np.float32).reshape(len(keys), self.dim)
+        stored = np.asarray(self._index.get(keys), dtype=np.float32).reshape(len(keys), self.dim)
+        return stored / np.maximum(np.linalg.norm(stored, axis=1, keepdims=True), np.float32(1e-12))
 
     def build(self, ids: Sequence[int] | np.ndarray, vectors: np.ndarray) -> None:
         """Replace the whole content with `ids` -> `vectors`."""
@@ -158,7 +162,7 @@ class VectorIndex:
         keys = np.asarray(ids, dtype=np.int64)
         if len(keys) == 0:
             return
-        matrix = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(keys), self.dim)
+        matrix = quantize(np.asarray(vectors).reshape(len(keys), self.dim))
         self.remove(keys)
         self._index.add(keys, matrix, threads=self.threads)
 
@@ -174,7 +178,7 @@ class VectorIndex:
 
         Rows are padded with id -1 and similarity -inf where fewer than `k` exist.
         """
-        queries = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        queries = quantize(np.asarray(vectors).reshape(-1, self.dim))
         keys = np.full((len(queries), k), -1, dtype=np.int64)
         sims = np.full((len(queries), k), -np.inf, dtype=np.float32)
         if len(self) == 0 or len(queries) == 0 or k <= 0:
@@ -289,8 +293,20 @@ def _write_state(path: Path, token: str, stamps: Stamps) -> None:
     tmp.replace(path)
 
 
+def quantize(vectors: np.ndarray) -> np.ndarray:
+    """Rows as int8, each scaled so its largest magnitude is 127 (cosine is scale-free).
+
+    A unit vector of 1280 dims has components near 0.01: scaled by a fixed 127,
+    as usearch's own conversion does, most of them round to 0 or 1.
+    """
+    rows = np.asarray(vectors, dtype=np.float32)
+    peak = np.abs(rows).max(axis=1, keepdims=True) if rows.size else np.ones((len(rows), 1), np.float32)
+    scaled = rows * (np.float32(127.0) / np.maximum(peak, np.float32(1e-12)))
+    return np.ascontiguousarray(np.rint(scaled), dtype=np.int8)
+
+
 def _similarity(distances: np.ndarray) -> np.ndarray:
-    """Cosine from usearch's cosine distance (f16 rounding can step just outside [-1, 1])."""
+    """Cosine from usearch's cosine distance (rounding can step just outside [-1, 1])."""
     return np.clip(1.0 - distances.astype(np.float32), -1.0, 1.0)
 
 
