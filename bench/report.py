@@ -9,6 +9,8 @@ import numpy as np
 
 from bench.machine import one_line
 from bench.targets import Verdict, evaluate
+from lookalike.core.config import DUPLICATE_THRESHOLD, SIMILAR_THRESHOLD
+from lookalike.core.graph import FLOOR, K
 
 Results = dict[str, dict]
 
@@ -163,10 +165,11 @@ def _scale(section: dict, results: Results) -> str:
     if graph_rows:
         out += [
             "",
-            "k-NN graph: `KnnGraph.build` (every file's 32 nearest, cosine >= 0.45) then `with_structure` (structural "
+            f"k-NN graph: `KnnGraph.build` (every file's {K} nearest, cosine >= {FLOOR}) then `with_structure` (structural "
             "score of every pair above the duplicate gate; signatures are synthetic 32x32 projections of the vectors, so "
             "aligned pairs are the close ones). Regroup: `star_groups` on the cached graph at the default similar "
-            "(cosine 0.80) and duplicate (structure 0.90) thresholds; baseline: scipy connected components over the same edges.",
+            f"(cosine {SIMILAR_THRESHOLD}) and duplicate (structure {DUPLICATE_THRESHOLD}) thresholds; baseline: scipy "
+            "connected components over the same edges.",
             "",
             table(("Photos", "k-NN search s", "Pairs scored", "Structure s", "Graph total s", "Regroup similar s", "Regroup duplicate s", "Connected components s", "Duplicate groups", "Process peak RSS MB"), graph_rows),
         ]

@@ -49,12 +49,14 @@ Measure = Literal["cosine", "structure"]
 #: Neighbours searched per file. Groups larger than this are still found whole as
 #: long as every member lists the representative among its own K nearest.
 K = 32
-#: Weakest edge kept: below every threshold the settings offer (unrelated photos
-#: of this model reach ~0.56, see docs/calibration.md).
-FLOOR = 0.45
 #: Cosine below which two photos are never called duplicates, however well they
-#: align: greyscale copies reach 0.57, unrelated photos 0.65 (docs/calibration.md).
-DUPLICATE_GATE = 0.45
+#: align. The embedding only proposes candidates here; the structural score
+#: decides, and it stays <= 0.57 for unrelated pairs down to cosine 0.30 while
+#: copies turned sideways fall to 0.42 and greyscale ones to 0.57
+#: (docs/calibration.md).
+DUPLICATE_GATE = 0.30
+#: Weakest edge kept: the gate, and below every threshold the settings offer.
+FLOOR = DUPLICATE_GATE
 #: Files searched per batch while building (bounds the memory of one search call).
 _BATCH = 4096
 
