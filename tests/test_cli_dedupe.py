@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -81,7 +82,8 @@ def test_undo_and_history_verbs(library: Library, tmp_path: Path, capsys: Captur
     assert "undone" in capsys.readouterr().out
 
 
-def gps_photo(path: Path, taken: str | None, gps: bool) -> None:
+def gps_photo(path: Path, taken: str | None, gps: bool, picture: Path | None = None) -> None:
+    """A JPEG (of `picture`, else a red square) with the EXIF date `taken` and/or a GPS position."""
     exif = Image.Exif()
     if taken:
         exif[0x0132] = taken
@@ -91,7 +93,8 @@ def gps_photo(path: Path, taken: str | None, gps: bool) -> None:
             3: "W", 4: (IFDRational(2), IFDRational(17), IFDRational(4020, 100)),
             5: b"\x00", 6: IFDRational(355, 10),
         }  # fmt: skip
-    Image.new("RGB", (32, 24), "red").save(path, exif=exif)
+    image = Image.open(picture).convert("RGB") if picture else Image.new("RGB", (32, 24), "red")
+    image.save(path, exif=exif, quality=90)
 
 
 def test_xmp_sidecar_carries_date_and_gps(tmp_path: Path) -> None:
@@ -180,16 +183,66 @@ def test_dedupe_refuses_bad_input(library: Library, tmp_path: Path, capsys: Capt
 
 
 def test_dedupe_duplicates_of_scanned_samples_to_trash_and_back(samples: Path, tmp_path: Path, capsys: Capture) -> None:
+    shutil.copy2(samples / "chelsea.jpg", samples / "copies" / "chelsea (copy).jpg")  # identical and duplicate
     catalog_path = tmp_path / "catalog.sqlite"
     assert cli(catalog_path, "scan", str(samples)) == 0
     hashes = {p: full_hash(p) for p in samples.rglob("*.*")}
     plan = cli_json(capsys, catalog_path, "dedupe", "--rules", "resolution,file_size")
+    groups = {
+        frozenset(Path(m["path"]).name for m in (*g["keep"], *g["remove"])): [Path(m["path"]).name for m in g["keep"]]
+        for g in plan["groups"]
+    }
+    # One group per picture: the identical copy joins chelsea's duplicate group, the lone one stays a group.
+    assert groups[frozenset({"chelsea.jpg", "chelsea (copy).jpg", "chelsea_small.jpg"})] == ["chelsea.jpg"]
+    assert groups[frozenset({"astronaut.jpg", "astronaut (copy).jpg"})] == ["astronaut.jpg"]
+    assert sum(len(files) for files in groups) == len(set().union(*groups))  # no file in two groups
     removed = {Path(m["path"]).name for g in plan["groups"] for m in g["remove"]}
-    assert {"chelsea_small.jpg", "coffee_cropped.jpg"} <= removed
-    assert not removed & {"chelsea.jpg", "coffee.jpg"}
+    assert {"chelsea_small.jpg", "coffee_cropped.jpg", "chelsea (copy).jpg", "astronaut (copy).jpg"} <= removed
+    assert not removed & {"chelsea.jpg", "coffee.jpg", "astronaut.jpg"}
+    identical = cli_json(capsys, catalog_path, "dedupe", "--kind", "identical")
+    assert {Path(m["path"]).name for g in identical["groups"] for m in g["remove"]} == {
+        "chelsea (copy).jpg", "astronaut (copy).jpg"
+    }  # fmt: skip
 
     done = cli_json(capsys, catalog_path, "dedupe", "--rules", "resolution,file_size", "--apply", "--mode", "trash")
     assert {Path(f["source"]).name for f in done["files"] if f["state"] == "done"} == removed
     assert all(not Path(f["source"]).exists() for f in done["files"])
+    assert (samples / "chelsea.jpg").exists() and (samples / "astronaut.jpg").exists()
     assert cli(catalog_path, "undo") == 0
     assert {p: full_hash(p) for p in samples.rglob("*.*")} == hashes
+
+
+def test_dedupe_plan_offers_the_metadata_a_removed_copy_has(samples: Path, tmp_path: Path, capsys: Capture) -> None:
+    photos, exports = tmp_path / "Photos", tmp_path / "Photos" / "Exports"
+    exports.mkdir(parents=True)
+    gps_photo(photos / "IMG_0001.jpg", "2015:06:01 10:00:00", gps=True, picture=samples / "coffee.jpg")
+    gps_photo(exports / "coffee.jpg", None, gps=False, picture=samples / "coffee.jpg")
+    catalog_path = tmp_path / "catalog.sqlite"
+    assert cli(catalog_path, "scan", str(photos)) == 0
+    prefer = ("--prefer", str(exports))
+
+    (group,) = cli_json(capsys, catalog_path, "dedupe", *prefer)["groups"]
+    assert [m["path"] for m in group["keep"]] == [str(exports / "coffee.jpg")]
+    offer = group["metadata"]
+    assert offer["sidecar"] == str(exports / "coffee.jpg.xmp")
+    assert (offer["taken_at"], offer["taken_from"]) == ("2015-06-01T10:00:00", str(photos / "IMG_0001.jpg"))
+    assert offer["gps_from"] == str(photos / "IMG_0001.jpg")
+    assert offer["gps"]["latitude"] == pytest.approx(48.858278)
+
+    capsys.readouterr()
+    assert cli(catalog_path, "dedupe", *prefer) == 0
+    assert (
+        "  note    the kept copy lacks the date taken and GPS of IMG_0001.jpg (removed): "
+        "add --merge-metadata to save them in coffee.jpg.xmp"
+    ) in capsys.readouterr().out
+    assert not (exports / "coffee.jpg.xmp").exists()
+
+    done = cli_json(capsys, catalog_path, "dedupe", *prefer, "--merge-metadata", "--apply", "--mode", "trash")
+    assert done["sidecars"] == [str(exports / "coffee.jpg.xmp")]
+    assert "exif:GPSLatitude" in (exports / "coffee.jpg.xmp").read_text()
+    assert not (photos / "IMG_0001.jpg").exists()
+
+
+def test_no_offer_when_no_removed_copy_has_metadata(library: Library, capsys: Capture) -> None:
+    catalog_path, _ = library
+    assert cli_json(capsys, catalog_path, "dedupe", "--kind", "identical")["groups"][0]["metadata"] is None

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import pytest
 
-from lookalike.core.keeprules import DEFAULT_RULES, RULES, choose_keeper, human_bytes
+from lookalike.cli import main
+from lookalike.core.keeprules import (
+    DEFAULT_RULES,
+    RULES,
+    choose_keeper,
+    human_bytes,
+    normalise_folders,
+    normalise_rules,
+)
 from lookalike.core.schema import File
 
 
@@ -16,10 +28,75 @@ def photo(id: int, path: str, **fields) -> File:
 
 def test_registry_has_labels_and_default_order() -> None:
     assert DEFAULT_RULES == [
-        "preferred_folder", "colour", "resolution", "format", "file_size", "date_taken", "metadata", "shortest_path"
-    ]
+        "preferred_folder", "colour", "resolution", "format", "metadata", "date_taken", "file_size", "shortest_path"
+    ]  # fmt: skip
     assert set(DEFAULT_RULES) == set(RULES)
     assert all(rule.label for rule in RULES.values())
+
+
+def test_default_order_keeps_the_camera_copy_over_a_slightly_larger_resave() -> None:
+    original = photo(1, "/p/IMG_1.jpg", size=108_401)
+    mirrored = photo(2, "/p/IMG_1 (mirrored).jpg", size=109_866)  # 1% larger: noise of re-saving
+    recompressed = photo(3, "/p/x.jpg", size=41_958)  # shortest path, but clearly compressed harder
+    keeper, reasons = choose_keeper([mirrored, recompressed, original])
+    assert keeper == 1
+    assert reasons[1] == "about the largest file (108.4 KB); shortest path"
+    assert reasons[2] == "duplicate of IMG_1.jpg: longer path"
+    assert reasons[3] == "duplicate of IMG_1.jpg: smaller file (42.0 KB)"
+
+
+def test_default_order_puts_exif_before_file_size() -> None:
+    camera = photo(1, "/p/deep/folder/IMG_1.jpg", size=900_000, taken_at="2015-06-01T10:00:00", has_gps=True)
+    export = photo(2, "/p/IMG_1.jpg", size=3_000_000)  # a re-save at higher quality, EXIF stripped
+    keeper, reasons = choose_keeper([export, camera])
+    assert keeper == 1
+    assert reasons[2] == "duplicate of /p/deep/folder/IMG_1.jpg: missing EXIF date and GPS"
+
+
+def test_default_order_still_prefers_pixels_and_format_over_metadata() -> None:
+    thumb = photo(1, "/p/a.jpg", width=160, height=120, taken_at="2015-06-01T10:00:00", has_gps=True)
+    raw = photo(2, "/p/a.nef", format="RAW", width=160, height=120)
+    full = photo(3, "/p/b.jpg", width=4000, height=3000)
+    keeper, reasons = choose_keeper([thumb, raw, full])
+    assert keeper == 3
+    assert reasons[1] == "duplicate of b.jpg: lower resolution (160×120)"
+    keeper, reasons = choose_keeper([thumb, raw])
+    assert keeper == 2
+    assert reasons[1] == "duplicate of a.nef: less original format (JPEG)"
+
+
+def test_size_tolerance_counts_only_the_copies_still_in_the_running() -> None:
+    grey = photo(1, "/p/rocket_gray.png", format="PNG", size=111_721, grey=True)  # out on the colour rule
+    colour = photo(2, "/p/rocket.jpg", size=52_000)
+    turned = photo(3, "/p/rocket_rotated.jpg", size=47_340)  # 9% smaller than rocket.jpg, not 58%
+    keeper, reasons = choose_keeper([grey, colour, turned], ["colour", "file_size", "shortest_path"])
+    assert keeper == 2
+    assert reasons == {
+        2: "in colour; shortest path",
+        1: "duplicate of rocket.jpg: greyscale",
+        3: "duplicate of rocket.jpg: longer path",
+    }
+
+
+def test_normalise_rules_forgives_spelling_and_refuses_unknown_names() -> None:
+    assert normalise_rules([" Resolution", "file-size", "resolution", "", "Shortest Path"]) == [
+        "resolution", "file_size", "shortest_path"
+    ]  # fmt: skip
+    assert normalise_rules([]) == DEFAULT_RULES
+    assert normalise_rules([]) is not DEFAULT_RULES  # a caller may edit its copy
+    with pytest.raises(ValueError) as refused:
+        normalise_rules(["resolution", "prettiest"])
+    assert str(refused.value).startswith("unknown keep rule(s) prettiest; known: preferred_folder, colour")
+
+
+def test_normalise_folders_gives_real_absolute_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "Archive").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "Archive")
+    monkeypatch.chdir(tmp_path)
+    archive = str((tmp_path / "Archive").resolve())
+    assert normalise_folders(["Archive", "  ", str(tmp_path / "link"), "x/../Archive", "~/Inbox"]) == [
+        archive, str(Path.home().resolve() / "Inbox")
+    ]  # fmt: skip
 
 
 def test_highest_resolution_wins() -> None:
@@ -38,6 +115,18 @@ def test_largest_file_wins() -> None:
     assert keeper == 2
     assert reasons[2] == "largest file (4.2 MB)"
     assert reasons[1] == "duplicate of b.jpg: smaller file (1.5 MB)"
+
+
+def test_sizes_within_ten_percent_of_the_largest_tie() -> None:
+    files = [photo(1, "/p/a.jpg", size=1_000_000), photo(2, "/p/bb.jpg", size=1_090_000)]
+    keeper, reasons = choose_keeper(files, ["file_size", "shortest_path"])
+    assert keeper == 1
+    assert reasons == {1: "shortest path", 2: "duplicate of a.jpg: longer path"}
+    files.append(photo(3, "/p/ccc.jpg", size=880_000))  # 19% below the largest
+    keeper, reasons = choose_keeper(files, ["file_size", "shortest_path"])
+    assert keeper == 1
+    assert reasons[1] == "about the largest file (1.0 MB); shortest path"
+    assert reasons[3] == "duplicate of a.jpg: smaller file (880.0 KB)"
 
 
 @pytest.mark.parametrize(
@@ -146,3 +235,20 @@ def test_similar_groups_word_the_reason_as_similar() -> None:
     small = photo(2, "/p/b.jpg", width=10, height=10)
     _, reasons = choose_keeper([big, small], ["resolution"], relation="similar to")
     assert reasons[2] == "similar to a.jpg: lower resolution (10×10)"
+
+
+def test_devset_original_is_kept_over_its_mirrored_and_turned_copies(devset: Path, tmp_path: Path, capsys) -> None:
+    """On real files: s009's copies are as large or larger, only their names say they are copies."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for source in devset.glob("s009_*"):
+        shutil.copy2(source, photos / source.name)
+    catalog = str(tmp_path / "catalog.sqlite")
+    assert main(["--catalog", catalog, "scan", str(photos)]) == 0
+    capsys.readouterr()
+    assert main(["--catalog", catalog, "dedupe", "--json"]) == 0
+    (group,) = json.loads(capsys.readouterr().out)["groups"]
+    assert [Path(m["path"]).name for m in group["keep"]] == ["s009_orig.jpg"]
+    reasons = {Path(m["path"]).name: m["reason"] for m in group["remove"]}
+    assert reasons["s009_hflip.jpg"] == "duplicate of s009_orig.jpg: longer path"
+    assert reasons["s009_jpeg_q35.jpg"] == "duplicate of s009_orig.jpg: smaller file (42.0 KB)"

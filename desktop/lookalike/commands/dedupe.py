@@ -1,9 +1,15 @@
 """`lookalike dedupe`: show which copies would go and why; with --apply, remove them.
 
 Without --apply nothing is touched: the plan lists every group's kept copy with
-the rule that chose it, the copies to remove with the reason, and the space that
-would be freed. With --apply the same plan runs as one journalled batch
-(`lookalike undo` reverts it), each file re-checked just before it is touched.
+the rule that chose it, the copies to remove with the reason, the date taken or
+GPS a removed copy would take with it (which --merge-metadata saves beside the
+kept copy), and the space that would be freed. With --apply the same plan runs as
+one journalled batch (`lookalike undo` reverts it), each file re-checked just
+before it is touched.
+
+`--kind duplicate` plans one group per picture as a person sees it: the byte-
+identical copies of a picture join its duplicate group (the duplicate tier only
+sees one of them), as `lookalike duplicates` and the app list both tiers.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lookalike.commands.common import CommandError, add_json_flag, manifest_for, open_catalog, print_json, settings
 from lookalike.commands.history import entries_json, print_entries
@@ -18,8 +25,11 @@ from lookalike.core.catalog import Catalog
 from lookalike.core.config import Settings
 from lookalike.core.deletion import BatchReport, Plan, execute, plan_from_review
 from lookalike.core.journal import DeletionError
-from lookalike.core.keeprules import check_rules, human_bytes
-from lookalike.core.sidecar import merge_metadata
+from lookalike.core.keeprules import choose_keeper, human_bytes, normalise_folders, normalise_rules
+from lookalike.core.sidecar import MetadataOffer, merge_metadata, metadata_offers
+
+if TYPE_CHECKING:
+    from lookalike.core.review import ReviewGroup, ReviewMember
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--kind", choices=("identical", "duplicate"), default="duplicate",
-        help="identical: same bytes; duplicate: the same picture, re-encoded or resized (default)",
+        help="identical: same bytes; duplicate: the same picture, re-encoded or resized, identical copies "
+        "included (default)",
     )  # fmt: skip
     parser.add_argument("--threshold", type=float, metavar="T", help="duplicate threshold: structural score 0..1 (default: settings)")
     parser.add_argument("--rules", metavar="R1,R2,...", help="keep rules in order (default: settings, else built-in)")
@@ -53,20 +64,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # Imported here: grouping loads the vector index stack, which other verbs never need.
-    from lookalike.core.review import find_groups
-
     config = _settings(args)
     mode, quarantine = _mode(args, config)
     model_id = manifest_for(args.model).model_id
     with open_catalog(args) as catalog:
-        groups = find_groups(catalog, model_id, args.kind, threshold=args.threshold, settings=config)
+        groups = _groups(catalog, model_id, args.kind, args.threshold, config)
         try:
             plan = plan_from_review(catalog, groups)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         if not args.apply or not plan.removals:
-            _show_plan(plan, groups, mode, args.json)
+            _show_plan(plan, groups, metadata_offers(catalog, plan), mode, args.merge_metadata, args.json)
             return 0
         sidecars = [str(p) for p in merge_metadata(catalog, plan)] if args.merge_metadata else []
         report = _execute(catalog, plan, mode, quarantine, args.yes_permanently)
@@ -76,13 +84,64 @@ def run(args: argparse.Namespace) -> int:
 
 def _settings(args: argparse.Namespace) -> Settings:
     config = settings()
-    rules = [r.strip() for r in args.rules.split(",") if r.strip()] if args.rules else config.keep_rules
     try:
-        check_rules(rules)
+        rules = normalise_rules(args.rules.split(",") if args.rules else config.keep_rules)
     except ValueError as exc:
         raise CommandError(str(exc), exit_code=2) from exc
-    preferred = [str(Path(p).expanduser().resolve()) for p in args.prefer] or config.preferred_folders
+    preferred = normalise_folders(args.prefer) if args.prefer else config.preferred_folders
     return dataclasses.replace(config, keep_rules=rules, preferred_folders=preferred)
+
+
+def _groups(
+    catalog: Catalog, model_id: str, kind: str, threshold: float | None, config: Settings
+) -> list[ReviewGroup]:
+    """The groups to plan: identical ones, or one per picture with its identical copies inside."""
+    # Imported here: grouping loads the vector index stack, which other verbs never need.
+    from lookalike.core.review import check_threshold, find_groups
+
+    if threshold is not None:
+        try:
+            check_threshold(threshold)
+        except ValueError as exc:
+            raise CommandError(str(exc), exit_code=2) from exc
+    identical = find_groups(catalog, model_id, "identical", settings=config)
+    if kind == "identical":
+        return identical
+    duplicates = find_groups(catalog, model_id, "duplicate", threshold, config)
+    return _one_per_picture(identical, duplicates, config)
+
+
+def _one_per_picture(
+    identical: list[ReviewGroup], duplicates: list[ReviewGroup], config: Settings
+) -> list[ReviewGroup]:
+    """Each identical group folded into the duplicate group holding its keeper, the keeper chosen again.
+
+    The duplicate tier sees only one copy of identical bytes, so planning the two
+    tiers apart would keep a file in one group that the other removes.
+    """
+    home = {m.file.id: n for n, g in enumerate(duplicates) for m in g.members}
+    joining: dict[int, list[ReviewMember]] = {}
+    alone = []
+    for group in identical:
+        n = next((home[m.file.id] for m in group.members if m.file.id in home), None)
+        if n is None:
+            alone.append(group)
+        else:
+            joining.setdefault(n, []).extend(m for m in group.members if m.file.id not in home)
+    merged = [_rejudged(g, joining[n], config) if n in joining else g for n, g in enumerate(duplicates)]
+    return sorted(merged + alone, key=lambda g: (-g.reclaimable, -len(g.members), g.representative_id))
+
+
+def _rejudged(group: ReviewGroup, copies: list[ReviewMember], config: Settings) -> ReviewGroup:
+    """`group` with identical `copies` of its members added, keeper and reasons over all of them."""
+    from lookalike.core.review import ReviewGroup, ReviewMember
+
+    similarity = {m.file.full_hash: m.similarity for m in group.members}
+    everyone = [(m.file, m.similarity) for m in group.members]
+    everyone += [(m.file, similarity.get(m.file.full_hash, m.similarity)) for m in copies]
+    keeper, reasons = choose_keeper([f for f, _ in everyone], config.keep_rules, config.preferred_folders)
+    members = [ReviewMember(f, s, f.id == keeper, reasons[f.id]) for f, s in everyone]
+    return ReviewGroup(group.kind, group.representative_id, members)
 
 
 def _mode(args: argparse.Namespace, config: Settings) -> tuple[str, str | None]:
@@ -107,17 +166,22 @@ def _execute(catalog: Catalog, plan: Plan, mode: str, quarantine: str | None, co
         raise CommandError(str(exc)) from exc
 
 
-def _show_plan(plan: Plan, groups: list, mode: str, as_json: bool) -> None:
+def _show_plan(
+    plan: Plan, groups: list[ReviewGroup], offers: list[MetadataOffer], mode: str, merging: bool, as_json: bool
+) -> None:
+    offer_of = {offer.keeper_id: offer for offer in offers}
     if as_json:
         print_json(
             {
                 "apply": False,
                 "mode": mode,
                 "bytes_freed": plan.bytes_freed,
+                "merge_metadata": merging,
                 "groups": [
                     {
                         "keep": [_member_json(m) for m in g.members if m.keep],
                         "remove": [_member_json(m) for m in g.members if not m.keep],
+                        "metadata": _offer_json(_offer_for(g, offer_of)),
                     }
                     for g in groups
                 ],
@@ -131,6 +195,9 @@ def _show_plan(plan: Plan, groups: list, mode: str, as_json: bool) -> None:
         print(f"Group {number}")
         for member in sorted(group.members, key=lambda m: not m.keep):
             print(f"  {'keep  ' if member.keep else 'remove'}  {member.file.path}  ({member.reason})")
+        offer = _offer_for(group, offer_of)
+        if offer is not None:
+            print(f"  note    {_offer_text(offer, merging)}")
     print()
     print(
         f"Would remove {len(plan.removals)} file(s) and keep {len(plan.kept)}, freeing "
@@ -138,9 +205,37 @@ def _show_plan(plan: Plan, groups: list, mode: str, as_json: bool) -> None:
     )
 
 
-def _member_json(member: object) -> dict:
-    file = member.file  # type: ignore[attr-defined]
-    return {"id": file.id, "path": file.path, "size": file.size, "reason": member.reason}  # type: ignore[attr-defined]
+def _member_json(member: ReviewMember) -> dict:
+    file = member.file
+    return {"id": file.id, "path": file.path, "size": file.size, "reason": member.reason}
+
+
+def _offer_for(group: ReviewGroup, offers: dict[int, MetadataOffer]) -> MetadataOffer | None:
+    """The metadata offer of the group's kept copy, if it lacks something a removed copy has."""
+    return next((offers[m.file.id] for m in group.members if m.keep and m.file.id in offers), None)
+
+
+def _offer_json(offer: MetadataOffer | None) -> dict | None:
+    if offer is None:
+        return None
+    return {
+        "sidecar": str(offer.sidecar),
+        "taken_at": offer.taken_at,
+        "taken_from": offer.taken_from,
+        "gps": dataclasses.asdict(offer.gps) if offer.gps else None,
+        "gps_from": offer.gps_from,
+    }
+
+
+def _offer_text(offer: MetadataOffer, merging: bool) -> str:
+    """Under a group: what its kept copy lacks that a removed copy has, and where it can be kept."""
+    by_source: dict[str, list[str]] = {}
+    for what, source in offer.sources.items():
+        by_source.setdefault(Path(source).name, []).append(what)
+    lost = " and the ".join(f"{' and '.join(whats)} of {name}" for name, whats in by_source.items())
+    them = "them" if len(offer.sources) > 1 else "it"
+    how = f"--merge-metadata saves {them}" if merging else f"add --merge-metadata to save {them}"
+    return f"the kept copy lacks the {lost} (removed): {how} in {offer.sidecar.name}"
 
 
 def _show_report(report: BatchReport, sidecars: list[str], as_json: bool) -> None:

@@ -9,6 +9,10 @@ The two kinds nest: photos that are not similar cannot be duplicates, so
 while two shots of one scene marked "not a duplicate" still show up as similar.
 Duplicate and identical grouping ask for "not_duplicate", similar grouping for
 "not_similar".
+
+A verdict is about pictures, not paths: it also keeps apart the byte-identical
+copies of the two files (by the catalog's content hashes), so a later copy of
+one of them, which may become its group's keeper, does not bring the pair back.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from collections.abc import Sequence
 from typing import Literal, get_args
 
 from sqlalchemy import delete, or_, select, tuple_
+from sqlalchemy.orm import aliased
 
 from lookalike.core.catalog import Catalog
-from lookalike.core.schema import Decision
+from lookalike.core.schema import Decision, File
 
 DecisionKind = Literal["not_duplicate", "not_similar"]
 DECISION_KINDS: tuple[str, ...] = get_args(DecisionKind)
@@ -77,11 +82,30 @@ def forget(catalog: Catalog, file_ids: Sequence[int], kind: DecisionKind | None 
 
 
 def excluded_pairs(catalog: Catalog, kind: DecisionKind) -> set[tuple[int, int]]:
-    """Pairs (a < b) that grouping at level `kind` must keep apart (see module doc)."""
+    """Pairs (a < b) that grouping at level `kind` must keep apart, copies included (see module doc)."""
     _check_kind(kind)
-    stmt = select(Decision.file_a, Decision.file_b).where(Decision.kind.in_(_IMPLIED[kind]))
+    decided = select(Decision.file_a, Decision.file_b).where(Decision.kind.in_(_IMPLIED[kind])).subquery()
+    a, b = aliased(File), aliased(File)
+    with_hashes = (
+        select(decided.c.file_a, decided.c.file_b, a.full_hash, b.full_hash)
+        .join(a, a.id == decided.c.file_a)
+        .join(b, b.id == decided.c.file_b)
+    )
+    hashes = select(File.full_hash).join(decided, or_(File.id == decided.c.file_a, File.id == decided.c.file_b))
+    same_bytes = select(File.full_hash, File.id).where(File.full_hash.in_(hashes.scalar_subquery()))
     with catalog.session() as session:
-        return {(a, b) for a, b in session.execute(stmt)}
+        pairs = session.execute(with_hashes).all()
+        copies: dict[str, list[int]] = {}
+        for content, file_id in session.execute(same_bytes):
+            copies.setdefault(content, []).append(file_id)
+    excluded: set[tuple[int, int]] = set()
+    for first, second, first_hash, second_hash in pairs:
+        if first_hash is not None and first_hash == second_hash:
+            excluded.add((first, second))  # a verdict on two copies of the same bytes spreads no further
+            continue
+        for x in copies.get(first_hash, [first]):
+            excluded.update((min(x, y), max(x, y)) for y in copies.get(second_hash, [second]))
+    return excluded
 
 
 def decisions_for(catalog: Catalog, file_ids: Sequence[int] | None = None) -> list[Decision]:

@@ -1,9 +1,11 @@
 """The deletion journal: batches, one row per file written before the file is touched.
 
 A row is committed as "planned" (with where the file will go) before anything
-happens on disk, and turns "done", "skipped" or "failed" after. So when a batch
-is killed half-way, `recover` can compare each planned row with the disk and
-write down what really happened; nothing is left unexplained.
+happens on disk, and turns "done", "skipped" or "failed" after. Undo does the
+same: a "done" row turns "restoring" before its file moves back, and "restored"
+after. So when a batch or an undo is killed half-way, `recover` can compare each
+planned or restoring row with the disk, looking for the bytes by their content
+hash, and write down what really happened; nothing is left unexplained.
 
 One process at a time may run a batch, an undo or a recovery on a catalog: they
 take an advisory lock on a file beside the catalog (core/locking.py), and the
@@ -13,9 +15,10 @@ catalog's scan lock too, so none of them overlaps a scan of the same catalog.
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +34,8 @@ from lookalike.core.schema import Batch, File, JournalEntry
 #: Batch status while its files are being processed; a batch found open under the
 #: lock was killed mid-way.
 OPEN, DONE, INTERRUPTED, UNDONE = "open", "done", "interrupted", "undone"
+#: Row state while its file is being put back by an undo (written before the move).
+RESTORING = "restoring"
 INTERRUPTED_REASON = "interrupted before the file was touched"
 DELETION_RUNNING = "another deletion or undo is running on this catalog"
 SCAN_RUNNING = "a scan is running on this catalog; try again when it finishes"
@@ -48,7 +53,7 @@ class EntryReport:
     source: str
     destination: str | None
     size: int
-    state: str  # planned | done | skipped | failed | restored
+    state: str  # planned | done | skipped | failed | restoring | restored
     reason: str | None
 
     @classmethod
@@ -104,10 +109,24 @@ def open_batch(catalog: Catalog, mode: str, target: str | None) -> int:
 
 def set_batch_status(catalog: Catalog, batch_id: int, status: str) -> None:
     with catalog.session() as session:
-        batch = session.get(Batch, batch_id)
-        batch.status = status
-        if status == UNDONE:
-            batch.undone_at = time.time()
+        _set_status(session.get(Batch, batch_id), status)
+
+
+def _set_status(batch: Batch, status: str) -> None:
+    batch.status = status
+    if status == UNDONE:
+        batch.undone_at = time.time()
+
+
+def close_if_undone(session: Session, batch_id: int) -> None:
+    """Mark the batch undone once none of its files is still removed (or on its way back)."""
+    left = session.scalar(
+        select(func.count())
+        .select_from(JournalEntry)
+        .where(JournalEntry.batch_id == batch_id, JournalEntry.state.in_((DONE, RESTORING)))
+    )
+    if not left:
+        _set_status(session.get(Batch, batch_id), UNDONE)
 
 
 def finish_entry(
@@ -127,12 +146,14 @@ def finish_entry(
 
 
 def recover(catalog: Catalog) -> list[EntryReport]:
-    """Reconcile batches a crash left open with the disk; returns the rows it settled.
+    """Reconcile batches and undos a crash left half-way with the disk; returns the rows it settled.
 
     A file still at its source was not touched ("skipped: interrupted"); one found
-    at its destination was moved ("done"). Does nothing while another process
-    holds the lock, since its open batch is alive, or while a scan runs (the
-    next batch or undo settles it).
+    at its destination was moved ("done"). A file an undo was putting back is
+    "restored" if its bytes are at its original path, else "done" again (see
+    `settle_restoring`). Does nothing while another process holds the lock, since
+    its batch or undo is alive, or while a scan runs (the next batch or undo
+    settles it).
     """
     try:
         with batch_lock(catalog):
@@ -154,6 +175,12 @@ def recover_locked(catalog: Catalog) -> list[EntryReport]:
                 _settle(session, batch.mode, entry)
                 settled.append(EntryReport.of(entry))
             batch.status = INTERRUPTED
+        restoring = list(session.scalars(select(JournalEntry).where(JournalEntry.state == RESTORING)))
+        for entry in restoring:
+            settle_restoring(session, entry, "undo interrupted")
+            settled.append(EntryReport.of(entry))
+        for batch_id in {entry.batch_id for entry in restoring}:
+            close_if_undone(session, batch_id)
     return settled
 
 
@@ -181,6 +208,39 @@ def _settle(session: Session, mode: str, entry: JournalEntry) -> None:
         finish_entry(session, entry, "done", "interrupted after the file was trashed", str(found))
     else:
         finish_entry(session, entry, "failed", "interrupted; the file is neither at its source nor its destination")
+
+
+def settle_restoring(session: Session, entry: JournalEntry, cause: str) -> None:
+    """Write down where the file of a "restoring" row is, found by its content hash; `cause` says why.
+
+    At its original path it is "restored" (a copy still held in the quarantine or
+    trash has the same bytes and is dropped: the move back had verified it and
+    only removing the held one was missed); still held it is "done" again, so
+    `undo` can retry; anywhere else it is "failed" and the row keeps where it was.
+    """
+    source = Path(entry.source)
+    held = Path(entry.destination) if entry.destination else None
+    part_path(source).unlink(missing_ok=True)  # an unfinished cross-device copy back
+    back = _has_bytes(source, entry.content_hash)
+    away = held is not None and _has_bytes(held, entry.content_hash)
+    if back and away:
+        with suppress(OSError):  # were it to stay, it is a spare copy: nothing is lost
+            held.unlink()
+    if back:
+        finish_entry(session, entry, "restored", f"{cause}; the file is back at its original path")
+    elif away:
+        finish_entry(session, entry, DONE, f"{cause}; the file is still at {held}")
+    else:
+        where = f"its original path nor {held}" if held else "its original path"
+        finish_entry(session, entry, "failed", f"{cause}; the file is neither at {where}", entry.destination)
+
+
+def _has_bytes(path: Path, content_hash: str | None) -> bool:
+    """Whether `path` is a regular file (not a link) holding exactly the bytes of `content_hash`."""
+    try:
+        return content_hash is not None and stat.S_ISREG(path.lstat().st_mode) and full_hash(path) == content_hash
+    except OSError:
+        return False
 
 
 def history(catalog: Catalog) -> list[BatchSummary]:

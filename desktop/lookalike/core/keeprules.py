@@ -6,16 +6,18 @@ keeper. The reason shown for a removed copy is the first rule on which the keepe
 beat it: a person can check that one fact instead of reading a score table.
 
 Rules read `schema.File` attributes (path, size, width, height, format, taken_at,
-has_gps) by duck typing, so the UI can pass its own row objects.
+has_gps) by duck typing, so the UI can pass its own row objects. The Settings
+dialog and `lookalike dedupe` both pass a person's choices through
+`normalise_rules` and `normalise_folders`, so a typo is refused the same way in both.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any, Protocol
 
 
@@ -36,6 +38,8 @@ class Context:
     """What a rule may need beyond the file itself."""
 
     preferred_folders: tuple[str, ...] = ()
+    #: The copies still in the running: tied with the best on every earlier rule.
+    contenders: tuple[FileLike, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +131,28 @@ def _format_score(file: FileLike, _ctx: Context) -> int:
 
 # --- size -----------------------------------------------------------------------
 
+#: Files within this fraction of the largest copy still in the running count as
+#: equally large: saving one picture again at the same quality (or mirrored, or
+#: turned) moves its size a few percent either way, while a real loss of quality
+#: (a messenger's or a thumbnailer's recompression) saves far more. Ties go on to
+#: the next rule.
+SIZE_TOLERANCE = 0.10
+
+
+def _largest(ctx: Context) -> int:
+    return max((c.size or 0 for c in ctx.contenders), default=0)
+
+
+def _size_score(file: FileLike, ctx: Context) -> int:
+    """The size, with every size close to the largest contender's counted as the largest."""
+    size, largest = file.size or 0, _largest(ctx)
+    return largest if size >= largest * (1 - SIZE_TOLERANCE) else size
+
+
+def _size_won(file: FileLike, ctx: Context) -> str:
+    largest = "largest file" if (file.size or 0) >= _largest(ctx) else "about the largest file"
+    return f"{largest} ({human_bytes(file.size or 0)})"
+
 
 def human_bytes(size: int) -> str:
     """1536 -> '1.5 KB' (decimal units, as file managers show)."""
@@ -212,8 +238,8 @@ RULES: dict[str, KeepRule] = {
         KeepRule(
             "file_size",
             "Largest file",
-            lambda f, _c: f.size or 0,
-            lambda f, _c: f"largest file ({human_bytes(f.size or 0)})",
+            _size_score,
+            _size_won,
             lambda f, _c: f"smaller file ({human_bytes(f.size or 0)})",
         ),
         KeepRule(
@@ -234,14 +260,30 @@ RULES: dict[str, KeepRule] = {
     )
 }
 
+#: The order a photographer expects, most telling first:
+#: 1. preferred_folder: the person's own word ("keep what is in Archive") beats any
+#:    guess; it decides nothing while no folder is set.
+#: 2. colour, 3. resolution, 4. format: keep the copy that holds the most of the
+#:    picture: a greyscale conversion, a downscale or a lossy re-save lost
+#:    something that cannot come back, and RAW/lossless is what the camera wrote.
+#: 5. metadata, 6. date_taken: among copies equally complete in pixels, the one
+#:    still carrying the camera's EXIF date and GPS is the original (exports and
+#:    messengers strip them), and of two dated copies the older is the first.
+#: 7. file_size: a clearly larger file of the same size and format was compressed
+#:    less; sizes within SIZE_TOLERANCE tie, because re-saving, mirroring or
+#:    turning a photo changes its size by a few percent without adding anything.
+#: 8. shortest_path: copies get longer names ("IMG_1 (1).jpg", "IMG_1-edited.jpg",
+#:    "Copy of IMG_1.jpg") and deeper folders; the camera's name is the shortest.
+#: Largest file used to come right after format, which kept a mirrored or
+#: sideways copy that happened to be 1% larger over the original.
 DEFAULT_RULES: list[str] = [
     "preferred_folder",
     "colour",
     "resolution",
     "format",
-    "file_size",
-    "date_taken",
     "metadata",
+    "date_taken",
+    "file_size",
     "shortest_path",
 ]
 
@@ -254,6 +296,24 @@ def check_rules(names: Sequence[str]) -> list[str]:
     return list(names)
 
 
+def normalise_rules(names: Iterable[str]) -> list[str]:
+    """A person's rule list as the ranking uses it; ValueError names any unknown rule.
+
+    Spelling is forgiven (case, spaces, "file-size"), a repeated rule counts once
+    (where it first appears: later it could never decide), and an empty list means
+    DEFAULT_RULES, as in `config.Settings.keep_rules`.
+    """
+    cleaned = (name.strip().lower().replace("-", "_").replace(" ", "_") for name in names)
+    unique = list(dict.fromkeys(name for name in cleaned if name))
+    return check_rules(unique) if unique else list(DEFAULT_RULES)
+
+
+def normalise_folders(folders: Iterable[str]) -> list[str]:
+    """Preferred folders as absolute real paths (as scans store photos), blanks and repeats dropped."""
+    resolved = (str(Path(folder).expanduser().resolve()) for folder in folders if folder.strip())
+    return list(dict.fromkeys(resolved))
+
+
 def choose_keeper(
     files: Sequence[FileLike],
     rules: Sequence[str] | None = None,
@@ -263,14 +323,21 @@ def choose_keeper(
     """The id of the copy to keep and, for every file id, a sentence saying why.
 
     `rules` defaults to DEFAULT_RULES; ties on every rule go to the first path in
-    sort order, so repeated runs agree. `relation` words the link to the keeper
+    sort order, so repeated runs agree. Each rule scores knowing which copies are
+    still in the running (file size compares with the largest of those only). `relation` words the link to the keeper
     ("duplicate of", "similar to") in the other files' reasons.
     """
     if not files:
         raise ValueError("choose_keeper needs at least one file")
     chosen = [RULES[name] for name in check_rules(DEFAULT_RULES if rules is None else rules)]
-    ctx = Context(tuple(preferred_folders))
-    scores = {f.id: [rule.score(f, ctx) for rule in chosen] for f in files}
+    scores: dict[int, list[Any]] = {f.id: [] for f in files}
+    contexts = []  # the context each rule scored in
+    for rule in chosen:
+        best = max(scores.values())
+        ctx = Context(tuple(preferred_folders), tuple(f for f in files if scores[f.id] == best))
+        contexts.append(ctx)
+        for f in files:
+            scores[f.id].append(rule.score(f, ctx))
     ranked = sorted(files, key=lambda f: f.path)
     # Python sorts are stable: after the path sort, rank by scores (best first).
     ranked.sort(key=lambda f: scores[f.id], reverse=True)
@@ -286,12 +353,12 @@ def choose_keeper(
         if position is None:
             why = "same on every rule (kept the first by path)"
         else:
-            why = chosen[position].lost(other, ctx)
+            why = chosen[position].lost(other, contexts[position])
             if position not in deciding:
                 deciding.append(position)
         reasons[other.id] = f"{relation} {names[keeper.id]}: {why}"
     if deciding:
-        reasons[keeper.id] = "; ".join(chosen[i].won(keeper, ctx) for i in sorted(deciding))
+        reasons[keeper.id] = "; ".join(chosen[i].won(keeper, contexts[i]) for i in sorted(deciding))
     else:
         reasons[keeper.id] = "first by path (copies equal on every rule)" if len(files) > 1 else "only copy"
     return keeper.id, reasons

@@ -97,26 +97,67 @@ def _coordinate(value: float, positive: str, negative: str) -> str:
     return f"{int(degrees)},{minutes:.6f}{positive if value >= 0 else negative}"
 
 
-def merge_metadata(catalog: Catalog, plan: Plan) -> list[Path]:
-    """Before removal: give each kept copy the date/GPS it lacks but a removed copy has.
+@dataclass(frozen=True, slots=True)
+class MetadataOffer:
+    """What a kept copy lacks that a removed copy of its group has, shown before anything is removed."""
 
-    Returns the sidecars written; kept copies that already have a sidecar are left alone.
+    keeper_id: int
+    keeper_path: str
+    taken_at: str | None  # the date taken to carry over, if the keeper has none
+    taken_from: str | None  # the removed copy it comes from
+    gps: GpsPosition | None  # the position to carry over, if the keeper has none
+    gps_from: str | None
+
+    @property
+    def sidecar(self) -> Path:
+        return sidecar_path(self.keeper_path)
+
+    @property
+    def sources(self) -> dict[str, str]:
+        """What the keeper lacks ("date taken", "GPS") -> the removed copy that has it."""
+        found = (("date taken", self.taken_at, self.taken_from), ("GPS", self.gps, self.gps_from))
+        return {name: source for name, value, source in found if value and source}
+
+
+def metadata_offers(catalog: Catalog, plan: Plan) -> list[MetadataOffer]:
+    """For each kept copy lacking a date taken or GPS that a copy removed for it has: what to carry over.
+
+    Kept copies that already have a sidecar get no offer (theirs is never replaced).
+    Reads the GPS of the removed copies, so the offer holds only what a sidecar would.
     """
     rows = catalog.files([i for r in plan.removals for i in (r.file_id, *r.keepers)])
-    written = []
+    offers = []
     for kept in plan.kept:
         keeper = rows.get(kept.file_id)
-        if keeper is None or (keeper.taken_at and keeper.has_gps):
+        if keeper is None or (keeper.taken_at and keeper.has_gps) or sidecar_path(keeper.path).exists():
             continue
         donors = [rows[r.file_id] for r in plan.removals if kept.file_id in r.keepers and r.file_id in rows]
-        taken_at = None if keeper.taken_at else next((d.taken_at for d in donors if d.taken_at), None)
-        gps = None
+        dated = None if keeper.taken_at else next((d for d in donors if d.taken_at), None)
+        located, gps = None, None
         if not keeper.has_gps:
-            gps = next((p for d in donors if d.has_gps and (p := read_gps(d.path)) is not None), None)
+            located, gps = next(((d, p) for d in donors if d.has_gps and (p := read_gps(d.path))), (None, None))
+        if dated or located:
+            offers.append(
+                MetadataOffer(
+                    keeper.id,
+                    keeper.path,
+                    dated.taken_at if dated else None,
+                    dated.path if dated else None,
+                    gps,
+                    located.path if located else None,
+                )
+            )
+    return offers
+
+
+def merge_metadata(catalog: Catalog, plan: Plan) -> list[Path]:
+    """Before removal: write the sidecar of each of the plan's `metadata_offers`; returns those written."""
+    written = []
+    for offer in metadata_offers(catalog, plan):
         try:
-            sidecar = write_xmp_sidecar(keeper.path, taken_at, gps)
+            sidecar = write_xmp_sidecar(offer.keeper_path, offer.taken_at, offer.gps)
         except FileExistsError:
-            continue
+            continue  # one appeared since the offer was made: never replaced
         if sidecar is not None:
             written.append(sidecar)
     return written

@@ -6,6 +6,10 @@ cannot be undone and the report says so. A file is never restored over one that
 now exists at its original path: that row stays "done" and the report says why,
 so undoing again after moving the newcomer away finishes the job.
 
+Undo writes ahead like deletion: a row turns "restoring" (committed) before its
+file moves back and "restored" after, so a crash in between is settled by
+`journal.recover` from where the file's bytes really are.
+
 The journal is not trusted blindly: a row is acted on only when its held copy
 lies in the batch's quarantine folder (or the trash), its original path passes
 deletion's own check of the scanned folders, and it has a content hash to prove
@@ -15,6 +19,7 @@ the bytes by. A damaged or tampered row is reported, never followed.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,12 +33,14 @@ from lookalike.core.hashing import full_hash
 from lookalike.core.journal import (
     DONE,
     INTERRUPTED,
+    RESTORING,
     UNDONE,
     EntryReport,
     batch_lock,
+    close_if_undone,
     finish_entry,
     recover_locked,
-    set_batch_status,
+    settle_restoring,
 )
 from lookalike.core.schema import Batch, JournalEntry
 
@@ -104,20 +111,38 @@ def _undo(catalog: Catalog, batch_id: int) -> UndoReport:
         )
         return UndoReport(batch_id, mode, entries, message)
     roots = scanned_roots(catalog)
-    reports = []
-    for entry_id in done_ids:
-        with catalog.session() as session:
-            entry = session.get(JournalEntry, entry_id)
-            problem = _restore(mode, entry, target, roots)
-            if problem is None:
-                finish_entry(session, entry, "restored")
-                reports.append(EntryReport.of(entry))
-            else:
-                reports.append(_refused(entry, problem))
+    reports = [_undo_entry(catalog, entry_id, mode, target, roots) for entry_id in done_ids]
+    with catalog.session() as session:
+        close_if_undone(session, batch_id)
     restored = sum(r.state == "restored" for r in reports)
-    if restored == len(reports):
-        set_batch_status(catalog, batch_id, UNDONE)
     return UndoReport(batch_id, mode, tuple(reports), f"batch {batch_id}: restored {restored} of {len(reports)} files")
+
+
+def _undo_entry(catalog: Catalog, entry_id: int, mode: str, target: str | None, roots: list[Path]) -> EntryReport:
+    """Put one file back, its intent committed first; the row as it ends, with why when not restored."""
+    with catalog.session() as session:
+        entry = session.get(JournalEntry, entry_id)
+        problem = _problem(mode, entry, target, roots)
+        if problem is not None:
+            return _refused(entry, problem)
+        entry.state, entry.updated_at = RESTORING, time.time()
+    held, source = Path(entry.destination or ""), Path(entry.source)
+    try:
+        if mode == "trash":
+            trash.restore(held, source, entry.content_hash)
+        else:
+            move_file(held, source, entry.content_hash)
+            _prune_empty(held.parent, Path(target or held.parent))
+        failure = None
+    except OSError as exc:
+        failure = f"could not restore: {exc.strerror or exc}"
+    with catalog.session() as session:
+        entry = session.get(JournalEntry, entry_id)
+        if failure is None:
+            finish_entry(session, entry, "restored")
+        else:
+            settle_restoring(session, entry, failure)
+        return EntryReport.of(entry)
 
 
 def _refused(entry: JournalEntry, reason: str) -> EntryReport:
@@ -125,29 +150,23 @@ def _refused(entry: JournalEntry, reason: str) -> EntryReport:
     return EntryReport(entry.file_id, entry.source, entry.destination, entry.size, entry.state, reason)
 
 
-def _restore(mode: str, entry: JournalEntry, target: str | None, roots: list[Path]) -> str | None:
-    """Put one file back; returns why it could not be, or None on success."""
-    source = Path(entry.source)
+def _problem(mode: str, entry: JournalEntry, target: str | None, roots: list[Path]) -> str | None:
+    """Why this file must not be put back now, or None; touches nothing."""
     if mode == "trash" and not entry.destination:
         return trash.CANNOT_RESTORE_REASON if not trash.CAN_RESTORE else "not found in the trash"
     held = Path(entry.destination or "")
     untrusted = _untrusted(mode, entry, held, target, roots)
     if untrusted:
         return untrusted
-    if os.path.lexists(source):
+    if os.path.lexists(entry.source):
         return "a file already exists at the original path; move it away and undo again"
     if not os.path.lexists(held):
         return f"no longer at {held} (was the trash emptied or the quarantine folder cleaned?)"
     try:
         if full_hash(held) != entry.content_hash:
             return f"the copy at {held} was changed; it was left there"
-        if mode == "trash":
-            trash.restore(held, source, entry.content_hash)
-        else:
-            move_file(held, source, entry.content_hash)
-            _prune_empty(held.parent, Path(target or held.parent))
     except OSError as exc:
-        return f"could not restore: {exc.strerror or exc}"
+        return f"could not read {held}: {exc.strerror or exc}"
     return None
 
 
