@@ -11,6 +11,7 @@ watermark or a caption does not break the match.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 
 import numpy as np
@@ -65,57 +66,108 @@ def _dihedral(x: np.ndarray) -> np.ndarray:
     return np.stack(turns, axis=1)
 
 
+@cache
+def _undo_turns() -> np.ndarray:
+    """(8, SIDE*SIDE) pixel orders undoing each turn, the result laid out block by block.
+
+    Scoring crop c of A against B turned by t equals scoring crop c of A turned
+    back by t against B as it is (a turn permutes pixels and maps the block grid
+    onto itself), so each photo's turned-back crops are made once and a pair costs
+    one product of those against the other photo's plain signature. Every score
+    is a sum over pixels, so any common pixel order will do: block by block makes
+    the blocks contiguous.
+    """
+    turned = _dihedral(np.arange(SIDE * SIDE).reshape(1, SIDE, SIDE))[0].reshape(8, -1)
+    return np.argsort(turned, axis=1)[:, _block_order()]
+
+
+@cache
+def _block_order() -> np.ndarray:
+    """Pixel order (SIDE*SIDE,) listing block after block, each block row by row."""
+    b = SIDE // BLOCKS
+    grid = np.arange(SIDE * SIDE).reshape(BLOCKS, b, BLOCKS, b)
+    return grid.swapaxes(1, 2).reshape(-1)
+
+
 def _normalise(x: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
     centred = x - x.mean(axis=axis, keepdims=True)
     norm = np.sqrt(np.square(centred).sum(axis=axis, keepdims=True))
     return centred / np.maximum(norm, _EPS)
 
 
-def _blocks(x: np.ndarray) -> np.ndarray:
-    """(N, SIDE, SIDE) -> (N, BLOCKS*BLOCKS, block pixels), each block normalised."""
-    b = SIDE // BLOCKS
-    tiles = x.reshape(len(x), BLOCKS, b, BLOCKS, b).swapaxes(2, 3).reshape(len(x), BLOCKS * BLOCKS, b * b)
-    return _normalise(tiles, (-1,))
+def _block_correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-block correlation of rows laid out block by block: (E, SIDE*SIDE) x2 -> (E, BLOCKS**2).
+
+    Each block is centred and scaled by max(its norm, _EPS) (flat blocks count as
+    no structure), from per-block sums rather than normalised copies.
+    """
+    a = a.reshape(len(a), BLOCKS * BLOCKS, -1)
+    b = b.reshape(len(b), BLOCKS * BLOCKS, -1)
+    n = np.float32(a.shape[-1])
+    sa, sb = a.sum(axis=-1), b.sum(axis=-1)
+    cov = np.einsum("ebp,ebp->eb", a, b) - sa * sb / n
+    var_a = np.einsum("ebp,ebp->eb", a, a) - sa * sa / n
+    var_b = np.einsum("ebp,ebp->eb", b, b) - sb * sb / n
+    scale = np.maximum(np.sqrt(np.maximum(var_a, 0)), _EPS) * np.maximum(np.sqrt(np.maximum(var_b, 0)), _EPS)
+    return cov / scale
 
 
-def _one_way(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Score of crops of a against every turn/mirror of b, for pairs (a[i], b[i])."""
-    crops = _crops(a)  # (P, C, S, S)
-    turned = _dihedral(b)  # (P, 8, S, S)
-    # Turning or mirroring keeps an image's mean and norm: normalise C + 1 images, not C * 8.
-    scores = np.einsum(
-        "pcij,ptij->pct", _normalise(crops, (-2, -1)), _dihedral(_normalise(b, (-2, -1)))
-    ).reshape(len(a), -1)
-    best = scores.argmax(axis=1)
-    rows = np.arange(len(a))
-    aligned_a = crops[rows, best // turned.shape[1]]
-    aligned_b = turned[rows, best % turned.shape[1]]
-    per_block = (_blocks(aligned_a) * _blocks(aligned_b)).sum(axis=-1)  # (P, blocks)
+def _owned_scores(sigs: np.ndarray, owner: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """One-way scores of entries (owner[i], other[i]): crops of the owner against turns of the other.
+
+    Each owner's 24 turned-back crops meet all of its entries' plain signatures in
+    one batched matrix product. The other side needs no normalising to pick the
+    best alignment: the owner's views are centred, and its norm scales all 24 alike.
+    """
+    owners, slot, per_owner = np.unique(owner, return_inverse=True, return_counts=True)
+    # Grey levels centred on 0 keep the per-block sums of squares small (float32).
+    crops = _crops(sigs[owners].astype(np.float32) - 128).reshape(len(owners), len(CROPS), SIDE * SIDE)
+    views = np.take(crops, _undo_turns(), axis=2).reshape(len(owners), len(CROPS) * 8, SIDE * SIDE)
+    plain = np.take(sigs.reshape(len(sigs), -1)[other], _block_order(), axis=1).astype(np.float32)
+    plain -= 128
+    by_owner = np.argsort(slot, kind="stable")
+    rank = np.empty(len(owner), dtype=np.int64)
+    rank[by_owner] = np.arange(len(owner)) - np.repeat(np.cumsum(per_owner) - per_owner, per_owner)
+    padded = np.zeros((len(owners), int(per_owner.max()), SIDE * SIDE), dtype=np.float32)
+    padded[slot, rank] = plain  # entries laid out per owner, padded to the busiest owner's count
+    alignment = np.matmul(padded, _normalise(views, (-1,)).transpose(0, 2, 1))[slot, rank]
+    per_block = _block_correlations(views[slot, alignment.argmax(axis=1)], plain)
     kept = int(round(per_block.shape[1] * KEEP))
     return -np.sort(-per_block, axis=1)[:, :kept].mean(axis=1)
 
 
-def pair_scores(a: np.ndarray, b: np.ndarray, chunk: int = 512) -> np.ndarray:
-    """Structural similarity (about -1..1; copies > 0.9) of pairs of signatures.
-
-    `a` and `b` are (P, SIDE, SIDE) float arrays from `unpack`; the score is
-    symmetric (the best of cropping either side).
-    """
-    out = np.empty(len(a), dtype=np.float32)
-    for start in range(0, len(a), chunk):
-        sa, sb = a[start : start + chunk], b[start : start + chunk]
-        out[start : start + chunk] = np.maximum(_one_way(sa, sb), _one_way(sb, sa))
-    return out
-
-
 def scores_between(sigs: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 4096) -> np.ndarray:
-    """`pair_scores` of pairs given as indices into `sigs` (uint8, from `unpack`).
+    """Structural similarity (about -1..1; copies > 0.9) of pairs given as indices into `sigs`.
 
-    Pairs are gathered chunk by chunk: a million photos' k-NN graph holds millions of
-    candidate pairs, far too many to lay out as float arrays at once.
+    `sigs` is (N, SIDE, SIDE) from `unpack` (uint8 keeps a million photos at 1 KB
+    each). The score is symmetric: the better of cropping either side. Entries
+    are scored about `chunk` at a time, photos with alike numbers of entries
+    together (little padding), so memory stays bounded however many pairs a k-NN
+    graph holds.
     """
-    out = np.empty(len(a), dtype=np.float32)
-    for start in range(0, len(a), chunk):
-        part = slice(start, start + chunk)
-        out[part] = pair_scores(sigs[a[part]].astype(np.float32), sigs[b[part]].astype(np.float32))
-    return out
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    owner, other = np.concatenate([a, b]), np.concatenate([b, a])
+    one_way = np.empty(len(owner), dtype=np.float32)
+    for part in _chunks_by_owner(owner, chunk):
+        one_way[part] = _owned_scores(sigs, owner[part], other[part])
+    return np.maximum(one_way[: len(a)], one_way[len(a) :])
+
+
+def _chunks_by_owner(owner: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    """Entry positions, each owner's entries whole, owners in order of their entry count."""
+    by_owner = np.argsort(owner, kind="stable")
+    _, firsts, counts = np.unique(owner[by_owner], return_index=True, return_counts=True)
+    by_count = np.argsort(counts, kind="stable")
+    ends = np.cumsum(counts[by_count])
+    start = 0
+    while start < len(by_count):
+        stop = max(int(np.searchsorted(ends, ends[start] - counts[by_count[start]] + size, side="right")), start + 1)
+        groups = by_count[start:stop]
+        yield by_owner[np.concatenate([np.arange(f, f + c) for f, c in zip(firsts[groups], counts[groups])])]
+        start = stop
+
+
+def pair_scores(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`scores_between` of the pairs (a[i], b[i]) of (P, SIDE, SIDE) signature arrays."""
+    pairs = np.arange(len(a))
+    return scores_between(np.concatenate([a, b]), pairs, pairs + len(a))
