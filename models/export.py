@@ -119,6 +119,9 @@ def build_resnet50(args: argparse.Namespace) -> tuple[nn.Module, Spec]:
         input_size=(224, 224),
         mean=(123.675, 116.28, 103.53),
         std=(58.395, 57.12, 57.375),
+        # torchvision evaluates these weights on an aspect-kept centre crop (resize 256,
+        # crop 224); the manifest cannot say 256, so the crop is the whole short side.
+        resize="center_crop",
         licence=args.licence,
         source=f"torchvision {torchvision.__version__} resnet50, weights {weights.name}"
         f" (sha256 {sha256_of(weights)[:16]}...)",

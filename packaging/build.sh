@@ -39,7 +39,9 @@ mkdir -p "$WORK" "$ROOT/dist"
 
 # 1. Build venv, refreshed only when the requirement list changes.
 "$PYTHON" "$ROOT/packaging/requirements.py" "$VARIANT" > "$WORK/requirements.txt"
-echo "pyinstaller>=6.6" >> "$WORK/requirements.txt"
+# PyInstaller from the project's `package` extra: the build needs nothing installed beforehand.
+"$PYTHON" -c 'import sys, tomllib; print(*tomllib.load(open(sys.argv[1], "rb"))["project"]["optional-dependencies"]["package"], sep="\n")' \
+    "$ROOT/pyproject.toml" >> "$WORK/requirements.txt"
 if ! cmp -s "$WORK/requirements.txt" "$VENV/.requirements.txt" 2>/dev/null; then
     echo "== build venv ($VARIANT) in $VENV"
     rm -rf "$VENV"

@@ -9,4 +9,4 @@ import sys
 from lookalike.ui.app import main
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv))
+    raise SystemExit(main(sys.argv[1:]))  # argv[0] is this program, not a photo

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Smoke test of the Linux installers, as a user gets them: install the .deb, then run
-# the installed `lookalike --version` and `lookalike selftest` from outside the source
+# Smoke test of the Linux installers, as a user gets them: install the .deb, check the
+# bundle holds Qt's xcb platform plugin and its image-format plugins, then run the
+# installed `lookalike --version` and `lookalike selftest` from outside the source
 # tree with a bare environment (no PYTHONPATH, no venv, a fresh HOME), so nothing can
-# come from the checkout. Then install the tarball with its install.sh into a
-# temporary prefix and check it the same way. Exits non-zero on any failure.
+# come from the checkout. Where xvfb-run exists, the installed app also opens its
+# window on a real X server (Xvfb, xcb) and must still be running after GUI_SECONDS
+# (default 8; the app has no quit-after-start hook, so it is then stopped). Then
+# install the tarball with its install.sh into a temporary prefix and check it the
+# same way. Exits non-zero on any failure.
 #
 # Usage: packaging/smoke.sh [--gpu] [--keep]
 #   builds the installers first when dist/ lacks them (packaging/build.sh);
@@ -67,12 +71,35 @@ if command -v desktop-file-validate >/dev/null; then
         || echo "smoke.sh: warning: desktop-file-validate complained about the menu entry (above)"
 fi
 
+step "Qt plugins in the bundle"
+PLUGINS="$(dirname "$(readlink -f "$BIN")")/_internal/PySide6/Qt/plugins"
+test -f "$PLUGINS/platforms/libqxcb.so" || { echo "smoke.sh: no platforms/libqxcb.so in $PLUGINS" >&2; exit 1; }
+for format in jpeg gif webp tiff; do
+    test -f "$PLUGINS/imageformats/libq$format.so" || { echo "smoke.sh: no imageformats/libq$format.so" >&2; exit 1; }
+done
+ls "$PLUGINS/imageformats"
+
 step "$BIN --version"
 bare "$BIN" --version | tee "$TMP/version.txt"
 grep -qx "lookalike $VERSION" "$TMP/version.txt"
 
 step "$BIN selftest"
 bare "$BIN" selftest
+
+if command -v xvfb-run >/dev/null; then
+    seconds="${GUI_SECONDS:-8}"
+    step "$BIN (the window) under Xvfb for $seconds s"
+    # `timeout` answers 124 when it had to stop the app: it was still running, as it should.
+    status=0
+    bare xvfb-run -a env QT_QPA_PLATFORM=xcb timeout "$seconds" "$BIN" || status=$?
+    if [[ $status != 124 ]]; then
+        echo "smoke.sh: the window exited after less than $seconds s (exit $status)" >&2
+        exit 1
+    fi
+    echo "still running after $seconds s: stopped"
+else
+    step "no xvfb-run: the window under a real X server is not checked"
+fi
 
 step "tarball: install.sh into a temporary prefix"
 tar -C "$TMP" -xzf "$TARBALL"

@@ -25,6 +25,12 @@ def test_cpu_provider_is_reported(embedder: Embedder) -> None:
     assert embedder.session.get_providers()[0] == CPU
 
 
+def test_idle_threads_do_not_spin(embedder: Embedder) -> None:
+    """Busy-waiting ONNX threads between runs would starve the UI thread."""
+    options = embedder.session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
 def test_cuda_request_without_cuda_is_a_clear_error(manifest: ModelManifest) -> None:
     probe = Embedder(manifest, device="auto")
     if probe.provider == CUDA:

@@ -12,14 +12,17 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import runpy
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
 import pytest
 
+from lookalike import __version__
 from lookalike.core import selftest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -85,6 +88,54 @@ def test_plain_cli_entry_point_starts(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "lookalike", "--help"], cwd=tmp_path, env=_user_env(tmp_path),
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-2000:]}"
+
+
+def test_version_option_prints_the_package_version(tmp_path: Path) -> None:
+    result = subprocess.run(_lookalike("--version"), cwd=tmp_path, env=_user_env(tmp_path),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == f"lookalike {__version__}"
+
+
+@pytest.mark.gui
+def test_no_arguments_opens_the_window_and_keeps_running(tmp_path: Path) -> None:
+    """There is no quit hook: the app must open its catalog (the window is being built)
+    and still be running ~3 s later, rather than exit with an error."""
+    catalog = tmp_path / "catalog.sqlite"
+    env = {**_user_env(tmp_path), "QT_QPA_PLATFORM": "offscreen", "LOOKALIKE_CATALOG": str(catalog)}
+    process = subprocess.Popen(_lookalike(), cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not catalog.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert catalog.exists(), "the app never opened its catalog"
+        time.sleep(3)
+        assert process.poll() is None, f"exit {process.returncode}: {process.stderr.read()[-2000:]}"  # type: ignore[union-attr]
+    finally:
+        process.kill()
+        process.communicate()
+
+
+@pytest.mark.gui
+def test_gui_launcher_does_not_search_for_its_own_path(qapp, qtbot, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The windowed entry script must not pass argv[0] on as a photo to search for."""
+    from PySide6.QtCore import QSettings, QTimer
+
+    from lookalike.ui.main_window import MainWindow
+
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
+    searched: list[list[str]] = []
+    monkeypatch.setattr(MainWindow, "search_by_image", lambda _self, paths: searched.append(paths))
+    monkeypatch.setattr(sys, "argv", [str(PACKAGING / "launch_gui.py")])
+    QTimer.singleShot(0, qapp.quit)  # leave the event loop as soon as it starts
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_path(str(PACKAGING / "launch_gui.py"), run_name="__main__")
+    for window in qapp.topLevelWidgets():
+        if isinstance(window, MainWindow):
+            qtbot.addWidget(window)  # closed after the test
+    assert exited.value.code == 0
+    assert searched == []
 
 
 def test_selftest_fails_with_a_reason_when_the_model_is_wrong(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

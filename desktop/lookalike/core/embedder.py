@@ -39,6 +39,8 @@ class Embedder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or default_threads()
         options.inter_op_num_threads = 1
+        # Idle ONNX threads would otherwise busy-wait between runs and starve the UI thread.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # CUDA probing failures are reported by us, not printed
         wanted = [CPU] if device == "cpu" else [CUDA, CPU]
         if device == "cuda" and CUDA not in ort.get_available_providers():
