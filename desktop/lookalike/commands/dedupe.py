@@ -25,7 +25,7 @@ from lookalike.core.catalog import Catalog
 from lookalike.core.config import Settings
 from lookalike.core.deletion import BatchReport, Plan, execute, plan_from_review
 from lookalike.core.journal import DeletionError
-from lookalike.core.keeprules import choose_keeper, human_bytes, normalise_folders, normalise_rules
+from lookalike.core.keeprules import human_bytes, normalise_folders, normalise_rules
 from lookalike.core.sidecar import MetadataOffer, merge_metadata, metadata_offers
 
 if TYPE_CHECKING:
@@ -97,51 +97,16 @@ def _groups(
 ) -> list[ReviewGroup]:
     """The groups to plan: identical ones, or one per picture with its identical copies inside."""
     # Imported here: grouping loads the vector index stack, which other verbs never need.
-    from lookalike.core.review import check_threshold, find_groups
+    from lookalike.core.review import check_threshold, find_groups, picture_groups
 
     if threshold is not None:
         try:
             check_threshold(threshold)
         except ValueError as exc:
             raise CommandError(str(exc), exit_code=2) from exc
-    identical = find_groups(catalog, model_id, "identical", settings=config)
     if kind == "identical":
-        return identical
-    duplicates = find_groups(catalog, model_id, "duplicate", threshold, config)
-    return _one_per_picture(identical, duplicates, config)
-
-
-def _one_per_picture(
-    identical: list[ReviewGroup], duplicates: list[ReviewGroup], config: Settings
-) -> list[ReviewGroup]:
-    """Each identical group folded into the duplicate group holding its keeper, the keeper chosen again.
-
-    The duplicate tier sees only one copy of identical bytes, so planning the two
-    tiers apart would keep a file in one group that the other removes.
-    """
-    home = {m.file.id: n for n, g in enumerate(duplicates) for m in g.members}
-    joining: dict[int, list[ReviewMember]] = {}
-    alone = []
-    for group in identical:
-        n = next((home[m.file.id] for m in group.members if m.file.id in home), None)
-        if n is None:
-            alone.append(group)
-        else:
-            joining.setdefault(n, []).extend(m for m in group.members if m.file.id not in home)
-    merged = [_rejudged(g, joining[n], config) if n in joining else g for n, g in enumerate(duplicates)]
-    return sorted(merged + alone, key=lambda g: (-g.reclaimable, -len(g.members), g.representative_id))
-
-
-def _rejudged(group: ReviewGroup, copies: list[ReviewMember], config: Settings) -> ReviewGroup:
-    """`group` with identical `copies` of its members added, keeper and reasons over all of them."""
-    from lookalike.core.review import ReviewGroup, ReviewMember
-
-    similarity = {m.file.full_hash: m.similarity for m in group.members}
-    everyone = [(m.file, m.similarity) for m in group.members]
-    everyone += [(m.file, similarity.get(m.file.full_hash, m.similarity)) for m in copies]
-    keeper, reasons = choose_keeper([f for f, _ in everyone], config.keep_rules, config.preferred_folders)
-    members = [ReviewMember(f, s, f.id == keeper, reasons[f.id]) for f, s in everyone]
-    return ReviewGroup(group.kind, group.representative_id, members)
+        return find_groups(catalog, model_id, "identical", settings=config)
+    return picture_groups(catalog, model_id, threshold, config)
 
 
 def _mode(args: argparse.Namespace, config: Settings) -> tuple[str, str | None]:

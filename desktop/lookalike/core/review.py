@@ -92,6 +92,41 @@ def find_groups(
     return _review(catalog, kind, groups, settings)
 
 
+def picture_groups(
+    catalog: Catalog, model_id: str, threshold: float | None = None, settings: Settings | None = None
+) -> list[ReviewGroup]:
+    """One group per picture, for removing extras: each duplicate group holds the
+    byte-identical copies of its members too, its keeper chosen over all of them.
+
+    The duplicate tier sees one copy of identical bytes only, so planning the two
+    tiers apart would keep a file in one group that the other removes. Identical
+    groups with no duplicate stay as they are.
+    """
+    settings = settings or load_settings()
+    identical = find_groups(catalog, model_id, "identical", settings=settings)
+    duplicates = find_groups(catalog, model_id, "duplicate", threshold, settings)
+    home = {m.file.id: n for n, g in enumerate(duplicates) for m in g.members}
+    joining: dict[int, list[ReviewMember]] = {}
+    alone = []
+    for group in identical:
+        n = next((home[m.file.id] for m in group.members if m.file.id in home), None)
+        if n is None:
+            alone.append(group)
+        else:
+            joining.setdefault(n, []).extend(m for m in group.members if m.file.id not in home)
+    merged = [_with_copies(g, joining[n], settings) if n in joining else g for n, g in enumerate(duplicates)]
+    return sorted(merged + alone, key=lambda g: (-g.reclaimable, -len(g.members), g.representative_id))
+
+
+def _with_copies(group: ReviewGroup, copies: list[ReviewMember], settings: Settings) -> ReviewGroup:
+    """`group` with identical `copies` of its members added, keeper and reasons over all of them."""
+    similarity = {m.file.full_hash: m.similarity for m in group.members}
+    everyone = [(m.file, m.similarity) for m in group.members]
+    everyone += [(m.file, similarity.get(m.file.full_hash, m.similarity)) for m in copies]
+    keeper, reasons = _keeper([f for f, _ in everyone], settings)
+    return ReviewGroup(group.kind, group.representative_id, [ReviewMember(f, s, f.id == keeper, reasons[f.id]) for f, s in everyone])
+
+
 def _grouped(catalog: Catalog, model_id: str, kind: Kind, threshold: float, settings: Settings) -> list[Group]:
     """Duplicate or similar groups, the stricter tiers collapsed into their keepers."""
     graph = _graph(catalog, model_id, threshold if kind == "similar" else None)
