@@ -28,7 +28,7 @@ class Settings:
     device: str = "auto"  # auto | cpu | cuda
     workers: int = 2
     excludes: list[str] = field(default_factory=list)  # glob patterns on paths
-    deletion_mode: str = "trash"  # trash | quarantine
+    deletion_mode: str = "trash"  # trash | quarantine | permanent (the app asks twice)
     quarantine_dir: str = ""
     keep_rules: list[str] = field(default_factory=list)  # empty: the default order
     preferred_folders: list[str] = field(default_factory=list)

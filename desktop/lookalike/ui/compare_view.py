@@ -11,8 +11,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QImage, QKeyEvent, QPainter, QPalette, QPixmap, QResizeEvent, QWheelEvent
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QBrush, QColor, QContextMenuEvent, QImage, QKeyEvent, QPainter, QPalette, QPixmap, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGraphicsPixmapItem,
@@ -33,8 +33,9 @@ from PySide6.QtWidgets import (
 from lookalike.core.images import open_upright
 from lookalike.core.review import ReviewGroup, ReviewMember
 from lookalike.ui import format as fmt
-from lookalike.ui.groups_view import GroupsModel, verdict
+from lookalike.ui.groups_view import GroupsModel, apart_actions, apart_pair, verdict
 from lookalike.ui.session import Session
+from lookalike.ui.system import photo_menu
 from lookalike.ui.thumbnails import pil_to_qimage
 from lookalike.ui.tiles import KEEP_COLOR, MARK_COLOR
 from lookalike.ui.workers import Job
@@ -53,8 +54,11 @@ FIELDS: list[tuple[str, object]] = [
     ("Similarity", lambda m: fmt.percent(m.similarity)),
     ("Keep rule", lambda m: ("Keep: " if m.keep else "") + verdict(m)),
 ]
-#: Rows whose differences matter for choosing a copy (highlighted); the rest always differ.
-COMPARED = {"Dimensions", "File size", "Format", "Date taken", "Camera", "GPS"}
+#: Rows saying how a photo relates to its group rather than what the file is: they differ
+#: by construction, so only the file's own facts are highlighted where they differ.
+RELATIONS = {"Similarity", "Keep rule"}
+#: Background of a fact that differs from the proposed keeper's.
+HIGHLIGHT = QColor(255, 196, 0, 90)
 
 
 class ImagePane(QGraphicsView):
@@ -63,6 +67,7 @@ class ImagePane(QGraphicsView):
     wheelZoomed = Signal(object, float)  # pane, factor
     panned = Signal(object)
     clicked = Signal(object)
+    menuRequested = Signal(object, QPoint)  # pane, global position
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -118,6 +123,9 @@ class ImagePane(QGraphicsView):
     def mousePressEvent(self, event: object) -> None:
         self.clicked.emit(self)
         super().mousePressEvent(event)  # type: ignore[arg-type]
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        self.menuRequested.emit(self, event.globalPos())
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -288,6 +296,7 @@ class CompareView(QWidget):
             panel.pane.wheelZoomed.connect(self._wheel_zoom)
             panel.pane.panned.connect(self._pan_from)
             panel.pane.clicked.connect(self._pane_clicked)
+            panel.pane.menuRequested.connect(self._pane_menu)
             self.photos_layout.addWidget(panel, 1)
             self.panels.append(panel)
             self._show_thumbnail(panel, member)
@@ -384,6 +393,23 @@ class CompareView(QWidget):
         if group is not None:
             self.session.marks.set(m.file.id for m in group.members if not m.keep)
 
+    def _pane_menu(self, pane: ImagePane, where: QPoint) -> None:
+        """Open, show in folder, copy path; mark; "not a duplicate of" the group's reference photo."""
+        self._pane_clicked(pane)
+        group, member = self.group(), self.member()
+        if group is None or member is None:
+            return
+        mark = QAction("Unmark" if member.file.id in self.session.marks else "Mark for Removal", self)
+        mark.triggered.connect(self.toggle_mark)
+        actions = [mark, *apart_actions(self, self.kind, group, member, self.pair_apart)]
+        photo_menu(self, member.file.path, actions).exec(where)
+
+    def pair_apart(self) -> None:
+        """Ask to remember the current photo apart from its group's reference photo."""
+        pair = apart_pair(self.group(), self.member())
+        if pair:
+            self.notDuplicateRequested.emit(pair, self.kind)
+
     def _not_duplicate(self) -> None:
         group = self.group()
         if group is not None:
@@ -406,15 +432,14 @@ class CompareView(QWidget):
         self.table.setRowCount(len(FIELDS))
         self.table.setVerticalHeaderLabels([label for label, _ in FIELDS])
         self.table.setHorizontalHeaderLabels([Path(m.file.path).name for m in group.members])
-        highlight = QColor(255, 196, 0, 90)
         for row, (label, read) in enumerate(FIELDS):
             reference = read(keeper)  # type: ignore[operator]
             for column, member in enumerate(group.members):
                 value = read(member)  # type: ignore[operator]
                 item = QTableWidgetItem(value)
                 item.setToolTip(value)
-                if label in COMPARED and value != reference:
-                    item.setBackground(highlight)
+                if label not in RELATIONS and value != reference:
+                    item.setBackground(HIGHLIGHT)
                     font = item.font()
                     font.setBold(True)
                     item.setFont(font)

@@ -7,9 +7,10 @@ and coalesced while the slider moves.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractListModel, QEvent, QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QAbstractListModel, QEvent, QModelIndex, QObject, QPersistentModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QContextMenuEvent, QFont, QFontMetrics, QKeyEvent, QMouseEvent, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -34,7 +35,7 @@ from lookalike.ui import format as fmt
 from lookalike.ui.session import Marks, Session
 from lookalike.ui.system import photo_menu
 from lookalike.ui.thumbnails import RepaintThrottle, ThumbnailCache
-from lookalike.ui.tiles import KEEP_COLOR, MARK_COLOR, Tile, paint_tile, rows_height, tile_rects
+from lookalike.ui.tiles import KEEP_COLOR, MARK_COLOR, Tile, drag_photo, paint_tile, rows_height, tile_rects
 from lookalike.ui.workers import Coalescer
 
 MARGIN = 8
@@ -44,11 +45,38 @@ TITLES = {"duplicate": "Duplicates", "similar": "Similar"}
 #: The core tiers each tab lists: byte-identical copies are duplicates to a person too.
 TIERS = {"duplicate": ("identical", "duplicate"), "similar": ("similar",)}
 LABELS = {"identical": "identical files", "duplicate": "same picture", "similar": "similar pictures"}
+#: The window-wide shortcut of "Not a duplicate of <reference>", shown in the context menus.
+PAIR_APART_KEY = "Ctrl+Shift+D"
 
 
 def verdict(member: ReviewMember) -> str:
     """The keep-rule's words for this copy, without the 'duplicate of X:' preamble."""
     return member.reason.split(": ", 1)[-1]
+
+
+def reference_of(group: ReviewGroup, member: ReviewMember) -> ReviewMember | None:
+    """The photo a "not a duplicate of" verdict on `member` pairs it with: the representative
+    its similarity is measured against, else (on the representative itself) the keeper, else the closest."""
+    order = sorted(group.members, key=lambda m: (m.file.id != group.representative_id, not m.keep))
+    return next((m for m in order if m.file.id != member.file.id), None)
+
+
+def apart_pair(group: ReviewGroup | None, member: ReviewMember | None) -> list[int] | None:
+    """[photo, its reference] for a "not a duplicate of" verdict; None when there is no pair."""
+    reference = reference_of(group, member) if group and member else None
+    return [member.file.id, reference.file.id] if member and reference else None
+
+
+def apart_actions(parent: QObject, kind: str, group: ReviewGroup, member: ReviewMember, slot: Callable[[], None]) -> list[QAction]:
+    """The context-menu entry "Not a Duplicate of <reference>" (or "Not Similar to"), if there is a pair."""
+    reference = reference_of(group, member)
+    if reference is None:
+        return []
+    relation = "Not a Duplicate of" if kind == "duplicate" else "Not Similar to"
+    action = QAction(f"{relation} {Path(reference.file.path).name}", parent)
+    action.setShortcut(PAIR_APART_KEY)
+    action.triggered.connect(slot)
+    return [action]
 
 
 def member_tile(group: ReviewGroup, member: ReviewMember, marked: bool, current: bool) -> Tile:
@@ -101,6 +129,10 @@ class GroupsModel(QAbstractListModel):
             return f"Group {index.row() + 1}: {len(group.members)} photos"
         return None
 
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        """Rows may start a drag (of the photo under the pointer, see GroupsList.startDrag)."""
+        return super().flags(index) | Qt.ItemFlag.ItemIsDragEnabled
+
     def row_of_file(self, file_id: int) -> int | None:
         return next((r for r, g in enumerate(self.groups) if any(m.file.id == file_id for m in g.members)), None)
 
@@ -126,10 +158,13 @@ class GroupDelegate(QStyledItemDelegate):
         height = self._header_height(option.font) + rows_height(width, len(group.members), option.font)
         return QSize(width, height + 2 * MARGIN)
 
-    def member_at(self, rect: QRect, index: QModelIndex, pos: QPoint) -> int | None:
+    def member_rects(self, rect: QRect, index: QModelIndex | QPersistentModelIndex) -> list[QRect]:
+        """Where each photo's tile lies in a row drawn in `rect`."""
         group: ReviewGroup = index.data(GroupRole)
-        rects = tile_rects(self._tiles_area(rect, self._view.font()), len(group.members), self._view.font())
-        return next((i for i, r in enumerate(rects) if r.contains(pos)), None)
+        return tile_rects(self._tiles_area(rect, self._view.font()), len(group.members), self._view.font())
+
+    def member_at(self, rect: QRect, index: QModelIndex, pos: QPoint) -> int | None:
+        return next((i for i, r in enumerate(self.member_rects(rect, index)) if r.contains(pos)), None)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
         group: ReviewGroup = index.data(GroupRole)
@@ -177,14 +212,20 @@ class GroupDelegate(QStyledItemDelegate):
 
 class GroupsList(QListView):
     """Groups, one per row. Up/Down move between groups, Left/Right between photos,
-    Space marks the current photo, Enter or a double-click opens the comparison."""
+    Space marks the current photo, Enter or a double-click opens the comparison;
+    a photo dragged out is a file (search by it, or copy it in a file manager)."""
 
     compareRequested = Signal(int, int)  # row, member
+    notDuplicateRequested = Signal(list, str)  # file ids, kind
 
-    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, kind: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._marks = session.marks
+        self._thumbnails = session.thumbnails
+        self.kind = kind
         self.current_member = 0
+        self._pressed_tile = False
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setResizeMode(QListView.ResizeMode.Adjust)
@@ -209,6 +250,12 @@ class GroupsList(QListView):
             return None
         return group.members[min(self.current_member, len(group.members) - 1)]
 
+    def pair_apart(self) -> None:
+        """Ask to remember the current photo apart from its reference (see `reference_of`)."""
+        pair = apart_pair(self.group(), self.member())
+        if pair:
+            self.notDuplicateRequested.emit(pair, self.kind)
+
     def select(self, row: int, member: int = 0) -> None:
         index = self.model().index(row, 0)
         if index.isValid():
@@ -218,12 +265,20 @@ class GroupsList(QListView):
             self.viewport().update()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        index = self.indexAt(event.position().toPoint())
+        pos = event.position().toPoint()
+        index = self.indexAt(pos)
+        hit = self.itemDelegate().member_at(self.visualRect(index), index, pos) if index.isValid() else None  # type: ignore[attr-defined]
         if index.isValid():
-            hit = self.itemDelegate().member_at(self.visualRect(index), index, event.position().toPoint())  # type: ignore[attr-defined]
             self.current_member = hit if hit is not None else 0
+        self._pressed_tile = hit is not None
         super().mousePressEvent(event)
         self.viewport().update()
+
+    def startDrag(self, _actions: Qt.DropAction) -> None:
+        """Drag the photo the press was on (not the whole group row)."""
+        member = self.member()
+        if self._pressed_tile and member is not None:
+            drag_photo(self, member.file.path, self._thumbnails.get(member.file.path))
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         index = self.indexAt(event.position().toPoint())
@@ -246,7 +301,8 @@ class GroupsList(QListView):
         others.triggered.connect(lambda: self._marks.set(m.file.id for m in group.members if not m.keep))
         compare = QAction("Compare Side by Side", self)
         compare.triggered.connect(lambda: self.compareRequested.emit(index.row(), hit))
-        photo_menu(self, member.file.path, [mark, others, compare]).exec(event.globalPos())
+        actions = [mark, others, compare, *apart_actions(self, self.kind, group, member, self.pair_apart)]
+        photo_menu(self, member.file.path, actions).exec(event.globalPos())
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         group = self.group()
@@ -272,6 +328,7 @@ class GroupsPage(QWidget):
 
     compareRequested = Signal(str, int, int)  # kind, row, member
     groupsChanged = Signal(str, int)  # kind, number of groups
+    notDuplicateRequested = Signal(list, str)  # file ids, kind
 
     def __init__(self, session: Session, kind: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -300,10 +357,11 @@ class GroupsPage(QWidget):
         self.compare_button.setToolTip("Compare the selected group side by side (Enter)")
         self.compare_button.clicked.connect(lambda: self.list.compareRequested.emit(max(0, self.list.currentIndex().row()), self.list.current_member))
 
-        self.list = GroupsList(session)
+        self.list = GroupsList(session, kind)
         self.list.setModel(self.model)
         self.list.setAccessibleName(f"{TITLES[kind]} groups")
         self.list.compareRequested.connect(lambda row, member: self.compareRequested.emit(self.kind, row, member))
+        self.list.notDuplicateRequested.connect(self.notDuplicateRequested)
         self.empty = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
         self.empty.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.stack = QStackedWidget()

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 
-from lookalike.core import decisions
+from lookalike.core import decisions, trash
 from lookalike.core.deletion import BatchReport, execute, plan_removal
 from lookalike.core.journal import history
 from lookalike.core.review import ReviewGroup
@@ -21,6 +21,8 @@ from lookalike.ui.history_dialog import HistoryDialog
 from lookalike.ui.session import Session
 
 DECISIONS = {"duplicate": "not_duplicate", "similar": "not_similar"}
+#: What a person types to confirm a permanent deletion a second time.
+PERMANENT_WORD = "DELETE"
 
 
 def removal_selection(sources: Sequence[Sequence[ReviewGroup]], marked: frozenset[int]) -> list[tuple[list[int], list[int]]]:
@@ -39,6 +41,43 @@ def removal_selection(sources: Sequence[Sequence[ReviewGroup]], marked: frozense
 
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def undoable(mode: str) -> bool:
+    """Whether Edit \u25b8 Undo can bring back what this deletion mode removes, on this system."""
+    return mode == "quarantine" or (mode == "trash" and trash.CAN_RESTORE)
+
+
+def _destination(mode: str, quarantine_dir: str) -> str:
+    return f"the quarantine folder {quarantine_dir}" if mode == "quarantine" else "the trash"
+
+
+def confirmation_text(mode: str, count: int, size: int, quarantine_dir: str = "") -> str:
+    """The question before a removal: how many photos, how much space, where they go, and whether Undo helps."""
+    photos = f"{_plural(count, 'photo')} ({fmt.human_bytes(size)})"
+    if mode == "permanent":
+        return (
+            f"Delete {photos} permanently?\n\n"
+            "They do not go to the trash: they are erased from the disk and cannot be restored, not even with Undo."
+        )
+    if undoable(mode):
+        after = "You can bring them back with Edit \u25b8 Undo (Ctrl+Z)."
+    else:
+        after = "Lookalike cannot bring them back on this system: restore them from the Trash yourself if needed."
+    return f"Move {photos} to {_destination(mode, quarantine_dir)}?\n\n{after}"
+
+
+def removed_text(report: BatchReport) -> str:
+    """The status after a removal; it offers Ctrl+Z only when every removed photo can come back."""
+    if not report.done:
+        return "No photo was removed."
+    photos = f"{_plural(len(report.done), 'photo')} ({fmt.human_bytes(report.bytes_freed)})"
+    if report.mode == "permanent":
+        return f"Deleted {photos} permanently."
+    where = _destination(report.mode, report.target or "")
+    if undoable(report.mode) and all(e.destination for e in report.done):
+        return f"Moved {photos} to {where}. Ctrl+Z undoes it."
+    return f"Moved {photos} to {where}. Restore them from the Trash if needed: Lookalike cannot undo this here."
 
 
 class ReviewActions(QObject):
@@ -60,7 +99,8 @@ class ReviewActions(QObject):
     # --- removal ------------------------------------------------------------------
 
     def delete_marked(self) -> None:
-        """Confirm (how many files, how much space, where they go), then remove in a worker."""
+        """Confirm (how many files, how much space, where they go; twice for a permanent
+        deletion), then remove in a worker."""
         session = self.session
         marked = session.marks.ids()
         selections = removal_selection(self.sources(), marked)
@@ -77,26 +117,39 @@ class ReviewActions(QObject):
             )
             return
         settings = session.settings
-        quarantine = settings.deletion_mode == "quarantine"
-        where = f"to the quarantine folder {settings.quarantine_dir}" if quarantine else "to the trash"
-        count = len(plan.removals)
+        mode, target, count = settings.deletion_mode, settings.quarantine_dir, len(plan.removals)
         answer = QMessageBox.question(
             self.window,
-            "Remove photos",
-            f"Move {_plural(count, 'photo')} ({fmt.human_bytes(plan.bytes_freed)}) {where}?\n\n"
-            "You can bring them back with Edit \u25b8 Undo (Ctrl+Z).",
+            "Delete photos permanently" if mode == "permanent" else "Remove photos",
+            confirmation_text(mode, count, plan.bytes_freed, target),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Yes,
+            QMessageBox.StandardButton.Cancel if mode == "permanent" else QMessageBox.StandardButton.Yes,
         )
-        if answer != QMessageBox.StandardButton.Yes:
+        if answer != QMessageBox.StandardButton.Yes or (mode == "permanent" and not self._confirm_permanent(count)):
             return
-        catalog, mode, target = session.catalog, settings.deletion_mode, settings.quarantine_dir or None
+        catalog, permanent = session.catalog, mode == "permanent"
         self.status(f"Removing {_plural(count, 'photo')}\u2026")
-        session.run(lambda _p, cancel: execute(catalog, plan, mode, target, cancel=cancel), self._removed, self._failed)
+        session.run(
+            lambda _p, cancel: execute(catalog, plan, mode, target or None, confirm_permanent=permanent, cancel=cancel),
+            self._removed, self._failed,
+        )
+
+    def _confirm_permanent(self, count: int) -> bool:
+        """The second, explicit confirmation a permanent deletion needs: typing a word, not a click."""
+        typed, ok = QInputDialog.getText(
+            self.window,
+            "Delete photos permanently",
+            f"This erases {_plural(count, 'photo')} for good. Type {PERMANENT_WORD} to confirm:",
+            QLineEdit.EchoMode.Normal,
+        )
+        if ok and typed.strip() == PERMANENT_WORD:
+            return True
+        self.status("Nothing was deleted.")
+        return False
 
     def _removed(self, report: BatchReport) -> None:
         self.session.marks.set((e.file_id for e in report.done if e.file_id is not None), marked=False)
-        self.status(f"Moved {_plural(len(report.done), 'photo')} ({fmt.human_bytes(report.bytes_freed)}) away. Ctrl+Z undoes it.")
+        self.status(removed_text(report))
         problems = report.skipped + report.failed
         if problems:
             details = "\n".join(f"{e.source}: {e.reason}" for e in problems[:20])

@@ -25,7 +25,7 @@ from lookalike.ui import format as fmt
 from lookalike.ui.session import Session
 from lookalike.ui.system import open_file, photo_menu
 from lookalike.ui.thumbnails import RepaintThrottle, ThumbnailCache
-from lookalike.ui.tiles import KEEP_COLOR, Tile, paint_tile, tile_size
+from lookalike.ui.tiles import KEEP_COLOR, Tile, drag_photo, paint_tile, tile_size
 
 MatchRole = Qt.ItemDataRole.UserRole + 1
 HINT = (
@@ -48,6 +48,9 @@ class MatchesModel(QAbstractListModel):
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.matches)
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        return super().flags(index) | Qt.ItemFlag.ItemIsDragEnabled
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
@@ -89,6 +92,23 @@ class MatchDelegate(QStyledItemDelegate):
         paint_tile(painter, option.rect, tile, self._thumbnails.get(file.path), self._thumbnails.failed(file.path), option.palette)
 
 
+class MatchesGrid(QListView):
+    """The result tiles; one dragged out is its photo file (search by it, or copy it elsewhere)."""
+
+    def __init__(self, thumbnails: ThumbnailCache, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._thumbnails = thumbnails
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setMovement(QListView.Movement.Static)
+        self.setDragDropMode(QListView.DragDropMode.DragOnly)  # after setMovement, which turns dragging off
+
+    def startDrag(self, _actions: Qt.DropAction) -> None:
+        index = self.currentIndex()
+        if index.isValid():
+            path = index.data(MatchRole)[0].path
+            drag_photo(self, path, self._thumbnails.get(path))
+
+
 class SearchView(QWidget):
     """The query photo on top, its matches in a grid; double-click opens a photo."""
 
@@ -107,10 +127,8 @@ class SearchView(QWidget):
         self.queries.currentIndexChanged.connect(self._show_query)
 
         self.model = MatchesModel(self)
-        self.grid = QListView()
-        self.grid.setViewMode(QListView.ViewMode.IconMode)
+        self.grid = MatchesGrid(session.thumbnails)
         self.grid.setResizeMode(QListView.ResizeMode.Adjust)
-        self.grid.setMovement(QListView.Movement.Static)
         self.grid.setUniformItemSizes(True)
         self.grid.setSpacing(6)
         self.grid.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)

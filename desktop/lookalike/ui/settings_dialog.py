@@ -1,5 +1,5 @@
 """Preferences: model and device (with the provider really in use), thresholds, exclusions,
-what deleting does, and where the catalog lives."""
+which copy to keep, what deleting does, and where the catalog lives."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QRadioButton,
     QSpinBox,
@@ -28,8 +30,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lookalike.core import keeprules
 from lookalike.core.config import Settings
 from lookalike.core.paths import models_dir
+from lookalike.ui.review_actions import undoable
 from lookalike.ui.session import Session
 
 DEVICES = [("auto", "Automatic (GPU when available)"), ("cpu", "CPU"), ("cuda", "NVIDIA GPU (CUDA)")]
@@ -41,6 +45,65 @@ def provider_text(provider: str | None) -> str:
     if provider.startswith("CUDA"):
         return f"NVIDIA GPU (CUDA) \u2014 {provider}"
     return f"CPU \u2014 {provider}"
+
+
+def _list_box(title: str, items: QListWidget, buttons: list[QPushButton], note: str = "") -> QGroupBox:
+    """A titled list with its buttons in a row below (and a note, when given)."""
+    box = QGroupBox(title)
+    layout = QVBoxLayout(box)
+    if note:
+        layout.addWidget(QLabel(note))
+    layout.addWidget(items)
+    row = QHBoxLayout()
+    for button in buttons:
+        row.addWidget(button)
+    row.addStretch(1)
+    layout.addLayout(row)
+    return box
+
+
+def _move_buttons(items: QListWidget) -> list[QPushButton]:
+    """Move Up / Move Down for a list whose order matters (dragging rows works too)."""
+    items.setDragDropMode(QListWidget.DragDropMode.InternalMove)
+    buttons = []
+    for text, step in (("Move Up", -1), ("Move Down", 1)):
+        button = QPushButton(text)
+        button.clicked.connect(lambda _=False, s=step: _move_current(items, s))
+        buttons.append(button)
+    return buttons
+
+
+def _move_current(items: QListWidget, step: int) -> None:
+    row = items.currentRow()
+    if row < 0 or not 0 <= row + step < items.count():
+        return
+    items.insertItem(row + step, items.takeItem(row))
+    items.setCurrentRow(row + step)
+
+
+def _texts(items: QListWidget) -> list[str]:
+    return [items.item(i).text() for i in range(items.count())]
+
+
+def _remove_button(items: QListWidget) -> QPushButton:
+    button = QPushButton("Remove")
+    button.clicked.connect(lambda: [items.takeItem(items.row(i)) for i in items.selectedItems()])
+    return button
+
+
+def _fill_rules(items: QListWidget, saved: list[str]) -> None:
+    """Every keep rule, the saved ones first (checked, in their order), the unused ones after."""
+    try:
+        used = keeprules.normalise_rules(saved)
+    except ValueError:  # a hand-edited settings file names an unknown rule: offer the defaults
+        used = list(keeprules.DEFAULT_RULES)
+    items.clear()
+    for name in [*used, *(n for n in keeprules.RULES if n not in used)]:
+        item = QListWidgetItem(keeprules.RULES[name].label)
+        item.setData(Qt.ItemDataRole.UserRole, name)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Checked if name in used else Qt.CheckState.Unchecked)
+        items.addItem(item)
 
 
 def _path_row(edit: QLineEdit, browse: QPushButton) -> QWidget:
@@ -109,33 +172,10 @@ class SettingsDialog(QDialog):
         add_pattern = QPushButton("Add Pattern\u2026")
         add_pattern.setToolTip("A glob on full paths, e.g. */thumbnails/* or *.gif")
         add_pattern.clicked.connect(self._exclude_pattern)
-        remove = QPushButton("Remove")
-        remove.clicked.connect(lambda: [self.excludes.takeItem(self.excludes.row(i)) for i in self.excludes.selectedItems()])
-        excludes_box = QGroupBox("Excluded folders and patterns")
-        buttons = QHBoxLayout()
-        for button in (add_folder, add_pattern, remove):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        layout = QVBoxLayout(excludes_box)
-        layout.addWidget(self.excludes)
-        layout.addLayout(buttons)
+        excludes_box = _list_box("Excluded folders and patterns", self.excludes, [add_folder, add_pattern, _remove_button(self.excludes)])
 
-        self.trash = QRadioButton("Move to the system trash")
-        self.quarantine = QRadioButton("Move to a quarantine folder:")
-        modes = QButtonGroup(self)
-        modes.addButton(self.trash)
-        modes.addButton(self.quarantine)
-        (self.quarantine if settings.deletion_mode == "quarantine" else self.trash).setChecked(True)
-        self.quarantine_dir = QLineEdit(settings.quarantine_dir)
-        self.quarantine_dir.setPlaceholderText("choose a folder")
-        quarantine_browse = QPushButton("Browse\u2026")
-        quarantine_browse.clicked.connect(lambda: self._choose_dir(self.quarantine_dir))
-        deletion = QGroupBox("Removing photos")
-        layout = QVBoxLayout(deletion)
-        layout.addWidget(self.trash)
-        layout.addWidget(self.quarantine)
-        layout.addWidget(_path_row(self.quarantine_dir, quarantine_browse))
-        layout.addWidget(QLabel("Either way, Edit \u25b8 Undo (Ctrl+Z) brings the last batch back."))
+        rules_box, preferred_box = self._keep_boxes(settings)
+        deletion = self._deletion_box(settings)
 
         self.catalog = QLineEdit(str(catalog_path))
         catalog_browse = QPushButton("Browse\u2026")
@@ -154,9 +194,11 @@ class SettingsDialog(QDialog):
         left.addWidget(model_box)
         left.addWidget(thresholds)
         left.addWidget(catalog_box)
+        left.addWidget(excludes_box)
         left.addStretch(1)
         right = QVBoxLayout()
-        right.addWidget(excludes_box)
+        right.addWidget(rules_box)
+        right.addWidget(preferred_box)
         right.addWidget(deletion)
         right.addStretch(1)
         columns.addLayout(left, 1)
@@ -165,6 +207,54 @@ class SettingsDialog(QDialog):
         main.addLayout(columns)
         main.addWidget(box)
         self._probe_provider()
+
+    def _keep_boxes(self, settings: Settings) -> tuple[QGroupBox, QGroupBox]:
+        """The keep rules in their order of importance, and the preferred folders they may use."""
+        self.rules = QListWidget()
+        self.rules.setAccessibleName("Keep rules")
+        self.rules.setToolTip("The first rule on which two copies differ decides; unchecked rules are not used")
+        _fill_rules(self.rules, settings.keep_rules)
+        frame = 2 * self.rules.frameWidth()
+        self.rules.setMinimumSize(self.rules.sizeHintForColumn(0) + frame + 4, self.rules.sizeHintForRow(0) * self.rules.count() + frame)
+        rules_box = _list_box(
+            "Choosing the copy to keep", self.rules, _move_buttons(self.rules),
+            "Most important first (drag, or Move Up / Move Down):",
+        )
+        self.preferred = QListWidget()
+        self.preferred.setAccessibleName("Preferred folders")
+        self.preferred.addItems(settings.preferred_folders)
+        self.preferred.setMaximumHeight(90)
+        add_preferred = QPushButton("Add Folder\u2026")
+        add_preferred.clicked.connect(self._prefer_folder)
+        preferred_box = _list_box(
+            "Preferred folders", self.preferred, [add_preferred, _remove_button(self.preferred), *_move_buttons(self.preferred)],
+            "Keep copies in these folders first (the first folder most):",
+        )
+        return rules_box, preferred_box
+
+    def _deletion_box(self, settings: Settings) -> QGroupBox:
+        """Trash, quarantine folder or permanent deletion, and what Undo can bring back."""
+        self.trash = QRadioButton("Move to the system trash")
+        self.quarantine = QRadioButton("Move to a quarantine folder:")
+        self.permanent = QRadioButton("Delete permanently (cannot be undone; asks twice)")
+        self.modes = {"trash": self.trash, "quarantine": self.quarantine, "permanent": self.permanent}
+        group = QButtonGroup(self)
+        for button in self.modes.values():
+            group.addButton(button)
+        self.modes.get(settings.deletion_mode, self.trash).setChecked(True)
+        self.quarantine_dir = QLineEdit(settings.quarantine_dir)
+        self.quarantine_dir.setPlaceholderText("choose a folder")
+        quarantine_browse = QPushButton("Browse\u2026")
+        quarantine_browse.clicked.connect(lambda: self._choose_dir(self.quarantine_dir))
+        deletion = QGroupBox("Removing photos")
+        layout = QVBoxLayout(deletion)
+        layout.addWidget(self.trash)
+        layout.addWidget(self.quarantine)
+        layout.addWidget(_path_row(self.quarantine_dir, quarantine_browse))
+        layout.addWidget(self.permanent)
+        undone = "the trash or quarantine" if undoable("trash") else "quarantine (trashed photos: from the system Trash)"
+        layout.addWidget(QLabel(f"Edit \u25b8 Undo (Ctrl+Z) brings a batch back from {undone}.\nPermanent deletion cannot be undone."))
+        return deletion
 
     def _threshold(self, value: float, tip: str) -> QDoubleSpinBox:
         spin = QDoubleSpinBox()
@@ -207,6 +297,13 @@ class SettingsDialog(QDialog):
         if folder:
             self.excludes.addItem(str(Path(folder) / "*"))
 
+    def _prefer_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Prefer copies in a folder")
+        if folder:
+            folders = keeprules.normalise_folders([*_texts(self.preferred), folder])
+            self.preferred.clear()
+            self.preferred.addItems(folders)
+
     def _exclude_pattern(self) -> None:
         pattern, ok = QInputDialog.getText(self, "Exclude a pattern", "Glob on full paths (e.g. */.thumbnails/*):")
         if ok and pattern.strip():
@@ -227,7 +324,18 @@ class SettingsDialog(QDialog):
         self.workers.setValue(defaults.workers)
         self.duplicate.setValue(defaults.duplicate_threshold)
         self.similar.setValue(defaults.similar_threshold)
+        _fill_rules(self.rules, defaults.keep_rules)
         self.trash.setChecked(True)
+
+    def keep_rules(self) -> list[str]:
+        """The checked rules in the order shown; empty (follow the defaults, even as they
+        improve) when that is the default order."""
+        items = [self.rules.item(i) for i in range(self.rules.count())]
+        names = keeprules.normalise_rules(i.data(Qt.ItemDataRole.UserRole) for i in items if i.checkState() == Qt.CheckState.Checked)
+        return [] if names == keeprules.DEFAULT_RULES else names
+
+    def deletion_mode(self) -> str:
+        return next(mode for mode, button in self.modes.items() if button.isChecked())
 
     def result_settings(self) -> Settings:
         return dataclasses.replace(
@@ -237,9 +345,11 @@ class SettingsDialog(QDialog):
             workers=self.workers.value(),
             duplicate_threshold=round(self.duplicate.value(), 2),
             similar_threshold=round(self.similar.value(), 2),
-            excludes=[self.excludes.item(i).text() for i in range(self.excludes.count())],
-            deletion_mode="quarantine" if self.quarantine.isChecked() else "trash",
+            excludes=_texts(self.excludes),
+            deletion_mode=self.deletion_mode(),
             quarantine_dir=self.quarantine_dir.text().strip(),
+            keep_rules=self.keep_rules(),
+            preferred_folders=keeprules.normalise_folders(_texts(self.preferred)),
         )
 
     def catalog_path(self) -> Path:
@@ -249,5 +359,8 @@ class SettingsDialog(QDialog):
         if self.quarantine.isChecked() and not self.quarantine_dir.text().strip():
             self.quarantine_dir.setFocus()
             self.quarantine_dir.setPlaceholderText("a quarantine folder is needed")
+            return
+        if not any(self.rules.item(i).checkState() == Qt.CheckState.Checked for i in range(self.rules.count())):
+            QMessageBox.information(self, "Keep rules", "Check at least one keep rule: the rules decide which copy is kept.")
             return
         super().accept()

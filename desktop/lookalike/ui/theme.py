@@ -38,8 +38,9 @@ def dark_palette() -> QPalette:
     return palette
 
 
-def apply_palette(app: QApplication) -> None:
-    dark = app.styleHints().colorScheme() == Qt.ColorScheme.Dark
+def apply_palette(app: QApplication, scheme: Qt.ColorScheme | None = None) -> None:
+    """The dark palette for a dark `scheme` (default: the system's current one), else Fusion's light one."""
+    dark = (app.styleHints().colorScheme() if scheme is None else scheme) == Qt.ColorScheme.Dark
     app.setPalette(dark_palette() if dark else app.style().standardPalette())
 
 
@@ -47,4 +48,4 @@ def use_system_theme(app: QApplication) -> None:
     """Fusion looks the same everywhere; the palette tracks light/dark changes while running."""
     app.setStyle("Fusion")
     apply_palette(app)
-    app.styleHints().colorSchemeChanged.connect(lambda _scheme: apply_palette(app))
+    app.styleHints().colorSchemeChanged.connect(lambda scheme: apply_palette(app, scheme))

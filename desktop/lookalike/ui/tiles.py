@@ -2,17 +2,21 @@
 
 Groups and search results can hold thousands of photos; painting tiles from a
 delegate keeps scrolling smooth where one widget per photo would not. Both
-views use these helpers so the tiles look and hit-test the same everywhere.
+views use these helpers so the tiles look, hit-test and drag the same everywhere.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QPoint, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen, QPixmap
+from PySide6.QtCore import QMimeData, QPoint, QRect, QSize, Qt, QUrl
+from PySide6.QtGui import QColor, QDrag, QFont, QFontMetrics, QPainter, QPalette, QPen, QPixmap
+from PySide6.QtWidgets import QWidget
 
 THUMB = 150
+#: Longest side of the picture that follows the pointer while a tile is dragged.
+DRAG_SIDE = 96
 PADDING = 6
 SPACING = 8
 TEXT_LINES = 4
@@ -129,3 +133,23 @@ def _paint_badge(painter: QPainter, square: QRect, text: str, color: QColor, rig
     painter.setPen(QColor("white"))
     painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
     painter.restore()
+
+
+def file_mime(paths: Sequence[str]) -> QMimeData:
+    """Photos as file URLs: what file managers, other apps and our own window accept."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(path) for path in paths])
+    return mime
+
+
+def drag_photo(source: QWidget, path: str, thumbnail: QPixmap | None) -> None:
+    """Drag a photo out of a view: onto the window to search by it, or into a file manager.
+
+    Only a copy is offered: moving the file away would change the library behind
+    the catalog's back (removal goes through the journalled deletion instead).
+    """
+    drag = QDrag(source)
+    drag.setMimeData(file_mime([path]))
+    if thumbnail is not None and not thumbnail.isNull():
+        drag.setPixmap(thumbnail.scaled(DRAG_SIDE, DRAG_SIDE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+    drag.exec(Qt.DropAction.CopyAction)
