@@ -150,7 +150,7 @@ def _scale(section: dict, results: Results) -> str:
         _measured_on(section),
         "",
         "Synthetic libraries of clustered unit vectors (dim 1280, ~8 photos a cluster, unrelated photos at cosine "
-        "~0.2 ± 0.06 as on the devset; `bench/datasets.py`). Search: the app's `VectorIndex` (usearch HNSW, f16, "
+        "~0.2 ± 0.06 as on the devset; `bench/datasets.py`). Search: the app's `VectorIndex` (usearch HNSW, int8, "
         "2 threads), one query at a time, top 10, for held-out vectors. Baseline: exact brute force in numpy (f32).",
         "",
         table(("Photos", "Index build s", "Search p50 ms", "Search p99 ms", "Exact p50 ms", "Exact p99 ms", "Recall@10", "Index B/photo (usearch)", "Index B/photo (RSS)"), rows),

@@ -131,7 +131,7 @@ def measure_size(count: int, with_graph: bool) -> dict[str, object]:
         "index_build_s": round(build_s, 2),
         "index_bytes_per_photo": round(usearch_bytes / count),
         "index_rss_bytes_per_photo": round(rss_delta / count),
-        "vector_bytes_per_photo_f16": DIM * 2,
+        "vector_bytes_per_photo": DIM,  # int8
         "search": _search_latency(index, queries),
     }
     exact, truth = _exact(library, queries[:EXACT_QUERIES])
