@@ -15,7 +15,8 @@ from lookalike.core.decisions import remember
 from lookalike.core.embedder import Embedder
 from lookalike.core.graph import graph_path
 from lookalike.core.index import sidecar_path
-from lookalike.core.review import ReviewGroup, find_groups
+from lookalike.core.deletion import plan_from_review
+from lookalike.core.review import ReviewGroup, find_groups, picture_groups
 from lookalike.core.scan import Scanner
 
 #: The similar threshold calibrated on the devset (docs/calibration.md).
@@ -173,6 +174,28 @@ def test_threshold_out_of_range_exits_2(
 ) -> None:
     code, out, err = run_cli(capsys, sampled, verb, "--threshold", threshold)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "threshold" in err
+
+
+def test_picture_groups_hold_identical_copies_with_one_keeper(samples: Path, tmp_path: Path, embedder: Embedder) -> None:
+    """A picture with a byte-identical copy and a resized copy is one group to remove extras from.
+
+    Planned tier by tier, the identical group keeps a file the duplicate group
+    removes (its keeper loses to the larger original there), and the plan is refused.
+    """
+    small = tmp_path / "library"
+    small.mkdir()
+    with Image.open(samples / "coffee.jpg") as image:
+        image.resize((image.width // 3, image.height // 3)).save(small / "coffee_small.jpg", quality=90)
+    (small / "coffee_small (copy).jpg").write_bytes((small / "coffee_small.jpg").read_bytes())
+    (small / "coffee.jpg").write_bytes((samples / "coffee.jpg").read_bytes())
+    with scan(small, tmp_path / "catalog.sqlite", embedder) as catalog:
+        tiers = find_groups(catalog, embedder.model_id, "identical") + find_groups(catalog, embedder.model_id, "duplicate")
+        with pytest.raises(ValueError):
+            plan_from_review(catalog, tiers)
+        (group,) = picture_groups(catalog, embedder.model_id)
+        assert names([group], small) == [{"coffee.jpg", "coffee_small.jpg", "coffee_small (copy).jpg"}]
+        assert [Path(m.file.path).name for m in group.members if m.keep] == ["coffee.jpg"]
+        assert len(plan_from_review(catalog, [group]).removals) == 2
 
 
 # --- the devset -------------------------------------------------------------------

@@ -68,6 +68,11 @@ def drop_files(window: MainWindow, paths: list[Path]) -> None:
     """A drag from the file manager: enter, then drop, with file URLs."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    drop_mime(window, mime)
+
+
+def drop_mime(window: MainWindow, mime: QMimeData) -> None:
+    """A drag of `mime` (from anywhere, the window's own tiles included): enter, then drop."""
     center = QPointF(window.rect().center())
     args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     try:

@@ -15,7 +15,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage
 
 from lookalike.core.images import is_supported
-from lookalike.core.review import find_groups
+from lookalike.core.keeprules import human_bytes
+from lookalike.core.review import picture_groups
 from lookalike.ui.about import about_text
 from lookalike.ui.history_dialog import HistoryDialog
 from lookalike.ui.main_window import MainWindow
@@ -34,12 +35,9 @@ def photo_count(folder: Path) -> int:
 
 
 def core_groups(window: MainWindow, threshold: float) -> list:
-    """What core says the Duplicates tab must list: identical files, then duplicates at `threshold`."""
+    """What core says the Duplicates tab must list: one group per picture at `threshold`."""
     session = window.session
-    return [
-        *find_groups(session.catalog, session.model_id, "identical", settings=session.settings),
-        *find_groups(session.catalog, session.model_id, "duplicate", threshold, session.settings),
-    ]
+    return picture_groups(session.catalog, session.model_id, threshold, session.settings)
 
 
 def derived_query(source: Path, folder: Path) -> Path:
@@ -101,10 +99,14 @@ def check_compare_delete_undo(qtbot, window: MainWindow, confirm: list[str], mon
     qtbot.keyClick(compare, Qt.Key.Key_Space)
     assert victim.id in window.session.marks
 
+    said: list[str] = []
+    window.statusBar().messageChanged.connect(said.append)
     window.delete_action.trigger()
-    assert confirm and "1 photo" in confirm[-1] and "trash" in confirm[-1]
+    assert confirm and "1 photo" in confirm[-1] and "to the trash" in confirm[-1]
+    assert f"({human_bytes(victim.size)})" in confirm[-1] and "Ctrl+Z" in confirm[-1]
     qtbot.waitUntil(lambda: not path.exists(), timeout=20_000)
     wait_idle(qtbot, window)
+    assert any(f"Moved 1 photo ({human_bytes(victim.size)}) to the trash. Ctrl+Z undoes it." in m for m in said), said
     trash = Path(os.environ["XDG_DATA_HOME"]) / "Trash" / "files"
     assert (trash / path.name).is_file()
     assert victim.id not in window.session.marks

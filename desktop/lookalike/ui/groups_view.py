@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from lookalike.core.catalog import Catalog
 from lookalike.core.config import Settings
-from lookalike.core.review import ReviewGroup, ReviewMember, find_groups
+from lookalike.core.review import ReviewGroup, ReviewMember, find_groups, picture_groups
 from lookalike.ui import format as fmt
 from lookalike.ui.session import Marks, Session
 from lookalike.ui.system import photo_menu
@@ -42,8 +42,6 @@ MARGIN = 8
 GroupRole = Qt.ItemDataRole.UserRole + 1
 
 TITLES = {"duplicate": "Duplicates", "similar": "Similar"}
-#: The core tiers each tab lists: byte-identical copies are duplicates to a person too.
-TIERS = {"duplicate": ("identical", "duplicate"), "similar": ("similar",)}
 LABELS = {"identical": "identical files", "duplicate": "same picture", "similar": "similar pictures"}
 #: The window-wide shortcut of "Not a duplicate of <reference>", shown in the context menus.
 PAIR_APART_KEY = "Ctrl+Shift+D"
@@ -100,8 +98,11 @@ def member_tile(group: ReviewGroup, member: ReviewMember, marked: bool, current:
 
 
 def grouped(catalog: Catalog, model_id: str, tab: str, threshold: float, settings: Settings) -> list[ReviewGroup]:
-    """What one tab lists: core's groups of each of its tiers, in tier order."""
-    return [g for tier in TIERS[tab] for g in find_groups(catalog, model_id, tier, threshold, settings)]  # type: ignore[arg-type]
+    """What one tab lists. Duplicates: one group per picture, its byte-identical copies
+    inside, so marking all but the keepers never removes a file another group keeps."""
+    if tab == "duplicate":
+        return picture_groups(catalog, model_id, threshold, settings)
+    return find_groups(catalog, model_id, "similar", threshold, settings)
 
 
 class GroupsModel(QAbstractListModel):
