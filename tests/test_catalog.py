@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from lookalike.core.catalog import Catalog, CatalogError, FileRecord, Location
 from lookalike.core.embedder import Embedder
 from lookalike.core.scan import Scanner
-from lookalike.core.schema import Embedding, Signature
+from lookalike.core.schema import SCHEMA_VERSION, Embedding, File, Meta, Signature
 
 MODEL = "test-model:0123456789ab"
 
@@ -147,3 +147,57 @@ def test_root_counts_and_removing_a_root(samples: Path, tmp_path: Path, embedder
             assert session.scalar(select(func.count()).select_from(Signature)) == 1
         assert (samples / "coffee.jpg").is_file()  # nothing on disk is touched
         assert catalog.remove_root(str(samples)) == 0
+
+
+#: The catalog as the first release wrote it (schema 1: no files.grey, no signatures table).
+SCHEMA_1 = """
+CREATE TABLE meta ("key" VARCHAR NOT NULL, value TEXT NOT NULL, PRIMARY KEY ("key"));
+CREATE TABLE roots (id INTEGER NOT NULL, path TEXT NOT NULL, added_at FLOAT NOT NULL, last_scan_at FLOAT,
+    PRIMARY KEY (id), UNIQUE (path));
+CREATE TABLE files (id INTEGER NOT NULL, root_id INTEGER, path TEXT NOT NULL, size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL, inode INTEGER, device INTEGER, partial_hash VARCHAR, full_hash VARCHAR,
+    width INTEGER, height INTEGER, format VARCHAR, taken_at VARCHAR, camera VARCHAR, has_gps BOOLEAN NOT NULL,
+    status VARCHAR NOT NULL, error TEXT, scanned_at FLOAT, PRIMARY KEY (id),
+    FOREIGN KEY(root_id) REFERENCES roots (id) ON DELETE SET NULL, UNIQUE (path));
+CREATE TABLE embeddings (file_id INTEGER NOT NULL, model_id VARCHAR NOT NULL, vector BLOB NOT NULL,
+    PRIMARY KEY (file_id, model_id), FOREIGN KEY(file_id) REFERENCES files (id) ON DELETE CASCADE);
+INSERT INTO meta VALUES ('schema_version', '1');
+INSERT INTO roots VALUES (1, '/p', 1.0, 2.0);
+INSERT INTO files (id, root_id, path, size, mtime_ns, width, height, has_gps, status)
+    VALUES (7, 1, '/p/a.jpg', 10, 1010, 4, 3, 1, 'ok');
+"""
+
+
+def test_a_schema_1_catalog_is_migrated_at_open_and_keeps_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite"
+    db = sqlite3.connect(path)
+    with db:
+        db.executescript(SCHEMA_1)
+        db.execute("INSERT INTO embeddings VALUES (7, ?, ?)", (MODEL, _unit(10).astype(np.float16).tobytes()))
+    db.close()
+
+    with Catalog(path) as catalog:
+        ids, vectors = catalog.vectors(MODEL)
+        assert ids.tolist() == [7] and np.allclose(vectors[0], _unit(10), atol=1e-3)
+        row = catalog.files([7])[7]
+        assert (row.path, row.width, row.has_gps, row.grey) == ("/p/a.jpg", 4, True, False)
+        assert [(r.path, r.last_scan_at) for r in catalog.roots()] == [("/p", 2.0)]
+        catalog.store([_record("/p/b.jpg", 1, 20, grey=True)], MODEL)  # the new column is written
+        with catalog.session() as session:
+            assert session.get(Meta, "schema_version").value == str(SCHEMA_VERSION) == "2"
+            assert session.scalar(select(func.count()).where(File.grey)) == 1
+
+    with Catalog(path) as catalog:  # opening again runs no migration twice
+        assert catalog.status_counts()["ok"] == 2
+
+
+def test_owns_names_the_catalogs_files_and_nothing_beside_them(tmp_path: Path) -> None:
+    with Catalog(tmp_path / "catalog.sqlite") as catalog:
+        ours = ["catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "catalog.sqlite.scan-lock",
+                "catalog.sqlite.corrupt-20250101-120000", "catalog.m_1.usearch", "catalog.m_1.usearch.state.npz",
+                "catalog.m_1.graph.npz"]
+        theirs = ["catalog.jpg", "photo.jpg", "catalogue.sqlite.jpg", "catalog.usage.png"]
+        assert all(catalog.owns(str(tmp_path / name)) for name in ours)
+        assert not any(catalog.owns(str(tmp_path / name)) for name in theirs)
+        assert not catalog.owns(str(tmp_path / "elsewhere" / "catalog.sqlite"))
+        assert catalog.owns(str(catalog.index_path("m:1")))

@@ -146,3 +146,73 @@ def test_ctrl_c_stops_cleanly_with_work_committed(devset_copy: Path, tmp_path: P
     report = json.loads(out)
     assert report["cancelled"] is True and report["embedded"] >= 40
     assert _embedded(catalog_path) == report["embedded"]
+
+
+def _refused(capsys: pytest.CaptureFixture[str], catalog: Path, *argv: str) -> str:
+    """Runs a verb on a catalog path that cannot be used: non-zero exit, one plain line, nothing on stdout."""
+    code, out, err = _run(capsys, "--catalog", str(catalog), *argv)
+    assert code != 0 and out == ""
+    assert err.startswith("lookalike: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+@pytest.mark.parametrize("where", ["under a file", "under /proc"])
+def test_a_catalog_path_that_cannot_be_created_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    if where == "under /proc":
+        if not Path("/proc/self").is_dir():
+            pytest.skip("no /proc here")
+        catalog = Path("/proc/x/cat.sqlite")
+    else:
+        (tmp_path / "notes.txt").write_text("a note")
+        catalog = tmp_path / "notes.txt" / "cat.sqlite"
+    err = _refused(capsys, catalog, "stats")
+    assert str(catalog) in err and ("not a directory" in err or "no such file" in err)
+
+
+def test_a_folder_given_as_the_catalog_is_one_line(
+    tmp_path: Path, samples: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = _refused(capsys, tmp_path, "scan", str(samples), "--device", "cpu")
+    assert "is a folder" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["samples"]  # nothing was created in it
+
+
+def test_a_file_that_is_not_a_catalog_is_refused_and_left_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("shopping: milk, eggs\n" * 200)
+    before = notes.read_bytes()
+    err = _refused(capsys, notes, "stats")
+    assert "not a Lookalike catalog" in err and "left untouched" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"] and notes.read_bytes() == before
+
+
+@pytest.mark.parametrize("name", ["catalog.sqlite", "photos.cat"])
+def test_a_damaged_catalog_is_still_set_aside(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    """Ours to replace: a file named like a catalog, or one that holds our schema behind a ruined header."""
+    good = tmp_path / "good.sqlite"
+    Catalog(good).close()
+    data = b"garbage!" * 512 if name == "catalog.sqlite" else b"not a database, honest" + good.read_bytes()[22:]
+    (tmp_path / name).write_bytes(data)
+    code, out, err = _run(capsys, "--catalog", str(tmp_path / name), "stats", "--json")
+    assert code == 0 and "was damaged" in err
+    assert json.loads(out)["files"] == {"ok": 0, "error": 0, "missing": 0}
+    assert [p.read_bytes() for p in tmp_path.glob(f"{name}.corrupt-*")] == [data]
+
+
+def test_another_programs_database_is_refused_and_left_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    places = tmp_path / "places.sqlite"
+    db = sqlite3.connect(places)
+    with db:
+        db.execute("CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT)")
+        db.execute("INSERT INTO moz_places (url) VALUES ('https://example.org')")
+    db.close()
+    before = places.read_bytes()
+    err = _refused(capsys, places, "stats")
+    assert "another program's database" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["places.sqlite"] and places.read_bytes() == before

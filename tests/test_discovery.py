@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,26 @@ def test_permission_denied_folder_is_reported(tree: Path) -> None:
         locked.chmod(0o755)
     assert _names(found, tree) == ["B.PNG", "a.jpg", "thumbs/t.jpg"]
     assert problems == [(str(locked), "permission denied")]
+
+
+def test_skip_file_leaves_out_files_of_our_own(tree: Path) -> None:
+    found = list(walk([tree], skip_file=lambda path: path == str(tree / "a.jpg")))
+    assert _names(found, tree) == ["B.PNG", "sub/c.jpeg", "sub/deep/d.heic", "thumbs/t.jpg"]
+
+
+def test_cancel_stops_the_walk_where_no_photo_is_found(tmp_path: Path) -> None:
+    """The walk looks at the cancel between entries, not only when it yields a photo."""
+    root = tmp_path / "photos"
+    _touch(root / "a" / "first.jpg")
+    for number in range(300):
+        _touch(root / "b" / f"note{number:03}.txt")
+    _touch(root / "z.jpg")
+    cancel = threading.Event()
+
+    def skip_and_cancel(path: str) -> bool:
+        cancel.set()  # cancelled at the first photo, which is not listed: nothing is yielded after
+        return True
+
+    assert list(walk([root], skip_file=skip_and_cancel, cancel=cancel)) == []
+    cancel.clear()
+    assert _names(walk([root], cancel=cancel), root) == ["a/first.jpg", "z.jpg"]

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +19,17 @@ from sqlalchemy import func, select
 
 from lookalike.core.catalog import Catalog
 from lookalike.core.embedder import Embedder
+from lookalike.core.hashing import full_hash, partial_hash
+from lookalike.core.identical import find_identical
 from lookalike.core.manifest import ModelManifest, load_manifest
+from lookalike.core.paths import resources_dir
 from lookalike.core.scan import Scanner, ScanProgress
 from lookalike.core.schema import Embedding, File
 
+from generated_photos import small_jpegs
+
 SAMPLE_COUNT = 10
+SAMPLES = resources_dir() / "samples"
 
 
 @pytest.fixture
@@ -78,34 +85,86 @@ def test_rescan_does_not_reopen_unchanged_files(samples: Path, catalog: Catalog,
 def test_modified_moved_and_deleted_files(samples: Path, catalog: Catalog, embedder: Embedder) -> None:
     scanner = Scanner(catalog, embedder)
     scanner.run([samples])
+    find_identical(catalog)  # hashes the astronaut and its copy in full: its content is on record
     before = _rows(catalog)
     vectors_before = _vectors(catalog, embedder.model_id)
 
     modified = samples / "coffee.jpg"
     with Image.open(modified) as image:
         image.rotate(90, expand=True).save(modified, quality=70)
-    moved_from, moved_to = samples / "rocket.jpg", samples / "archive" / "2024" / "rocket.jpg"
-    moved_to.parent.mkdir(parents=True)
-    shutil.copy(moved_from, moved_to)  # a copy then delete: new inode and mtime, same bytes
-    moved_from.unlink()
+    archive = samples / "archive" / "2024"
+    archive.mkdir(parents=True)
+    renamed = (samples / "rocket.jpg", archive / "rocket.jpg")  # same inode and mtime: proven
+    renamed[0].rename(renamed[1])
+    hashed = (samples / "astronaut.jpg", archive / "astronaut.jpg")  # a copy, proven by its full hash
+    copied = (samples / "chelsea.jpg", archive / "chelsea.jpg")  # a copy, nothing to prove it by
+    for source, target in (hashed, copied):
+        shutil.copy(source, target)  # a copy then delete: new inode and mtime, same bytes
+        source.unlink()
     deleted = samples / "hubble_deep_field.jpg"
     deleted.unlink()
 
     report = scanner.run([samples])
 
-    assert (report.changed, report.moved, report.missing, report.new) == (1, 1, 1, 0)
-    assert report.unchanged == SAMPLE_COUNT - 3
-    assert report.embedded == 1  # only the modified file was decoded
+    assert (report.changed, report.moved, report.missing, report.new) == (1, 3, 1, 0)
+    assert report.unchanged == SAMPLE_COUNT - 5
+    assert report.embedded == 2  # the modified file, and the copy whose bytes were not proven
     after = _rows(catalog)
-    assert str(moved_from) not in after
-    assert after[str(moved_to)].id == before[str(moved_from)].id
-    assert after[str(moved_to)].status == "ok"
     vectors_after = _vectors(catalog, embedder.model_id)
-    assert vectors_after[after[str(moved_to)].id] == vectors_before[before[str(moved_from)].id]
+    for source, target in (renamed, hashed, copied):
+        assert str(source) not in after
+        assert after[str(target)].id == before[str(source)].id and after[str(target)].status == "ok"
+    for source, target in (renamed, hashed):
+        assert vectors_after[after[str(target)].id] == vectors_before[before[str(source)].id]
+    again = np.frombuffer(vectors_after[after[str(copied[1])].id], np.float16)
+    assert np.allclose(again, np.frombuffer(vectors_before[before[str(copied[0])].id], np.float16), atol=1e-2)
     assert after[str(modified)].id == before[str(modified)].id
     assert vectors_after[after[str(modified)].id] != vectors_before[before[str(modified)].id]
     assert after[str(deleted)].status == "missing"
     assert before[str(deleted)].id not in catalog.vectors(embedder.model_id)[0]
+
+
+def _pictures_with_the_same_ends(first: Path, other: Path) -> None:
+    """Two BMPs of one size whose first and last 64 KiB are equal but whose middles differ.
+
+    BMP rows are stored uncompressed, so the middle rows are the middle bytes.
+    """
+    with Image.open(SAMPLES / "astronaut.jpg") as image, Image.open(SAMPLES / "coffee.jpg") as patch:
+        picture = image.convert("RGB").resize((320, 320))
+        picture.save(first)
+        picture.paste(patch.convert("RGB").resize((320, 80)), (0, 120))
+        picture.save(other)
+    assert first.stat().st_size == other.stat().st_size and partial_hash(first) == partial_hash(other)
+    assert full_hash(first) != full_hash(other)
+
+
+@pytest.mark.parametrize("hash_on_record", [False, True], ids=["unknown-hash", "known-hash"])
+def test_same_size_and_ends_but_another_middle_is_read_again(
+    tmp_path: Path, catalog: Catalog, embedder: Embedder, hash_on_record: bool
+) -> None:
+    """A vanished photo and a new one alike in size, head and tail: the old vector is not reused."""
+    root = tmp_path / "photos"
+    root.mkdir()
+    first, other = root / "a.bmp", tmp_path / "b.bmp"
+    _pictures_with_the_same_ends(first, other)
+    scanner = Scanner(catalog, embedder)
+    scanner.run([root])
+    old = _rows(catalog)[str(first)]
+    if hash_on_record:
+        catalog.set_hashes({}, {old.id: full_hash(first)})
+    old_vector = _vectors(catalog, embedder.model_id)[old.id]
+    first.unlink()
+    target = root / "moved" / "a.bmp"
+    target.parent.mkdir()
+    shutil.copyfile(other, target)
+
+    report = scanner.run([root])
+
+    assert (report.embedded, report.missing, report.new) == (1, 0, 0)
+    row = _rows(catalog)[str(target)]
+    assert row.id == old.id and row.full_hash is None  # the row follows the path, read afresh
+    assert _vectors(catalog, embedder.model_id)[row.id] != old_vector
+    assert str(first) not in _rows(catalog)
 
 
 def test_a_fixed_error_file_is_read_again(samples: Path, catalog: Catalog, embedder: Embedder) -> None:
@@ -228,3 +287,91 @@ def test_devset_cancel_midway_commits_work_and_resumes(devset_copy: Path, catalo
     with catalog.session() as session:
         paths = session.scalars(select(File.path)).all()
     assert len(paths) == len(set(paths)) == stopped.new
+
+
+def test_photos_beside_the_catalog_are_scanned(samples: Path, embedder: Embedder) -> None:
+    """A catalog kept among the photos hides only its own files, not its folder."""
+    thumbs = samples / "thumbnail-cache"  # a cache of ours, named by the caller
+    thumbs.mkdir()
+    shutil.copyfile(samples / "chelsea.jpg", thumbs / "0f3a.jpg")
+    with Catalog(samples / "copies" / "catalog.sqlite") as catalog:
+        report = Scanner(catalog, embedder, skip_dirs=[thumbs]).run([samples])
+        assert report.new == SAMPLE_COUNT and report.errors == 0
+        paths = set(_rows(catalog))
+        assert {str(p) for p in (samples / "copies").glob("*.*g")} <= paths
+        assert not any(p.startswith(str(thumbs)) for p in paths)
+
+
+def _scan_in_thread(
+    scanner: Scanner, root: Path, seen: list[ScanProgress], **events: threading.Event
+) -> tuple[threading.Thread, list, threading.Event]:
+    """A scan running in a thread: (thread, [its report once done], set once 100 files are read)."""
+    busy, reports = threading.Event(), []
+
+    def watch(progress: ScanProgress) -> None:
+        seen.append(progress)
+        if progress.files_done >= 100:
+            busy.set()
+
+    thread = threading.Thread(target=lambda: reports.append(scanner.run([root], watch, **events)))
+    thread.start()
+    return thread, reports, busy
+
+
+def test_cancel_mid_scan_returns_within_a_second_and_resumes(
+    tmp_path: Path, catalog: Catalog, embedder: Embedder
+) -> None:
+    root, count = tmp_path / "photos", 300
+    small_jpegs(root, count)
+    cancel = threading.Event()
+    # Big batches: the scan stopped only after embedding the batch at hand (4-6 s here).
+    scanner = Scanner(catalog, embedder, batch_size=128)
+    thread, reports, busy = _scan_in_thread(scanner, root, [], cancel=cancel)
+    assert busy.wait(120), "the scan never got going"
+
+    cancelled_at = time.monotonic()
+    cancel.set()
+    thread.join(10)
+    waited = time.monotonic() - cancelled_at
+
+    assert not thread.is_alive() and waited < 1.5, f"the scan took {waited:.2f} s to stop"
+    stopped = reports[0]
+    assert stopped.cancelled and stopped.embedded < count
+    assert len(_rows(catalog)) == stopped.embedded  # every vector computed was committed, nothing else
+    done = scanner.run([root])
+    assert (done.unchanged, done.new) == (stopped.embedded, count - stopped.embedded)
+    assert len(catalog.vectors(embedder.model_id)[0]) == count
+
+
+def test_pause_holds_the_scan_until_resumed_and_cancel_wins_while_paused(
+    tmp_path: Path, catalog: Catalog, embedder: Embedder
+) -> None:
+    root, count = tmp_path / "photos", 300
+    small_jpegs(root, count)
+    pause, cancel = threading.Event(), threading.Event()
+    seen: list[ScanProgress] = []
+    scanner = Scanner(catalog, embedder)
+    thread, reports, busy = _scan_in_thread(scanner, root, seen, pause=pause, cancel=cancel)
+    assert busy.wait(120), "the scan never got going"
+
+    pause.set()
+    time.sleep(1.5)  # the batch being read ends, then the scan holds
+    held = len(_rows(catalog))
+    time.sleep(1.0)
+    assert len(_rows(catalog)) == held < count and thread.is_alive()  # nothing moves while paused
+    assert seen[-1].paused
+
+    pause.clear()
+    deadline = time.monotonic() + 60
+    while len(_rows(catalog)) == held and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(_rows(catalog)) > held, "resuming did not resume"
+    assert not seen[-1].paused
+
+    pause.set()
+    time.sleep(1.0)
+    cancelled_at = time.monotonic()
+    cancel.set()
+    thread.join(10)
+    assert not thread.is_alive() and time.monotonic() - cancelled_at < 0.5
+    assert reports[0].cancelled and reports[0].embedded == len(_rows(catalog)) < count

@@ -1,8 +1,9 @@
 """Reliability suite plumbing: a network guard, a hang watchdog, and the report writer.
 
-- Every test here runs with outgoing network connections blocked and recorded
-  (in this process by patching `socket`, in child `lookalike` processes through
-  `netguard/sitecustomize.py` on PYTHONPATH); the session fails if any was tried.
+- Every test here runs with the network blocked and every attempt recorded:
+  connections, datagrams and name lookups (`netguard/sitecustomize.py`, installed
+  in this process and, through PYTHONPATH, in child `lookalike` processes); the
+  session fails if any was tried.
 - A test that hangs is stopped by `faulthandler` (tracebacks, then exit), so CI
   never waits forever on a scan that should have moved on.
 - Tests call `record(area, case, cases, outcome)`; at the end of a run that
@@ -14,8 +15,8 @@
 from __future__ import annotations
 
 import faulthandler
+import importlib.util
 import os
-import socket
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -177,7 +178,9 @@ _DESIGN = [
     "  deletion and undo act on the real bytes path.",
     "- **One scan at a time** per catalog: a lock file beside it names the scanning pid; readers never wait.",
     "- **A damaged catalog** (PRAGMA quick_check at open) is kept as `<name>.corrupt-<time>` with its WAL,",
-    "  a fresh one is started and `CatalogRecovered` is raised as a warning.",
+    "  a fresh one is started and `CatalogRecovered` is raised as a warning. Only a file that is ours is set",
+    "  aside (SQLite's header, a catalog's name or our schema's text); any other file, or another program's",
+    "  database, is refused with one line and left untouched.",
     "- **A file that vanishes** between the walk and its decode is reported, not stored as an error; a root",
     "  that disappears mid-scan is reported offline and nothing under it is marked missing.",
 ]
@@ -202,30 +205,26 @@ def _cell(text: str) -> str:
 _ATTEMPTS: list[str] = []
 
 
-def _blocked(original: Callable) -> Callable:
-    def guard(self: socket.socket, address: object, *args: object) -> object:
-        if self.family == getattr(socket, "AF_UNIX", None):
-            return original(self, address, *args)  # local IPC, not the network
-        _ATTEMPTS.append(f"connect {address!r} from pid {os.getpid()}")
-        raise NetworkBlocked(f"network access blocked during the reliability suite: {address!r}")
-
-    return guard
+def _netguard():  # type: ignore[no-untyped-def]
+    """netguard/sitecustomize.py as a module (importing it by name would shadow the real sitecustomize)."""
+    spec = importlib.util.spec_from_file_location("lookalike_netguard", NETGUARD / "sitecustomize.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
 
 
 @pytest.fixture(scope="session", autouse=True)
 def no_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
-    """Block and record outgoing connections here and in child processes; fail if any."""
+    """Block and record network use here and in child processes; fail if any was tried."""
     log = tmp_path_factory.mktemp("netguard") / "attempts.log"
-    saved = socket.socket.connect, socket.socket.connect_ex
-    socket.socket.connect = _blocked(saved[0])  # type: ignore[method-assign]
-    socket.socket.connect_ex = _blocked(saved[1])  # type: ignore[method-assign]
+    restore = _netguard().install(_ATTEMPTS.append, NetworkBlocked)
     old_path, old_log = os.environ.get("PYTHONPATH"), os.environ.get("LOOKALIKE_NETGUARD_LOG")
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NETGUARD), old_path]))
     os.environ["LOOKALIKE_NETGUARD_LOG"] = str(log)
     try:
         yield _ATTEMPTS
     finally:
-        socket.socket.connect, socket.socket.connect_ex = saved  # type: ignore[method-assign]
+        restore()
         _restore_env("PYTHONPATH", old_path)
         _restore_env("LOOKALIKE_NETGUARD_LOG", old_log)
     children = log.read_text().splitlines() if log.exists() else []

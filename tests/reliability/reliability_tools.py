@@ -188,6 +188,41 @@ def honour_permissions():  # type: ignore[no-untyped-def]
     return drop
 
 
+class RandomKiller:
+    """Starts a command and SIGKILLs it at a random moment.
+
+    A quarter of the kills land anywhere in the first `early` seconds (imports,
+    opening and checking the catalog); the rest wait for the command's first line
+    on stderr, written when its real work begins, and land within how long that
+    work took when it last ran to the end (`work`: an estimate, updated by each
+    run that ends by itself, never asserted on).
+    """
+
+    def __init__(self, rng: random.Random, work: float, early: float) -> None:
+        self.rng, self.work, self.early = rng, work, early
+
+    def run(self, command: list[str]) -> tuple[bool, bytes]:
+        """(whether the command ended before its kill, everything it wrote on stderr)."""
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        early = self.rng.random() < 0.25
+        if early:
+            deadline = time.monotonic() + self.rng.uniform(0.05, self.early)
+            first = b""
+        else:
+            first = process.stderr.readline() if process.stderr else b""
+            deadline = time.monotonic() + self.rng.uniform(0.0, self.work)
+        started = time.monotonic()
+        while time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.005)
+        finished = process.poll() is not None
+        if not finished:
+            process.kill()
+        _, rest = process.communicate()
+        if finished and not early and process.returncode == 0:
+            self.work = 0.5 * self.work + 0.5 * (time.monotonic() - started)
+        return finished, first + rest
+
+
 def kill_at(process: subprocess.Popen, delay: float) -> None:
     """SIGKILL `process` after `delay` seconds (or when it has already ended)."""
     deadline = time.monotonic() + delay

@@ -1,28 +1,43 @@
-"""Crashes: `lookalike scan` SIGKILLed at random moments, then resumed, many times over.
+"""Crashes: `lookalike scan` and deletion batches SIGKILLed at random moments, many times over.
 
 After every kill the catalog must pass `PRAGMA integrity_check`; after every
 resume each photo on disk is catalogued exactly once and the vector index holds
 exactly the catalog's vectors. The photo folder changes between rounds (edited,
 deleted, added and moved photos), so kills land in inserts, overwrites, moves
 and missing-marking alike, not only in a first scan.
+
+A deletion batch (quarantine or trash) killed at any moment, then settled by
+the next open (`journal.recover`), must leave every photo in exactly one place,
+its bytes intact: where the journal says it is, at its own path or held in the
+quarantine folder or the trash. Each round is then undone, so the next batch
+starts from the whole library again.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import shutil
 import subprocess
 import sys
+import textwrap
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from lookalike.core.catalog import Catalog
 from lookalike.core.embedder import Embedder
+from lookalike.core.hashing import full_hash
+from lookalike.core.journal import OPEN, RESTORING, recover
 from lookalike.core.scan import Scanner
+from lookalike.core.schema import Batch, File, JournalEntry
+from lookalike.core.undo import undo_batch
 from reliability_tools import (
+    RandomKiller,
     assert_catalog_matches_disk,
     cli,
     integrity,
@@ -61,47 +76,14 @@ def _phase_at_kill(stderr: bytes) -> str:
     return "starting" if "model" not in text else "opening"
 
 
-class _Killer:
-    """Starts `lookalike scan` and SIGKILLs it at a random moment.
-
-    A quarter of the kills land anywhere from the start (imports, opening and
-    checking the catalog); the rest wait for the model line and land in the
-    walk, the embedding or the writes, spread over how long the scan's work
-    took when it last ran to the end (an estimate, never asserted on).
-    """
-
-    def __init__(self, rng: random.Random) -> None:
-        self.rng = rng
-        self.work = 2.0  # seconds after the model line, updated by scans that finish
-        self.phases: Counter[str] = Counter()
-
-    def run(self, command: list[str]) -> None:
-        scan = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        early = self.rng.random() < 0.25
-        if early:
-            kill_at_or_end = time.monotonic() + self.rng.uniform(0.05, 2.5)
-            first = b""
-        else:
-            first = scan.stderr.readline() if scan.stderr else b""  # "lookalike: model ... on CPU"
-            kill_at_or_end = time.monotonic() + self.rng.uniform(0.0, self.work)
-        started = time.monotonic()
-        while time.monotonic() < kill_at_or_end and scan.poll() is None:
-            time.sleep(0.005)
-        finished = scan.poll() is not None
-        if not finished:
-            scan.kill()
-        _, rest = scan.communicate()
-        if finished and not early and scan.returncode == 0:
-            self.work = 0.5 * self.work + 0.5 * (time.monotonic() - started)
-        self.phases["completed" if finished else _phase_at_kill(first + rest)] += 1
-
-
 def _kill_and_resume(tmp_path: Path, embedder: Embedder, kills: int, seed: int) -> Counter[str]:
     root = tmp_path / "photos"
     make_photos(root, PHOTOS)
     catalog_path = tmp_path / "catalog.sqlite"
     rng = random.Random(seed)
-    killer = _Killer(rng)
+    # Kills wait for the model line ("lookalike: model ... on CPU") or land in the first 2.5 s.
+    killer = RandomKiller(rng, work=2.0, early=2.5)
+    phases: Counter[str] = Counter()
     with Catalog(catalog_path) as catalog:
         for number in range(kills):
             if number:
@@ -111,13 +93,14 @@ def _kill_and_resume(tmp_path: Path, embedder: Embedder, kills: int, seed: int) 
                 reader = subprocess.Popen(cli(catalog_path, "duplicates", "--json"), stdout=subprocess.DEVNULL,
                                           stderr=subprocess.DEVNULL)
                 kill_at(reader, rng.uniform(0.5, 3.0))
-            killer.run(scan_command(catalog_path, root))
+            finished, stderr = killer.run(scan_command(catalog_path, root))
+            phases["completed" if finished else _phase_at_kill(stderr)] += 1
 
             assert integrity(catalog_path) == "ok", f"round {number}: catalog damaged by the kill"
             Scanner(catalog, embedder).run([root])  # the resume
             assert integrity(catalog_path) == "ok"
             assert_catalog_matches_disk(catalog, root, embedder.model_id, embedder.dim)
-    return killer.phases
+    return phases
 
 
 def test_sigkill_at_random_moments_then_resume(tmp_path: Path, embedder: Embedder, record) -> None:  # type: ignore[no-untyped-def]
@@ -148,3 +131,106 @@ def test_loading_the_index_before_the_model_does_not_crash(record) -> None:  # t
     record("crashes", "fresh process: import core.index, then core.embedder (what `lookalike scan` does)", 1,
            "no crash (usearch before onnxruntime segfaulted until index.py imported onnxruntime first; "
            "found by this suite)")
+
+
+# --- deletion batches ----------------------------------------------------------------------
+
+DELETION_KILLS = 32  # half in quarantine mode, half in trash mode where the trash can be restored
+DELETION_PHOTOS = 40
+#: A deletion batch in a child process: argv = catalog, mode, quarantine folder, groups as JSON
+#: ([[kept ids], [removed ids]], ...). "ready" on stderr says the batch is about to start.
+_DELETION_CHILD = textwrap.dedent(
+    """
+    import json, sys
+    from lookalike.core.catalog import Catalog
+    from lookalike.core.deletion import execute, plan_removal
+    catalog = Catalog(sys.argv[1])
+    plan = plan_removal(catalog, json.loads(sys.argv[4]))
+    print("ready", file=sys.stderr, flush=True)
+    execute(catalog, plan, sys.argv[2], sys.argv[3])
+    """
+)
+
+
+def _deletion_groups(ids: list[int], rng: random.Random) -> list[list[list[int]]]:
+    """Remove a random half or so of `ids`, each with a kept photo from the other part."""
+    shuffled = rng.sample(ids, len(ids))
+    cut = rng.randint(len(ids) // 4, len(ids) * 3 // 4)
+    removed, kept = shuffled[:cut], shuffled[cut:]
+    return [[[kept[n % len(kept)]], [file_id]] for n, file_id in enumerate(removed)]
+
+
+def _copies(folders: list[Path]) -> dict[str, list[str]]:
+    """Content hash -> every file holding those bytes under `folders`."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                found[full_hash(path)].append(str(path))
+    return found
+
+
+def _check_each_photo_once(catalog: Catalog, photos: dict[str, str], places: list[Path]) -> int:
+    """Every photo's bytes are in exactly one file, where the journal says; returns how many are held away.
+
+    The latest journal row of a path decides: "done" means held at its
+    destination (quarantine or trash) and catalogued as deleted, anything else
+    (none, skipped, failed, restored) means at its own path and catalogued ok.
+    """
+    copies = _copies(places)
+    strays = {h: p for h, p in copies.items() if h not in photos.values()}
+    assert not strays, f"files that are no photo of ours (half copies?): {strays}"
+    with catalog.session() as session:
+        latest = {e.source: e for e in session.scalars(select(JournalEntry).order_by(JournalEntry.id))}
+        unsettled = session.scalar(select(func.count()).where(JournalEntry.state.in_(("planned", RESTORING))))
+        open_batches = session.scalar(select(func.count()).select_from(Batch).where(Batch.status == OPEN))
+        statuses = dict(session.execute(select(File.path, File.status)).all())
+    assert unsettled == 0 and open_batches == 0, "the restart left the journal unsettled"
+    held = 0
+    for path, digest in photos.items():
+        entry = latest.get(path)
+        removed = entry is not None and entry.state == "done"
+        expected = entry.destination if removed else path
+        assert copies.get(digest) == [expected], f"{path}: its bytes are at {copies.get(digest)}, expected {expected}"
+        assert statuses[path] == ("deleted" if removed else "ok"), f"{path}: catalogued {statuses[path]}"
+        held += removed
+    return held
+
+
+def test_sigkill_deletion_batches_at_random_moments(tmp_path: Path, embedder: Embedder, record) -> None:  # type: ignore[no-untyped-def]
+    """Deletion batches (quarantine, trash) SIGKILLed at random moments, settled at the next open"""
+    root, quarantine, catalog_path = tmp_path / "photos", tmp_path / "quarantine", tmp_path / "catalog.sqlite"
+    photos = {str(p): full_hash(p) for p in make_photos(root, DELETION_PHOTOS)}
+    with Catalog(catalog_path) as catalog:
+        Scanner(catalog, embedder).run([root])
+        ids = [f.id for f in catalog.iter_files()]
+    trash_files = Path(os.environ["XDG_DATA_HOME"]) / "Trash" / "files"
+    places = [root, quarantine, trash_files]
+    modes = ["quarantine", "trash"] if sys.platform not in ("darwin", "win32") else ["quarantine"]
+    rng = random.Random(7)
+    killer = RandomKiller(rng, work=0.5, early=1.0)
+    outcomes: Counter[str] = Counter()
+    for number in range(DELETION_KILLS):
+        mode = modes[number % len(modes)]
+        groups = json.dumps(_deletion_groups(ids, rng))
+        command = [sys.executable, "-c", _DELETION_CHILD, str(catalog_path), mode, str(quarantine), groups]
+        finished, _ = killer.run(command)
+        assert integrity(catalog_path) == "ok", f"round {number} ({mode}): catalog damaged by the kill"
+
+        with Catalog(catalog_path) as catalog:  # the restart: opening settles what the kill interrupted
+            recover(catalog)
+            assert integrity(catalog_path) == "ok"
+            held = _check_each_photo_once(catalog, photos, places)
+            outcome = "completed" if finished else "killed, files held" if held else "killed, none held"
+            outcomes[f"{mode}: {outcome}"] += 1
+            with catalog.session() as session:
+                batch_id = session.scalar(select(func.max(Batch.id)))
+            if held:
+                undone = undo_batch(catalog, batch_id)
+                assert not undone.not_restored, f"round {number}: undo left {undone.not_restored}"
+    print("deletion kills:", dict(outcomes), file=sys.stderr)
+    record("crashes", f"SIGKILL of a deletion batch at {DELETION_KILLS} random moments ({', '.join(modes)} "
+           f"in turn, {DELETION_PHOTOS} photos, a random quarter to three quarters removed per batch; undone "
+           "after each round)", DELETION_KILLS,
+           "after each kill integrity_check ok; after the next open every photo's bytes in exactly one file, at "
+           "its path or held where the journal says, catalogued deleted exactly when held; nothing lost (hashes)")

@@ -203,19 +203,37 @@ def test_exif_strings_are_only_metadata(tmp_path: Path, embedder: Embedder, reco
 # --- no network --------------------------------------------------------------------------
 
 
+#: Every way out the guard must stop, each in a fresh process too.
+_WAYS_OUT = {
+    "connect": "socket.socket(socket.AF_INET, socket.SOCK_STREAM).connect(('127.0.0.1', 9))",
+    "connect_ex": "socket.socket(socket.AF_INET, socket.SOCK_STREAM).connect_ex(('127.0.0.1', 9))",
+    "sendto": "socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', 9))",
+    "sendmsg": "socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendmsg([b'x'], [], 0, ('127.0.0.1', 9))",
+    "getaddrinfo": "socket.getaddrinfo('example.org', 80)",
+    "gethostbyname": "socket.gethostbyname('example.org')",
+    "create_connection": "socket.create_connection(('example.org', 80))",
+}
+
+
 def test_the_network_guard_blocks_connections(no_network: list[str], record) -> None:  # type: ignore[no-untyped-def]
     """Self-check of the suite's network guard"""
-    seen = len(no_network)
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock, pytest.raises(NetworkBlocked):
-        sock.connect(("127.0.0.1", 9))
-    assert len(no_network) == seen + 1
-    del no_network[seen:]  # our own probe, not the app's
-    probe = subprocess.run([sys.executable, "-c", "import socket; socket.create_connection(('127.0.0.1', 9))"],
-                           capture_output=True, text=True, timeout=60)
-    assert "blocked during the reliability suite" in probe.stderr
-    log = Path(os.environ["LOOKALIKE_NETGUARD_LOG"])
-    log.write_text("".join(line + "\n" for line in log.read_text().splitlines()[:-1]))
-    record("security", "network guard self-check (this process and a child)", 2, "connections blocked and logged")
+    for way, code in _WAYS_OUT.items():
+        seen = len(no_network)
+        with pytest.raises(NetworkBlocked):
+            exec(code, {"socket": socket})  # noqa: S102 - our own fixed probes
+        assert len(no_network) == seen + 1, way
+        del no_network[seen:]  # our own probe, not the app's
+        probe = subprocess.run([sys.executable, "-c", f"import socket; {code}"],
+                               capture_output=True, text=True, timeout=60)
+        assert probe.returncode != 0 and "blocked during the reliability suite" in probe.stderr, way
+        log = Path(os.environ["LOOKALIKE_NETGUARD_LOG"])
+        log.write_text("".join(line + "\n" for line in log.read_text().splitlines()[:-1]))
+    left, right = socket.socketpair()  # Unix sockets are local IPC: allowed
+    with left, right:
+        left.sendall(b"ok")
+        assert right.recv(2) == b"ok"
+    record("security", "network guard self-check: " + ", ".join(_WAYS_OUT) + " (this process and a child each)",
+           2 * len(_WAYS_OUT), "blocked and logged; Unix sockets still work")
 
 
 def test_scan_duplicates_search_and_selftest_open_no_connection(
@@ -241,4 +259,5 @@ def test_scan_duplicates_search_and_selftest_open_no_connection(
     assert child.returncode == 0, child.stdout[-500:] + child.stderr[-500:]
     assert no_network == []
     record("security", "no network: " + ", ".join(v[0] for v in verbs) + " in-process, full selftest (window) "
-           "in a child; socket.connect blocked and logged", len(verbs) + 1, "no connection attempted")
+           "in a child; connections, datagrams and name lookups blocked and logged", len(verbs) + 1,
+           "no network use attempted")

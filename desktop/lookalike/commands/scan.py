@@ -116,7 +116,7 @@ def _cancel_on_interrupt(cancel: threading.Event) -> Iterator[None]:
         if cancel.is_set():
             raise KeyboardInterrupt
         cancel.set()
-        print("\nlookalike: stopping after the current batch (Ctrl-C again to abort)", file=sys.stderr)
+        print("\nlookalike: stopping; what is done is kept (Ctrl-C again to abort)", file=sys.stderr)
 
     previous = signal.signal(signal.SIGINT, handle)
     try:

@@ -6,6 +6,11 @@ header is still checked every time): a damaged catalog is set aside as
 `CatalogRecovered` warning, rather than failing every command until a person
 deletes the file by hand. A catalog is only a cache of the disks plus the
 deletion history, so a rescan rebuilds all but that history, which the backup keeps.
+Only a file that is ours is set aside (`_looks_like_a_catalog`): any other file
+given as the catalog (a typo'd path to a document, another program's database)
+is refused and left untouched.
+Whatever else stops the open (a folder, a path that cannot be created, a locked
+or unreadable file) is a `CatalogError` with a one-line reason.
 """
 
 from __future__ import annotations
@@ -15,22 +20,39 @@ import sqlite3
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import and_, case, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import and_, case, create_engine, delete, event, func, insert, select, text, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.orm import Session, sessionmaker
 
 from lookalike.core import locking, sqltext
 from lookalike.core.schema import SCHEMA_VERSION, Base, Embedding, File, Meta, Root, Signature
 
-#: version -> function upgrading a catalog from that version to the next.
-MIGRATIONS: dict[int, object] = {}
+
+def _add_column(session: Session, table: str, column: str, ddl: str) -> None:
+    """ALTER TABLE ... ADD COLUMN, skipped when it is there already: a catalog written
+    between a column's arrival and the version bump that announced it has it, or
+    one that another process opening it at the same moment has just upgraded."""
+    if column in {row[1] for row in session.execute(text(f"PRAGMA table_info({table})"))}:
+        return
+    try:
+        session.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
+    except OperationalError as exc:
+        if "duplicate column name" not in str(exc.orig):
+            raise
+
+
+#: version -> function upgrading a catalog from that version to the next, run at open.
+MIGRATIONS: dict[int, Callable[[Session], None]] = {
+    1: lambda session: _add_column(session, "files", "grey", "BOOLEAN NOT NULL DEFAULT 0"),
+}
 #: SQLite's default limit on bound parameters is 999: id lists are sent in chunks.
 _CHUNK = 900
 
@@ -46,6 +68,9 @@ class KnownFile:
     failed: bool  # the last decode failed (kept while the file is missing)
     embedded: bool  # has a vector for the model asked about
     partial_hash: str | None
+    full_hash: str | None
+    inode: int | None
+    device: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +153,12 @@ FULL_CHECK_BYTES = 128 << 20
 FULL_CHECK_EVERY = 24 * 3600
 #: SQLite result codes of a damaged file (3.11+ exposes them on the exception).
 _DAMAGED_CODES = (getattr(sqlite3, "SQLITE_CORRUPT", 11), getattr(sqlite3, "SQLITE_NOTADB", 26))
+#: The first bytes of every SQLite file.
+_SQLITE_MAGIC = b"SQLite format 3\0"
+#: Names a catalog file is given (the default is catalog.sqlite): a damaged file so named is ours.
+_CATALOG_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+#: Schema text every Lookalike catalog holds near its start, header damage or not.
+_SCHEMA_MARK = b"CREATE TABLE embeddings"
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -149,22 +180,47 @@ class Catalog:
     """One catalog file. Thread-safe for readers; writes go through one writer at a time."""
 
     def __init__(self, path: Path | str) -> None:
+        """Open (or create) the catalog at `path`; raises CatalogError with a one-line reason."""
         self.path = Path(path).expanduser().resolve()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         #: Set when the file was damaged and replaced by a fresh catalog at this open.
         self.recovered: CatalogRecovered | None = None
         self._scan_lock_owner: int | None = None
-        damage = _damage(self.path)
-        if damage is not None:
-            self.recovered = CatalogRecovered(self.path, _set_aside(self.path), damage)
-            # Shown once on stderr by Python's warning machinery as "lookalike:0: CatalogRecovered: ...";
-            # the app can read `recovered` to tell the person in a dialog.
-            warnings.warn_explicit(self.recovered, CatalogRecovered, "lookalike", 0, module="lookalike.core.catalog")
+        if self.path.is_dir():
+            raise CatalogError(f"{self.path} is a folder; a catalog is a file (e.g. {self.path / 'catalog.sqlite'})")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._vet()
+        except OSError as exc:
+            raise CatalogError(f"cannot open the catalog {self.path}: {_os_reason(exc)}") from exc
         self.engine: Engine = create_engine(f"sqlite:///{self.path}")
         event.listen(self.engine, "connect", _sqlite_pragmas)
         event.listen(self.engine, "before_cursor_execute", _escape_text, retval=True)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._migrate()
+        try:
+            self._migrate()
+        except SQLAlchemyError as exc:
+            self.engine.dispose()
+            raise CatalogError(f"cannot open the catalog {self.path}: {getattr(exc, 'orig', None) or exc}") from exc
+        except CatalogError:
+            self.engine.dispose()
+            raise
+
+    def _vet(self) -> None:
+        """Refuse a file that is not ours (left untouched); set a damaged catalog aside and start afresh."""
+        untouched = "it was left untouched: choose another file"
+        if _foreign(self.path):
+            raise CatalogError(f"{self.path} is another program's database, not a Lookalike catalog; {untouched}")
+        damage = _damage(self.path)
+        if damage is None:
+            return
+        if not _looks_like_a_catalog(self.path):
+            raise CatalogError(
+                f"{self.path} is not a Lookalike catalog ({damage}); {untouched}"
+            )
+        self.recovered = CatalogRecovered(self.path, _set_aside(self.path), damage)
+        # Shown once on stderr by Python's warning machinery as "lookalike:0: CatalogRecovered: ...";
+        # the app can read `recovered` to tell the person in a dialog.
+        warnings.warn_explicit(self.recovered, CatalogRecovered, "lookalike", 0, module="lookalike.core.catalog")
 
     def close(self) -> None:
         self.engine.dispose()
@@ -208,6 +264,18 @@ class Catalog:
         safe = "".join(c if c.isalnum() else "_" for c in model_id)
         return self.path.with_name(f"{self.path.stem}.{safe}.usearch")
 
+    def owns(self, path: str) -> bool:
+        """True for a file this catalog keeps beside itself, all named after it: the
+        catalog, its WAL, shared memory, locks and set-aside copies (`<name>*`), and its
+        indexes and graphs (`<stem>.<model>.usearch*`, `<stem>.<model>.graph.npz*`).
+        A scan skips these and nothing else, so photos in the same folder are found."""
+        folder, name = os.path.split(path)
+        if folder != str(self.path.parent):
+            return False
+        if name.startswith(self.path.name):
+            return True
+        return name.startswith(f"{self.path.stem}.") and (".usearch" in name or ".graph.npz" in name)
+
     def _migrate(self) -> None:
         self._create_tables()
         with self.session() as session:
@@ -219,7 +287,7 @@ class Catalog:
                     f"this version reads up to {SCHEMA_VERSION})"
                 )
             while version < SCHEMA_VERSION:
-                MIGRATIONS[version](session)  # type: ignore[operator]
+                MIGRATIONS[version](session)
                 version += 1
             # INSERT OR REPLACE, not merge(): a select-then-insert lets two processes
             # opening a new catalog at once both insert the key.
@@ -344,15 +412,15 @@ class Catalog:
         stmt = (
             select(
                 File.path, File.id, File.size, File.mtime_ns, File.status, File.error,
-                Embedding.file_id, File.partial_hash,
+                Embedding.file_id, File.partial_hash, File.full_hash, File.inode, File.device,
             )
             .outerjoin(Embedding, and_(Embedding.file_id == File.id, Embedding.model_id == model_id))
             .where(File.path >= prefix, File.path < upper)
         )
         with self.session() as session:
             return {
-                path: KnownFile(fid, size, mtime, status, error is not None, emb is not None, partial)
-                for path, fid, size, mtime, status, error, emb, partial in session.execute(stmt)
+                path: KnownFile(fid, size, mtime, status, error is not None, emb is not None, *hashes_and_place)
+                for path, fid, size, mtime, status, error, emb, *hashes_and_place in session.execute(stmt)
             }
 
     def store(self, records: Sequence[FileRecord], model_id: str) -> list[int]:
@@ -502,13 +570,45 @@ def _damage(path: Path) -> str | None:
     return problems[0] if len(problems) == 1 else f"{problems[0]}, and {len(problems) - 1} more problems"
 
 
+def _foreign(path: Path) -> bool:
+    """Whether `path` is a healthy SQLite database whose tables are none of ours: another
+    program's, which opening it as a catalog would change (WAL mode, our tables).
+    A short wait: a file locked this long is looked at again by `_damage` and the open."""
+    try:
+        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=1)
+        try:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return False  # absent, damaged or locked: `_damage` and the open itself say so
+    return bool(tables) and not tables & Base.metadata.tables.keys()
+
+
+def _looks_like_a_catalog(path: Path) -> bool:
+    """Whether a damaged file is ours to set aside: a SQLite file, a file named like a
+    catalog, or one holding our schema's text (a catalog whose header was overwritten)."""
+    with path.open("rb") as handle:
+        start = handle.read(64 * 1024)
+    return start.startswith(_SQLITE_MAGIC) or path.suffix.lower() in _CATALOG_SUFFIXES or _SCHEMA_MARK in start
+
+
+def _os_reason(exc: OSError) -> str:
+    """`[Errno 2] No such file or directory: '/proc/x'` as `/proc/x: no such file or directory`.
+
+    mkdir(exist_ok=True) raises FileExistsError only for a file where a folder must be.
+    """
+    reason = "not a directory" if isinstance(exc, FileExistsError) else (exc.strerror or str(exc)).lower()
+    return f"{exc.filename}: {reason}" if exc.filename else reason
+
+
 def _header_looks_wrong(header: bytes, size: int) -> bool:
     """A cheap look at the SQLite header: its magic, and whether the file holds all its pages.
 
     Only a reason to run the full check, never a verdict: another process's
     checkpoint may have written page 1 before growing the file.
     """
-    if len(header) < 100 or not header.startswith(b"SQLite format 3\0"):
+    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
         return True
     page_size = int.from_bytes(header[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size

@@ -20,6 +20,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,22 +74,29 @@ def walk(
     *,
     excludes: Iterable[str] = (),
     skip_dirs: Iterable[Path | str] = (),
+    skip_file: Callable[[str], bool] | None = None,
     on_error: ErrorCallback | None = None,
+    cancel: threading.Event | None = None,
 ) -> Iterator[FoundFile]:
     """Yield every supported photo file under `roots`, each once.
 
     `excludes` are fnmatch globs on the full path (a matching folder is not
-    entered). `skip_dirs` are folders never entered below a root (the catalog's
-    own folder); a root itself is always walked, since the person asked for it.
+    entered). `skip_dirs` are folders never entered below a root (a cache of
+    our own); a root itself is always walked, since the person asked for it.
+    `skip_file(path)` true: a file of our own (the catalog's), never listed.
+    Setting `cancel` ends the walk at the next entry, even in folders without
+    photos (a huge tree of other files must not delay a cancel).
     """
     patterns = tuple(excludes)
     skipped = {os.path.abspath(p) for p in skip_dirs}
     visited: set[tuple[int, int]] = set()
     report = on_error or (lambda _path, _reason: None)
+    own = skip_file or (lambda _path: False)
+    stop = cancel or threading.Event()
     for root in roots:
         root_path = os.path.abspath(root)
         stack = [root_path]
-        while stack:
+        while stack and not stop.is_set():
             folder = stack.pop()
             try:
                 info = os.stat(folder)
@@ -103,6 +111,8 @@ def walk(
                 continue
             subfolders: list[str] = []
             for entry in entries:
+                if stop.is_set():
+                    return
                 if is_skipped_name(entry.name) or entry.is_symlink():
                     continue
                 try:
@@ -114,7 +124,7 @@ def walk(
                     if entry.path not in skipped and not is_excluded(entry.path, patterns):
                         subfolders.append(entry.path)
                     continue
-                if not is_supported(entry.name) or is_excluded(entry.path, patterns):
+                if not is_supported(entry.name) or is_excluded(entry.path, patterns) or own(entry.path):
                     continue
                 try:
                     st = entry.stat(follow_symlinks=False)

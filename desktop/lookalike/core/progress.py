@@ -22,7 +22,8 @@ class ScanProgress:
     `files_found`: photo files met by the walk so far; `files_total`: files that
     need decoding (known once the walk ends, 0 before); `files_done`: of those,
     decoded or failed; `rate`: smoothed files/s of the current phase's counter;
-    `eta_seconds`: None until a rate is known (and while walking).
+    `eta_seconds`: None until a rate is known (and while walking);
+    `paused`: the scan is held by its pause event (counters stand still).
     """
 
     phase: Phase
@@ -35,6 +36,7 @@ class ScanProgress:
     eta_seconds: float | None
     current_path: str
     elapsed: float
+    paused: bool = False
 
 
 ProgressCallback = Callable[[ScanProgress], None]
@@ -56,6 +58,7 @@ class ProgressMeter:
         self.phase: Phase = "walking"
         self.found = self.done = self.total = self.skipped = self.errors = 0
         self.current_path = ""
+        self.paused = False
         self._reset_rate()
 
     @property
@@ -65,6 +68,13 @@ class ProgressMeter:
     def set_phase(self, phase: Phase) -> None:
         """Switch phase and report at once (views relabel on phase changes)."""
         self.phase = phase
+        self._reset_rate()
+        self.tick(force=True)
+
+    def set_paused(self, paused: bool) -> None:
+        """Report a pause or a resume at once; the rate restarts after a pause, so the
+        ETA is not inflated by the time spent waiting."""
+        self.paused = paused
         self._reset_rate()
         self.tick(force=True)
 
@@ -90,6 +100,7 @@ class ProgressMeter:
             eta_seconds=eta,
             current_path=self.current_path,
             elapsed=self.elapsed,
+            paused=self.paused,
         )
 
     def _counter(self) -> int:

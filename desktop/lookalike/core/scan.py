@@ -7,13 +7,18 @@ Pipeline (one `Scanner.run`):
                (same path, size and mtime, already embedded with this model: never
                reopened), changed, needing a vector for a new model, or new.
                Paths that vanished and new paths with the same size and partial
-               hash are the same file moved: it keeps its id and vector. What is
+               hash are the same file moved: it keeps its id, and its vector when
+               its bytes are proven the same (full hash, or a rename), else it is
+               read again into that row. What is
                still unseen (deleted, or now excluded) is marked missing, except
                under a root or folder that could not be read, or a root that is
                suddenly empty (an unplugged disk is not a deletion).
 2. embedding - decode in a thread pool (Pillow releases the GIL), embed in
                batches, write each batch in one transaction from this thread, so
                a killed scan resumes where it stopped with nothing doubled.
+               Embedding goes EMBED_CHUNK files at a time, so a cancel is honoured
+               within a fraction of a second; a pause holds the pipeline between
+               files (the catalog stays committed and readable meanwhile).
 3. finishing - record the roots' scan time.
 
 Bad files never stop a scan: each is stored with status "error" and a reason,
@@ -30,7 +35,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -40,7 +45,7 @@ from lookalike.core.catalog import Catalog, FileRecord, KnownFile, Location
 from lookalike.core.decodepool import DeadlinePool, Task
 from lookalike.core.discovery import FoundFile, walk
 from lookalike.core.embedder import Embedder
-from lookalike.core.hashing import partial_hash
+from lookalike.core.hashing import full_hash, partial_hash
 from lookalike.core.images import ImageError, ImageInfo, Resize, decode
 from lookalike.core.progress import ProgressCallback, ProgressMeter, ScanProgress
 from lookalike.core.structure import signature
@@ -55,6 +60,11 @@ DECODE_TIMEOUT = 30.0
 _GONE = ("missing", "deleted")
 #: Reason stored for a file that vanished between the walk and its decode.
 VANISHED = "disappeared during the scan"
+#: Files embedded per model call; cancel is checked between calls. 8 take ~0.25 s on
+#: a busy 2-core CPU, where a whole batch (32) took over a second.
+EMBED_CHUNK = 8
+#: Seconds between looks at the pause event while paused (a cancel ends the wait at once).
+_PAUSE_POLL = 0.05
 
 
 @dataclass(slots=True)
@@ -63,6 +73,8 @@ class ScanReport:
     unchanged (not reopened), moved and reembedded (same file, new model);
     `errors` counts the seen files that are unusable (new failures and known
     ones), `embedded` the vectors computed, `missing` the files newly marked gone.
+    A moved file whose bytes could not be proven the same counts as moved and
+    is read again (its old vector is not reused).
     `stalled`: decoding stopped because many files in a row hung (a disk that
     stopped answering); the rest is left for the next scan.
     """
@@ -138,7 +150,8 @@ class Scanner:
 
     `workers` decode threads; `excludes` fnmatch globs on full paths;
     `batch_size` files per embedding batch and per write transaction;
-    `skip_dirs` folders never entered (default: the catalog's own folder);
+    `skip_dirs` folders never entered (e.g. the app's thumbnail cache); the
+    catalog's own files (`Catalog.owns`) are always skipped, its neighbours never;
     `decode_timeout` seconds one file may take to decode.
     One Scanner may run several scans, one at a time.
     """
@@ -151,7 +164,7 @@ class Scanner:
         workers: int = 2,
         excludes: Sequence[str] = (),
         batch_size: int = 32,
-        skip_dirs: Sequence[Path | str] | None = None,
+        skip_dirs: Sequence[Path | str] = (),
         decode_timeout: float = DECODE_TIMEOUT,
     ) -> None:
         self.catalog = catalog
@@ -160,36 +173,39 @@ class Scanner:
         self.workers = max(1, workers)
         self.excludes = tuple(excludes)
         self.batch_size = max(1, batch_size)
-        self.skip_dirs = tuple(skip_dirs) if skip_dirs is not None else (catalog.path.parent,)
+        self.skip_dirs = tuple(skip_dirs)
 
     def run(
         self,
         roots: Sequence[Path | str],
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
+        pause: threading.Event | None = None,
     ) -> ScanReport:
         """Scan `roots` and return what changed.
 
         `progress` is called from this thread, at most ~10 times a second and at
-        each phase change. Setting `cancel` stops the scan within about a second:
+        each phase change. Setting `cancel` stops the scan within a second:
         finished work is committed and the report says `cancelled=True`; the
-        next run picks up the rest. Raises CatalogBusy when another scan is
+        next run picks up the rest. While `pause` is set the scan waits at the
+        next file (progress says `paused`); clearing it resumes, and a cancel
+        ends a paused scan at once. Raises CatalogBusy when another scan is
         writing the catalog.
         """
         with self.catalog.scan_lock():
-            return self._run(roots, progress, cancel or threading.Event())
+            meter = ProgressMeter(progress)
+            controls = _Controls(cancel or threading.Event(), pause or threading.Event(), meter)
+            return self._run(roots, meter, controls)
 
-    def _run(
-        self, roots: Sequence[Path | str], progress: ProgressCallback | None, cancel: threading.Event
-    ) -> ScanReport:
-        meter = ProgressMeter(progress)
+    def _run(self, roots: Sequence[Path | str], meter: ProgressMeter, controls: _Controls) -> ScanReport:
+        cancel = controls.cancel
         report = ScanReport(provider=self.embedder.provider)
-        walked = self._walk(roots, meter, report, cancel)
+        walked = self._walk(roots, meter, report, controls)
         if walked is not None:
             work, root_ids = walked
             meter.total = len(work)
             meter.set_phase("embedding")
-            self._embed(work, root_ids, meter, report, cancel)
+            self._embed(work, root_ids, meter, report, controls)
             _note_lost_roots(root_ids, report)
         report.cancelled = cancel.is_set()
         meter.set_phase("finishing")
@@ -201,7 +217,7 @@ class Scanner:
     # --- walking ---------------------------------------------------------------
 
     def _walk(
-        self, roots: Sequence[Path | str], meter: ProgressMeter, report: ScanReport, cancel: threading.Event
+        self, roots: Sequence[Path | str], meter: ProgressMeter, report: ScanReport, controls: _Controls
     ) -> tuple[list[_Work], dict[str, int]] | None:
         """Classify every file under the roots: (work, root ids); None when cancelled mid-walk."""
         meter.set_phase("walking")
@@ -227,10 +243,12 @@ class Scanner:
             root_ids,
             excludes=self.excludes,
             skip_dirs=self.skip_dirs,
+            skip_file=self.catalog.owns,
             on_error=lambda path, reason: report.unreadable.append((path, reason)),
+            cancel=controls.cancel,
         )
         for item in found:
-            if cancel.is_set():
+            if not controls.proceed():
                 return None
             meter.found += 1
             meter.current_path = item.path
@@ -251,6 +269,8 @@ class Scanner:
             else:
                 report.reembedded += 1
                 work.append(_Work(item, seen.id, same_content=True))
+        if controls.cancel.is_set():
+            return None  # the walk stopped early: what it saw is not the whole disk
         meter.errors = report.errors
 
         # An empty root that the catalog knows photos in is most likely an
@@ -262,11 +282,13 @@ class Scanner:
                 report.roots_offline.append(path)
         shielded = [p for p, _ in report.unreadable] + report.roots_offline
         gone = {p: k for p, k in known.items() if not any(_under(p, s) for s in shielded)}
-        moves = self._match_moves(fresh, gone, root_ids, work, report)
-        moved_ids = {fid for fid, _ in moves}
+        matched = self._match_moves(fresh, gone, root_ids, work, report, controls.cancel)
+        if matched is None:
+            return None
+        relocated, moved_ids = matched
         missing = [k.id for k in gone.values() if k.status not in _GONE and k.id not in moved_ids]
         report.missing = len(missing)
-        self.catalog.relocate(moves)
+        self.catalog.relocate(relocated)
         self.catalog.mark_missing(missing)
         self.catalog.mark_present(revived)
         return work, root_ids
@@ -278,11 +300,18 @@ class Scanner:
         root_ids: dict[str, int],
         work: list[_Work],
         report: ScanReport,
-    ) -> list[tuple[int, Location]]:
+        cancel: threading.Event,
+    ) -> tuple[list[tuple[int, Location]], set[int]] | None:
         """Pair new paths with vanished files of equal size and partial hash.
 
-        Only new files whose size matches a vanished one are hashed. Everything
-        unpaired is queued as new work.
+        Returns (rows to relocate with their vectors, every paired row id); None
+        when cancelled. A pair keeps the vanished row's id (decisions, history).
+        Its vector is reused only when the bytes are proven the same
+        (`_same_bytes`): a file with equal ends but another middle would
+        otherwise carry a stranger's vector. An unproven pair is read again
+        into that row (the row moves when it is stored, so an interrupted scan
+        leaves no stale vector at the new path). Only new files whose size
+        matches a vanished one are hashed. Everything unpaired is new work.
         """
         vanished: dict[tuple[int, str], list[KnownFile]] = {}
         for known in gone.values():
@@ -290,7 +319,10 @@ class Scanner:
                 vanished.setdefault((known.size, known.partial_hash), []).append(known)
         sizes = {size for size, _ in vanished}
         moves: list[tuple[int, Location]] = []
+        paired: set[int] = set()
         for item in fresh:
+            if cancel.is_set():
+                return None
             match = None
             if item.size in sizes:
                 try:
@@ -303,10 +335,14 @@ class Scanner:
                 work.append(_Work(item, None))
                 continue
             report.moved += 1
+            paired.add(match.id)
+            if not _same_bytes(item, match):
+                work.append(_Work(item, match.id))
+                continue
             moves.append((match.id, _location(item, root_ids)))
             if not match.embedded:
                 work.append(_Work(item, match.id, same_content=True))
-        return moves
+        return moves, paired
 
     # --- embedding -------------------------------------------------------------
 
@@ -316,16 +352,17 @@ class Scanner:
         root_ids: dict[str, int],
         meter: ProgressMeter,
         report: ScanReport,
-        cancel: threading.Event,
+        controls: _Controls,
     ) -> None:
         """Decode in the pool, embed and store batch by batch, in walk order."""
+        cancel = controls.cancel
         size, resize = self.embedder.input_size, self.embedder.manifest.resize
         pending: deque[tuple[_Work, Task]] = deque()
         batch: list[tuple[_Work, _Opened]] = []
         queue = iter(work)
         pool = DeadlinePool(self.workers, name="lookalike-decode")
         try:
-            while True:
+            while controls.proceed():
                 # Bounded read-ahead: memory stays flat however many files there are.
                 while len(pending) < 2 * self.batch_size and not cancel.is_set() and not pool.stalled:
                     item = next(queue, None)
@@ -353,10 +390,10 @@ class Scanner:
                     report.errors += 1
                     meter.errors += 1
                 if len(batch) >= self.batch_size:
-                    self._store(batch, root_ids, report)
+                    self._store(batch, root_ids, report, cancel)
                     batch = []
                 meter.tick()
-            self._store(batch, root_ids, report)
+            self._store(batch, root_ids, report, cancel)
         finally:
             pool.shutdown()
 
@@ -370,38 +407,77 @@ class Scanner:
             return task.outcome()  # it finished just now
         return _Opened(error=f"took too long to decode (over {self.decode_timeout:g} s)")
 
-    def _store(self, batch: list[tuple[_Work, _Opened]], root_ids: dict[str, int], report: ScanReport) -> None:
-        """Embed the decoded files of a batch and write the whole batch in one transaction."""
-        if not batch:
-            return
-        decoded = [opened.pixels for _, opened in batch if opened.pixels is not None]
-        vectors = iter(self.embedder.embed(decoded, self.batch_size))
-        records = []
-        for item, opened in batch:
-            location = _location(item.found, root_ids)
-            if opened.error is not None or opened.info is None:
-                records.append(FileRecord(location, item.id, error=opened.error or "could not be decoded"))
-                continue
-            info = opened.info
-            records.append(
-                FileRecord(
-                    location,
-                    item.id,
-                    same_content=item.same_content,
-                    width=info.width,
-                    height=info.height,
-                    format=info.format,
-                    taken_at=info.taken,
-                    camera=info.camera,
-                    has_gps=info.has_gps,
-                    grey=info.grey,
-                    partial_hash=opened.partial_hash,
-                    vector=next(vectors),
-                    signature=opened.signature,
-                )
-            )
+    def _store(
+        self, batch: list[tuple[_Work, _Opened]], root_ids: dict[str, int], report: ScanReport, cancel: threading.Event
+    ) -> None:
+        """Embed a batch EMBED_CHUNK files at a time and write what was embedded in one
+        transaction; after a cancel no further chunk is embedded (left for the next scan)."""
+        records: list[FileRecord] = []
+        for start in range(0, len(batch), EMBED_CHUNK):
+            if cancel.is_set():
+                break
+            chunk = batch[start : start + EMBED_CHUNK]
+            decoded = [opened.pixels for _, opened in chunk if opened.pixels is not None]
+            vectors = iter(self.embedder.embed(decoded, EMBED_CHUNK))
+            records += [_record(_location(item.found, root_ids), item, opened, vectors) for item, opened in chunk]
+            report.embedded += len(decoded)
         self.catalog.store(records, self.embedder.model_id)
-        report.embedded += len(decoded)
+
+
+class _Controls:
+    """A scan's cancel and pause events; `proceed()` is where the pipeline may be held."""
+
+    def __init__(self, cancel: threading.Event, pause: threading.Event, meter: ProgressMeter) -> None:
+        self.cancel, self.pause, self._meter = cancel, pause, meter
+
+    def proceed(self) -> bool:
+        """Wait while paused (progress says so); False once cancelled, paused or not."""
+        if self.pause.is_set() and not self.cancel.is_set():
+            self._meter.set_paused(True)
+            while self.pause.is_set() and not self.cancel.wait(_PAUSE_POLL):
+                pass
+            self._meter.set_paused(False)
+        return not self.cancel.is_set()
+
+
+def _record(location: Location, item: _Work, opened: _Opened, vectors: Iterator[np.ndarray]) -> FileRecord:
+    """The row of one read file: its metadata and the next vector, or its error."""
+    if opened.error is not None or opened.info is None:
+        return FileRecord(location, item.id, error=opened.error or "could not be decoded")
+    info = opened.info
+    return FileRecord(
+        location,
+        item.id,
+        same_content=item.same_content,
+        width=info.width,
+        height=info.height,
+        format=info.format,
+        taken_at=info.taken,
+        camera=info.camera,
+        has_gps=info.has_gps,
+        grey=info.grey,
+        partial_hash=opened.partial_hash,
+        vector=next(vectors),
+        signature=opened.signature,
+    )
+
+
+def _same_bytes(item: FoundFile, known: KnownFile) -> bool:
+    """Whether a new path provably holds a vanished file's bytes.
+
+    With the vanished file's full hash on record, the new file is hashed in full
+    and compared. Without one (the old bytes are gone) only a rename proves it:
+    the same inode on the same device with the same mtime is the same file,
+    trusted as the scan trusts an unchanged size and mtime at one path.
+    """
+    if known.full_hash is not None:
+        try:
+            return full_hash(item.path) == known.full_hash
+        except OSError:
+            return False
+    return known.inode is not None and (item.device, item.inode, item.mtime_ns) == (
+        known.device, known.inode, known.mtime_ns,
+    )
 
 
 def _location(item: FoundFile, root_ids: dict[str, int]) -> Location:

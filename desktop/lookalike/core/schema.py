@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 1
+#: 1: first release; 2: files.grey (see catalog.MIGRATIONS).
+SCHEMA_VERSION = 2
 
 
 class Base(DeclarativeBase):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
@@ -30,7 +31,7 @@ from lookalike.core.search import search_images
 from lookalike.ui.about import show_about
 from lookalike.ui.compare_view import CompareView
 from lookalike.ui.errors_panel import ErrorsPanel
-from lookalike.ui.groups_view import TITLES, GroupsPage
+from lookalike.ui.groups_view import PAIR_APART_KEY, TITLES, GroupsPage
 from lookalike.ui.library_panel import LibraryPanel
 from lookalike.ui.review_actions import ReviewActions
 from lookalike.ui.scan_status import ScanStatus, summarize
@@ -48,13 +49,18 @@ def app_settings() -> QSettings:
     return QSettings("Lookalike", "Lookalike")
 
 
-def scan_work(session: Session, folders: list[str]):  # type: ignore[no-untyped-def]
-    """The scan job: load the model here (not on the UI thread), scan, then read the problems list."""
+def scan_work(session: Session, folders: list[str], pause: threading.Event):  # type: ignore[no-untyped-def]
+    """The scan job: load the model here (not on the UI thread), scan, then read the problems list.
+
+    The scan holds while `pause` is set; the thumbnail cache is never scanned.
+    """
     catalog, embedders, settings = session.catalog, session.embedders, session.settings
+    thumbnails = session.thumbnails.directory
 
     def work(progress, cancel):  # type: ignore[no-untyped-def]
-        scanner = Scanner(catalog, embedders.get(), workers=settings.workers, excludes=settings.excludes)
-        report = scanner.run(folders, progress, cancel)
+        scanner = Scanner(catalog, embedders.get(), workers=settings.workers, excludes=settings.excludes,
+                          skip_dirs=[thumbnails])
+        report = scanner.run(folders, progress, cancel, pause)
         return report, [*report.unreadable, *catalog.errors()]
 
     return work
@@ -67,6 +73,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.session = Session(catalog_path, parent=self)
         self.scan_job: Job | None = None
+        self.scan_pause = threading.Event()  # set: the running scan holds (core/scan.py)
         self.last_report: ScanReport | None = None
 
         self.library = LibraryPanel(self.session)
@@ -130,6 +137,7 @@ class MainWindow(QMainWindow):
         self.add_action = self._action(file, "&Add Folder\u2026", self.choose_folders, key.Open, "Add a folder of photos and scan it", (ti.FolderOpen, sp.SP_DirOpenIcon))
         self.scan_action = self._action(file, "&Scan Library", self.start_scan, "F5", "Look for new, changed and removed photos", (ti.ViewRefresh, sp.SP_BrowserReload))
         self.cancel_action = self._action(file, "&Cancel Scan", self.cancel_scan, "Ctrl+.", "Stop the running scan", (ti.ProcessStop, sp.SP_BrowserStop))
+        self.pause_action = self._action(file, "&Pause Scan", self.toggle_pause, "F6", "Hold the running scan, or let it go on", (ti.MediaPlaybackPause, sp.SP_MediaPause))
         file.addSeparator()
         self.search_action = self._action(file, "Search by &Image\u2026", self.choose_search, key.Find, "Find the photos most like a picture", (ti.EditFind, sp.SP_FileDialogContentsView))
         self.paste_action = self._action(file, "Search &Pasted Image", self.paste_search, key.Paste, "Search with the picture on the clipboard")
@@ -144,9 +152,10 @@ class MainWindow(QMainWindow):
         edit.addSeparator()
         self._action(edit, "Mark All but &Keepers", self.mark_all_but_keepers, "Ctrl+Shift+M", "Mark every photo the keep rules would remove, in every group")
         self._action(edit, "C&lear Marks", self.session.marks.clear, "Ctrl+Shift+U", "Unmark every photo")
-        self.delete_action = self._action(edit, "&Remove Marked Photos\u2026", self.review.delete_marked, key.Delete, "Move the marked photos to the trash or the quarantine folder (asks first)", (ti.EditDelete, sp.SP_TrashIcon))
+        self.delete_action = self._action(edit, "&Remove Marked Photos\u2026", self.review.delete_marked, key.Delete, "Remove the marked photos as set in Settings: trash, quarantine folder or permanently (asks first)", (ti.EditDelete, sp.SP_TrashIcon))
         edit.addSeparator()
         self._action(edit, "&Not a Duplicate", self.not_duplicate, "Ctrl+D", "Remember that the photos of the selected group are not duplicates")
+        self._action(edit, "Not a Duplicate of Its &Reference", self.not_duplicate_pair, PAIR_APART_KEY, "Remember that the selected photo is not a duplicate of its group's reference photo")
 
         view = self.menuBar().addMenu("&View")
         for number, title in enumerate(["Duplicates", "Similar", "Compare", "Search Results"]):
@@ -169,12 +178,13 @@ class MainWindow(QMainWindow):
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.setMovable(False)
         for action, short in (
-            (self.add_action, "Add Folder"), (self.scan_action, "Scan"), (self.search_action, "Search by Image"),
+            (self.add_action, "Add Folder"), (self.scan_action, "Scan"), (self.pause_action, "Pause"), (self.search_action, "Search by Image"),
             (self.delete_action, "Remove Marked"), (self.undo_action, "Undo"),
         ):
             action.setIconText(short)
             toolbar.addAction(action)
         self.cancel_action.setEnabled(False)
+        self.pause_action.setEnabled(False)
 
     def _connect(self) -> None:
         self.library.addRequested.connect(self.choose_folders)
@@ -183,6 +193,8 @@ class MainWindow(QMainWindow):
         self.library.foldersChanged.connect(lambda folders: app_settings().setValue("folders", folders))
         self.compare.closed.connect(self._close_compare)
         self.compare.notDuplicateRequested.connect(self.review.remember_apart)
+        for page in self.pages.values():
+            page.notDuplicateRequested.connect(self.review.remember_apart)
         self.session.marks.changed.connect(self._marks_changed)
         self._marks_changed()
 
@@ -245,14 +257,34 @@ class MainWindow(QMainWindow):
         self.library.set_scanning(True)
         self.scan_action.setEnabled(False)
         self.cancel_action.setEnabled(True)
+        self.pause_action.setEnabled(True)
+        self.scan_pause = threading.Event()
         self.scan_job = self.session.run(
-            scan_work(self.session, folders), self._scan_done, self._scan_failed, self.scan_status.update_progress
+            scan_work(self.session, folders, self.scan_pause), self._scan_done, self._scan_failed,
+            self.scan_status.update_progress,
         )
 
     def cancel_scan(self) -> None:
         if self.scan_job is not None:
-            self.scan_job.cancel()
+            self.scan_job.cancel()  # wins over a pause: a held scan stops at once
             self.scan_status.text.setText("Cancelling\u2026")
+
+    def toggle_pause(self) -> None:
+        """Hold the running scan (what it did stays committed) or let it go on; the status
+        says "Paused" once the scan has actually stopped moving."""
+        if self.scan_job is None:
+            return
+        paused = not self.scan_pause.is_set()
+        if paused:
+            self.scan_pause.set()
+        else:
+            self.scan_pause.clear()
+        self._label_pause(paused)
+        self.scan_status.text.setText("Pausing\u2026" if paused else "Resuming\u2026")
+
+    def _label_pause(self, paused: bool) -> None:
+        self.pause_action.setText("&Resume Scan" if paused else "&Pause Scan")
+        self.pause_action.setIconText("Resume" if paused else "Pause")
 
     def scanning(self) -> bool:
         return self.scan_job is not None
@@ -263,6 +295,8 @@ class MainWindow(QMainWindow):
         self.library.set_scanning(False)
         self.scan_action.setEnabled(True)
         self.cancel_action.setEnabled(False)
+        self.pause_action.setEnabled(False)
+        self._label_pause(False)
 
     def _scan_done(self, result: tuple[ScanReport, list[tuple[str, str]]]) -> None:
         report, problems = result
@@ -368,6 +402,9 @@ class MainWindow(QMainWindow):
         else:
             self.current_page().mark_all_but_keepers()
 
+    def not_duplicate_pair(self) -> None:
+        (self.compare if self.tabs.currentWidget() is self.compare else self.current_page().list).pair_apart()
+
     def not_duplicate(self) -> None:
         if self.tabs.currentWidget() is self.compare:
             group, kind = self.compare.group(), self.compare.kind
@@ -395,12 +432,13 @@ class MainWindow(QMainWindow):
 
     def show_shortcuts(self) -> None:
         rows = [
-            ("Ctrl+O", "Add a folder"), ("F5", "Scan the library"), ("Ctrl+.", "Cancel the scan"),
+            ("Ctrl+O", "Add a folder"), ("F5", "Scan the library"), ("Ctrl+.", "Cancel the scan"), ("F6", "Pause or resume the scan"),
             ("Ctrl+F", "Search by image"), ("Ctrl+V", "Search with a pasted picture"),
             ("Up / Down", "Previous / next group"), ("Left / Right", "Previous / next photo"),
             ("Space", "Mark or unmark the photo"), ("Enter", "Compare the group side by side"),
             ("M", "Mark all but the keeper (compare view)"), ("Ctrl+Shift+M", "Mark all but keepers, every group"),
             ("Delete", "Remove marked photos (asks first)"), ("Ctrl+Z", "Undo the last removal"),
+            ("Ctrl+D", "Not a duplicate: the whole group"), (PAIR_APART_KEY, "Not a duplicate: this photo and its group's reference"),
             ("F / 1 / + / \u2212", "Fit / 100% / zoom (compare view)"), ("Esc", "Back to the groups"),
             ("Ctrl+[ / Ctrl+]", "Lower / raise the threshold"), ("Ctrl+1 \u2026 4", "Switch tabs"), ("Ctrl+,", "Settings"),
         ]

@@ -12,10 +12,12 @@ PHASES = {"walking": "Looking for photos", "embedding": "Analysing photos", "fin
 
 
 def describe(progress: ScanProgress) -> str:
-    """The status line under the bar, e.g. 'Analysing photos: 120 of 335 · 24.1 files/s · 9 s left'."""
+    """The status line under the bar, e.g. 'Analysing photos: 120 of 335 · 24.1 files/s · 9 s left',
+    or 'Paused: 120 of 335' (a paused scan reports no rate: see ProgressMeter.set_paused)."""
+    label = "Paused" if progress.paused else PHASES.get(progress.phase, progress.phase)
     if progress.phase == "walking":
-        return f"{PHASES['walking']}: {progress.files_found:,} found"
-    parts = [f"{PHASES.get(progress.phase, progress.phase)}: {progress.files_done:,} of {progress.files_total:,}"]
+        return f"{label}: {progress.files_found:,} found"
+    parts = [f"{label}: {progress.files_done:,} of {progress.files_total:,}"]
     if progress.rate > 0:
         parts.append(f"{progress.rate:.1f} files/s")
     if progress.eta_seconds is not None:
