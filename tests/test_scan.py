@@ -22,7 +22,7 @@ from lookalike.core.embedder import Embedder
 from lookalike.core.hashing import full_hash, partial_hash
 from lookalike.core.identical import find_identical
 from lookalike.core.manifest import ModelManifest, load_manifest
-from lookalike.core.paths import resources_dir
+from lookalike.core.paths import resources_dir, thumbnail_dir
 from lookalike.core.scan import Scanner, ScanProgress
 from lookalike.core.schema import Embedding, File
 
@@ -300,6 +300,18 @@ def test_photos_beside_the_catalog_are_scanned(samples: Path, embedder: Embedder
         paths = set(_rows(catalog))
         assert {str(p) for p in (samples / "copies").glob("*.*g")} <= paths
         assert not any(p.startswith(str(thumbs)) for p in paths)
+
+
+def test_the_apps_thumbnail_cache_is_never_scanned(tmp_path: Path, samples: Path, embedder: Embedder) -> None:
+    """Even when a scanned root holds it: the CLI, unlike the app, never names it."""
+    cache = thumbnail_dir()
+    cache.mkdir(parents=True)
+    shutil.copyfile(samples / "chelsea.jpg", cache / "0f3a.jpg")
+    shutil.copyfile(samples / "coffee.jpg", cache.parent / "coffee.jpg")
+    assert cache.is_relative_to(os.environ["HOME"])  # conftest gives each test a private HOME
+    with Catalog(tmp_path / "catalog.sqlite") as catalog:
+        Scanner(catalog, embedder).run([cache.parent])
+        assert set(_rows(catalog)) == {str(cache.parent / "coffee.jpg")}
 
 
 def _scan_in_thread(

@@ -53,6 +53,11 @@ def data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def thumbnail_dir() -> Path:
+    """The app's thumbnail cache: JPEGs a scan must never catalogue as photos."""
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)) / "thumbnails"
+
+
 def default_catalog_path() -> Path:
     """The catalog file: `LOOKALIKE_CATALOG` wins, else the user data dir."""
     override = os.environ.get("LOOKALIKE_CATALOG")

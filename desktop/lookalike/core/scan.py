@@ -47,6 +47,7 @@ from lookalike.core.discovery import FoundFile, walk
 from lookalike.core.embedder import Embedder
 from lookalike.core.hashing import full_hash, partial_hash
 from lookalike.core.images import ImageError, ImageInfo, Resize, decode
+from lookalike.core.paths import thumbnail_dir
 from lookalike.core.progress import ProgressCallback, ProgressMeter, ScanProgress
 from lookalike.core.structure import signature
 
@@ -150,7 +151,7 @@ class Scanner:
 
     `workers` decode threads; `excludes` fnmatch globs on full paths;
     `batch_size` files per embedding batch and per write transaction;
-    `skip_dirs` folders never entered (e.g. the app's thumbnail cache); the
+    `skip_dirs` folders never entered, besides the app's thumbnail cache; the
     catalog's own files (`Catalog.owns`) are always skipped, its neighbours never;
     `decode_timeout` seconds one file may take to decode.
     One Scanner may run several scans, one at a time.
@@ -173,7 +174,7 @@ class Scanner:
         self.workers = max(1, workers)
         self.excludes = tuple(excludes)
         self.batch_size = max(1, batch_size)
-        self.skip_dirs = tuple(skip_dirs)
+        self.skip_dirs = (thumbnail_dir(), *skip_dirs)
 
     def run(
         self,

@@ -55,7 +55,7 @@ def scan_work(session: Session, folders: list[str], pause: threading.Event):  # 
     The scan holds while `pause` is set; the thumbnail cache is never scanned.
     """
     catalog, embedders, settings = session.catalog, session.embedders, session.settings
-    thumbnails = session.thumbnails.directory
+    thumbnails = session.thumbnails.directory  # the default one is skipped by every scan
 
     def work(progress, cancel):  # type: ignore[no-untyped-def]
         scanner = Scanner(catalog, embedders.get(), workers=settings.workers, excludes=settings.excludes,

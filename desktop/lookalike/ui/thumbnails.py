@@ -14,21 +14,16 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-import platformdirs
 from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 
 from lookalike.core.images import ImageError, open_upright
-from lookalike.core.paths import APP_NAME
+from lookalike.core.paths import thumbnail_dir
 
 #: Longest side of a thumbnail on disk (room for larger tiles or high-DPI screens).
 THUMB_SIDE = 256
 #: Requests beyond this many are dropped oldest first: they were scrolled past.
 MAX_QUEUE = 400
-
-
-def default_cache_dir() -> Path:
-    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)) / "thumbnails"
 
 
 def pil_to_qimage(image: object) -> QImage:
@@ -80,7 +75,7 @@ class ThumbnailCache(QObject):
         memory_bytes: int = 192 << 20,
     ) -> None:
         super().__init__(parent)
-        self.directory = directory or default_cache_dir()
+        self.directory = directory or thumbnail_dir()
         self.side = side
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(threads)
