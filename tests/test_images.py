@@ -13,6 +13,8 @@ from PIL import Image
 from lookalike.core import images
 from lookalike.core.images import ImageError, decode, read_info
 
+from dng_files import write_dng
+
 SIZE = (224, 224)
 
 
@@ -170,3 +172,44 @@ def test_greyscale_is_detected(photo: Path, tmp_path: Path) -> None:
         im.convert("L").convert("RGB").save(grey, quality=80)
     assert decode(grey, SIZE).info.grey
     assert not decode(photo, SIZE).info.grey
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_camera_raw_without_a_preview_is_decoded_at_half_size(photo: Path, tmp_path: Path, orientation: int) -> None:
+    with Image.open(photo) as image:
+        sensor = image.convert("RGB").resize((240, 160))
+    raw = write_dng(tmp_path / "photo.dng", sensor, orientation=orientation)
+    decoded = decode(raw, SIZE)
+    upright = sensor.transpose(Image.Transpose.ROTATE_270) if orientation == 6 else sensor
+    assert decoded.info.format == "RAW" and (decoded.info.width, decoded.info.height) == upright.size
+    assert read_info(raw).width == upright.width
+
+    def grey(image: Image.Image) -> np.ndarray:  # LibRaw renders colours its own way: compare shapes
+        return np.asarray(image.convert("L").resize(SIZE))
+
+    shown = Image.fromarray(decoded.pixels)
+    assert _similar(grey(shown), grey(upright)) > 0.85
+    assert _similar(grey(shown), grey(upright.transpose(Image.Transpose.ROTATE_180))) < 0.5
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_camera_raw_preview_is_used_with_the_sensors_size(photo: Path, samples: Path, tmp_path: Path, orientation: int) -> None:
+    """The embedded JPEG is read, not the sensor data (here another photo), and the
+    review screen still sees the sensor's resolution and the camera's rotation."""
+    with Image.open(photo) as image, Image.open(samples / "chelsea.jpg") as other:
+        preview, sensor = image.convert("RGB").resize((180, 120)), other.convert("RGB").resize((300, 200))
+    raw = write_dng(tmp_path / "photo.dng", sensor, preview, orientation)
+    decoded = decode(raw, SIZE)
+    turn = Image.Transpose.ROTATE_270 if orientation == 6 else None
+    upright = preview.transpose(turn) if turn else preview
+    assert (decoded.info.width, decoded.info.height) == ((200, 300) if turn else (300, 200))
+    assert _similar(decoded.pixels, np.asarray(upright.resize(SIZE))) > 0.9
+
+
+def test_damaged_camera_raw_raises_one_clear_error(photo: Path, tmp_path: Path) -> None:
+    with Image.open(photo) as image:
+        raw = write_dng(tmp_path / "photo.dng", image.resize((120, 80)))
+    raw.write_bytes(raw.read_bytes()[:200])
+    with pytest.raises(ImageError) as caught:
+        decode(raw, SIZE)
+    assert caught.value.reason
