@@ -47,7 +47,20 @@ def test_recall_on_devset_vectors(devset: Path, truth: dict, embedder: Embedder)
     index.build(ids, vectors)
     recall = recall_at(index, ids, index.vectors(ids), 10)
     print(f"devset recall@10 against exact search: {recall:.4f}")
-    assert recall >= 0.99
+    assert recall >= 0.999  # a small library is searched exactly (see the next test)
+
+
+def test_small_library_built_by_two_threads_is_searched_exactly() -> None:
+    """Threads inserting into a nearly empty HNSW graph miss each other's nodes
+    (recall 0.96-0.98 on a few hundred vectors): the first nodes go in one by one."""
+    rng = np.random.default_rng(4)
+    vectors = np.repeat(unit_rows(40, 256, seed=5), 8, axis=0) + 0.05 * rng.standard_normal((320, 256)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(320, dtype=np.int64)
+    for _ in range(4):
+        index = VectorIndex(256, threads=2)
+        index.build(ids, vectors)
+        assert recall_at(index, ids, index.vectors(ids), 10) == 1.0
 
 
 @pytest.mark.devset

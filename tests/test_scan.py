@@ -21,6 +21,7 @@ from lookalike.core.catalog import Catalog
 from lookalike.core.embedder import Embedder
 from lookalike.core.hashing import full_hash, partial_hash
 from lookalike.core.identical import find_identical
+from lookalike.core.index import VectorIndex, catalog_state, saved_state
 from lookalike.core.manifest import ModelManifest, load_manifest
 from lookalike.core.paths import resources_dir, thumbnail_dir
 from lookalike.core.scan import Scanner, ScanProgress
@@ -64,6 +65,18 @@ def test_first_scan_stores_every_sample_with_a_unit_vector(samples: Path, catalo
     assert [p.phase for p in seen][0] == "walking" and seen[-1].phase == "finishing"
     assert seen[-1].files_done == seen[-1].files_total == SAMPLE_COUNT
     assert catalog.roots()[0].last_scan_at is not None
+
+
+def test_a_finished_scan_leaves_the_index_up_to_date(samples: Path, catalog: Catalog, embedder: Embedder) -> None:
+    model = embedder.model_id
+    Scanner(catalog, embedder).run([samples])
+    path = catalog.index_path(model)
+    token, _ = saved_state(path)
+    assert token == catalog_state(catalog, model).token
+    (samples / "coffee.jpg").unlink()
+    Scanner(catalog, embedder).run([samples])
+    assert saved_state(path)[0] == catalog_state(catalog, model).token
+    assert VectorIndex.load(path, embedder.dim).keys().tolist() == catalog.vectors(model)[0].tolist()
 
 
 def test_rescan_does_not_reopen_unchanged_files(samples: Path, catalog: Catalog, embedder: Embedder) -> None:

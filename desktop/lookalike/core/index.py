@@ -39,6 +39,8 @@ EXPANSION_ADD = 256
 EXPANSION_SEARCH = 128
 #: usearch takes every core by default; the scan's decoders and the UI need theirs.
 DEFAULT_THREADS = min(2, os.cpu_count() or 1)
+#: Vectors inserted by one thread before others join (see VectorIndex.add).
+SEED = 2048
 #: Bump when the saved layout or the parameters above change: old files are rebuilt.
 FORMAT = 2
 #: Prime modulus of the per-row checksum (keeps SQLite's integer sum from overflowing).
@@ -164,7 +166,14 @@ class VectorIndex:
             return
         matrix = quantize(np.asarray(vectors).reshape(len(keys), self.dim))
         self.remove(keys)
-        self._index.add(keys, matrix, threads=self.threads)
+        # Threads inserting into a nearly empty graph miss each other's nodes: on the
+        # devset's 278 vectors, 2 threads lost up to 4% of the nearest neighbours
+        # (1 thread: none). The first SEED nodes go in one at a time.
+        seed = max(0, min(SEED - len(self), len(keys)))
+        if seed:
+            self._index.add(keys[:seed], matrix[:seed], threads=1)
+        if seed < len(keys):
+            self._index.add(keys[seed:], matrix[seed:], threads=self.threads)
 
     def remove(self, ids: Sequence[int] | np.ndarray) -> None:
         """Drop ids; ones not present are ignored."""
@@ -234,7 +243,7 @@ def open_index(catalog: Catalog, model_id: str, dim: int, threads: int = DEFAULT
     opened = _opened.get(path)
     if opened is not None and opened[0] == file_stamp(path) and opened[1].token == state.token and opened[1].dim == dim:
         return opened[1]
-    saved_token, saved_stamps = _saved_state(path)
+    saved_token, saved_stamps = saved_state(path)
     index = _load_or_none(path, dim, threads, state.token) if saved_token is not None else None
     if index is None or saved_token != state.token:
         current = catalog_stamps(catalog, model_id)
@@ -275,7 +284,7 @@ def file_stamp(path: Path) -> int | None:
         return None
 
 
-def _saved_state(index_path: Path) -> tuple[str | None, Stamps | None]:
+def saved_state(index_path: Path) -> tuple[str | None, Stamps | None]:
     """The token and stamps a saved index was written with; (None, None) if unusable."""
     if not index_path.is_file():
         return None, None

@@ -19,7 +19,10 @@ Pipeline (one `Scanner.run`):
                Embedding goes EMBED_CHUNK files at a time, so a cancel is honoured
                within a fraction of a second; a pause holds the pipeline between
                files (the catalog stays committed and readable meanwhile).
-3. finishing - record the roots' scan time.
+3. finishing - record the roots' scan time and bring the vector index up to
+               date (edited in place when few files changed, built for a new
+               library), so the first search or grouping after a scan does not
+               wait for it.
 
 Bad files never stop a scan: each is stored with status "error" and a reason,
 including one whose decode outlives `decode_timeout` ("took too long to decode":
@@ -47,6 +50,7 @@ from lookalike.core.discovery import FoundFile, walk
 from lookalike.core.embedder import Embedder
 from lookalike.core.hashing import full_hash, partial_hash
 from lookalike.core.images import ImageError, ImageInfo, Resize, decode
+from lookalike.core.index import open_index
 from lookalike.core.paths import thumbnail_dir
 from lookalike.core.progress import ProgressCallback, ProgressMeter, ScanProgress
 from lookalike.core.structure import signature
@@ -212,6 +216,7 @@ class Scanner:
         meter.set_phase("finishing")
         if walked is not None and not report.cancelled and not report.stalled:
             self.catalog.mark_scanned(i for p, i in walked[1].items() if p not in report.roots_offline)
+            open_index(self.catalog, self.embedder.model_id, self.embedder.dim)
         report.elapsed = meter.elapsed
         return report
 
