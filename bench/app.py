@@ -15,6 +15,7 @@ from lookalike.core import structure
 from lookalike.core.catalog import Catalog, FileRecord, Location
 from lookalike.core.discovery import walk
 from lookalike.core.embedder import Embedder
+from lookalike.core.index import open_index
 from lookalike.core.manifest import default_manifest_path, load_manifest
 from lookalike.core.progress import ScanProgress
 from lookalike.core.scan import ScanReport, Scanner
@@ -46,8 +47,9 @@ def simulate_scanned(folder: Path | str, catalog_path: Path | str, model_id: str
 
     Every file gets the rows a scan would write (its real path, size, mtime and
     inode, plausible metadata, a random unit vector and structure signature), written through
-    `Catalog.store` like the scan does, so that an unchanged rescan of a library
-    too large to embed here can be timed. Returns the number of files.
+    `Catalog.store` like the scan does, and the vector index is built as a finished
+    scan builds it, so that an unchanged rescan of a library too large to embed
+    here can be timed. Returns the number of files.
     """
     rng = np.random.default_rng(1)
     count = 0
@@ -76,4 +78,5 @@ def simulate_scanned(folder: Path | str, catalog_path: Path | str, model_id: str
                 batch = []
         count += len(catalog.store(batch, model_id))
         catalog.mark_scanned([root_id])
+        open_index(catalog, model_id, dim)
     return count

@@ -108,7 +108,8 @@ def _throughput(section: dict, results: Results) -> str:
     out += ["", "### Unchanged rescan", "",
             "Libraries of tiny JPEGs (256 distinct files, the rest hard links; one folder per 1,000). The first scan is "
             "*simulated*: every file gets the row a scan writes, through `Catalog.store` (real path, size, mtime, inode, "
-            "metadata, a random vector) — embedding 100k files would take longer than this whole benchmark. The rescan is "
+            "metadata, a random vector), then the vector index is built as a finished scan builds it — embedding 100k "
+            "files would take longer than this whole benchmark. The rescan is "
             "the app's `Scanner.run`, which must reopen nothing (checked: 0 files decoded). Baseline: a bare `os.walk` + "
             "`stat` of the same files. Warm page cache.",
             ""]
