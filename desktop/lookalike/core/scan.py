@@ -77,7 +77,8 @@ class ScanReport:
     """What a scan did. Every file seen counts in exactly one of new, changed,
     unchanged (not reopened), moved and reembedded (same file, new model);
     `errors` counts the seen files that are unusable (new failures and known
-    ones), `embedded` the vectors computed, `missing` the files newly marked gone.
+    ones), `embedded` the vectors computed, `missing` the files newly marked gone,
+    `revived` the unchanged files back on disk after being marked gone.
     A moved file whose bytes could not be proven the same counts as moved and
     is read again (its old vector is not reused).
     `stalled`: decoding stopped because many files in a row hung (a disk that
@@ -90,6 +91,7 @@ class ScanReport:
     moved: int = 0
     reembedded: int = 0
     missing: int = 0
+    revived: int = 0
     errors: int = 0
     embedded: int = 0
     cancelled: bool = False
@@ -99,6 +101,11 @@ class ScanReport:
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     elapsed: float = 0.0
     provider: str = ""
+
+    @property
+    def touched_vectors(self) -> bool:
+        """Whether the set of usable vectors changed (the saved index is then stale)."""
+        return bool(self.new or self.changed or self.moved or self.reembedded or self.missing or self.revived)
 
     def to_dict(self) -> dict[str, object]:
         data = asdict(self)
@@ -216,7 +223,8 @@ class Scanner:
         meter.set_phase("finishing")
         if walked is not None and not report.cancelled and not report.stalled:
             self.catalog.mark_scanned(i for p, i in walked[1].items() if p not in report.roots_offline)
-            open_index(self.catalog, self.embedder.model_id, self.embedder.dim)
+            if report.touched_vectors:  # an unchanged rescan must not pay even the index's check
+                open_index(self.catalog, self.embedder.model_id, self.embedder.dim)
         report.elapsed = meter.elapsed
         return report
 
@@ -297,6 +305,7 @@ class Scanner:
         self.catalog.relocate(relocated)
         self.catalog.mark_missing(missing)
         self.catalog.mark_present(revived)
+        report.revived = len(revived)
         return work, root_ids
 
     def _match_moves(
