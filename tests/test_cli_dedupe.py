@@ -7,8 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from PIL import Image
-from PIL.TiffImagePlugin import IFDRational
 
 from lookalike.cli import main
 from lookalike.core.catalog import Catalog
@@ -16,6 +14,7 @@ from lookalike.core.deletion import execute, plan_removal
 from lookalike.core.hashing import full_hash
 from lookalike.core.schema import File
 from lookalike.core.sidecar import merge_metadata, read_gps, sidecar_path, write_xmp_sidecar
+from exif_photos import gps_photo
 from test_deletion import add_photos
 
 Library = tuple[Path, dict[str, int]]
@@ -80,21 +79,6 @@ def test_undo_and_history_verbs(library: Library, tmp_path: Path, capsys: Captur
     assert "nothing to undo" in capsys.readouterr().out
     assert cli(catalog_path, "history") == 0
     assert "undone" in capsys.readouterr().out
-
-
-def gps_photo(path: Path, taken: str | None, gps: bool, picture: Path | None = None) -> None:
-    """A JPEG (of `picture`, else a red square) with the EXIF date `taken` and/or a GPS position."""
-    exif = Image.Exif()
-    if taken:
-        exif[0x0132] = taken
-    if gps:
-        exif[0x8825] = {
-            1: "N", 2: (IFDRational(48), IFDRational(51), IFDRational(2980, 100)),
-            3: "W", 4: (IFDRational(2), IFDRational(17), IFDRational(4020, 100)),
-            5: b"\x00", 6: IFDRational(355, 10),
-        }  # fmt: skip
-    image = Image.open(picture).convert("RGB") if picture else Image.new("RGB", (32, 24), "red")
-    image.save(path, exif=exif, quality=90)
 
 
 def test_xmp_sidecar_carries_date_and_gps(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from lookalike.core.keeprules import human_bytes
 from lookalike.ui.main_window import MainWindow
 from lookalike.ui.settings_dialog import SettingsDialog
 
+from exif_photos import gps_photo
 from gui_helpers import scan, wait_idle
 
 pytestmark = pytest.mark.gui
@@ -57,10 +58,11 @@ def keeper_beside(window: MainWindow, name: str) -> str:
 def mark_a_copy(qtbot, window: MainWindow) -> Path:  # type: ignore[no-untyped-def]
     """Select a copy the keep rules would remove and press Space; returns its path."""
     page = window.pages["duplicate"]
-    row, group = next((r, g) for r, g in enumerate(page.model.groups) if not g.members[-1].keep)
-    page.list.select(row, len(group.members) - 1)
+    row, group = 0, page.model.groups[0]
+    column = max(i for i, m in enumerate(group.members) if not m.keep)
+    page.list.select(row, column)
     qtbot.keyClick(page.list, Qt.Key.Key_Space)
-    return Path(group.members[-1].file.path)
+    return Path(group.members[column].file.path)
 
 
 def test_keep_rule_order_and_preferred_folders_decide_the_keeper(qtbot, window: MainWindow, samples: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
@@ -136,3 +138,40 @@ def test_permanent_deletion_says_so_and_needs_the_word_typed(qtbot, window: Main
     assert not list((Path(os.environ["XDG_DATA_HOME"]) / "Trash").rglob(path.name))
     assert f"Deleted 1 photo ({size}) permanently." in said
     assert not any("Ctrl+Z" in m for m in said if m.startswith("Deleted")), said
+
+
+def test_removal_first_saves_the_date_and_gps_the_keeper_lacks(qtbot, window: MainWindow, samples: Path, tmp_path: Path, confirm: list[str], monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    photos, exports = tmp_path / "Photos", tmp_path / "Photos" / "Exports"
+    exports.mkdir(parents=True)
+    gps_photo(photos / "IMG_0001.jpg", "2015:06:01 10:00:00", gps=True, picture=samples / "coffee.jpg")
+    gps_photo(exports / "coffee.jpg", None, gps=False, picture=samples / "coffee.jpg")
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_a, **_k: str(exports))
+
+    def prefer_exports(dialog: SettingsDialog) -> None:
+        assert dialog.merge_metadata.isChecked()  # on by default, and said in every confirmation
+        qtbot.mouseClick(button(dialog.preferred.parentWidget(), "Add Folder\u2026"), Qt.MouseButton.LeftButton)
+
+    edit_settings(qtbot, window, monkeypatch, prefer_exports)
+    scan(qtbot, window, photos)
+    assert keeper_beside(window, "IMG_0001.jpg") == "coffee.jpg"
+    mark_a_copy(qtbot, window)
+    window.delete_action.trigger()
+    assert "coffee.jpg.xmp" in confirm[-1] and "date taken or GPS" in confirm[-1]
+    qtbot.waitUntil(lambda: not (photos / "IMG_0001.jpg").exists(), timeout=20_000)
+    wait_idle(qtbot, window)
+    sidecar = (exports / "coffee.jpg.xmp").read_text()
+    assert "2015-06-01T10:00:00" in sidecar and "exif:GPSLatitude" in sidecar
+
+
+def test_metadata_merge_can_be_turned_off(qtbot, window: MainWindow, samples: Path, tmp_path: Path, confirm: list[str], monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    gps_photo(tmp_path / "IMG_0001.jpg", "2015:06:01 10:00:00", gps=True, picture=samples / "coffee.jpg")
+    gps_photo(tmp_path / "coffee.jpg", None, gps=False, picture=samples / "coffee.jpg")
+    edit_settings(qtbot, window, monkeypatch, lambda dialog: dialog.merge_metadata.setChecked(False))
+    assert load_settings().merge_metadata is False
+    scan(qtbot, window, tmp_path)
+    removed = mark_a_copy(qtbot, window)
+    window.delete_action.trigger()
+    assert "xmp" not in confirm[-1]
+    qtbot.waitUntil(lambda: not removed.exists(), timeout=20_000)
+    wait_idle(qtbot, window)
+    assert not list(tmp_path.glob("*.xmp"))

@@ -30,6 +30,9 @@ class Settings:
     excludes: list[str] = field(default_factory=list)  # glob patterns on paths
     deletion_mode: str = "trash"  # trash | quarantine | permanent (the app asks twice)
     quarantine_dir: str = ""
+    #: Before removing, save a removed copy's date taken / GPS that its kept copy lacks
+    #: in an XMP sidecar beside the kept copy (the app says so in its confirmation).
+    merge_metadata: bool = True
     keep_rules: list[str] = field(default_factory=list)  # empty: the default order
     preferred_folders: list[str] = field(default_factory=list)
 

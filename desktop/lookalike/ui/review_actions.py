@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from lookalike.core import decisions, trash
 from lookalike.core.deletion import BatchReport, execute, plan_removal
+from lookalike.core.sidecar import MetadataOffer, merge_metadata, metadata_offers
 from lookalike.core.journal import history
 from lookalike.core.review import ReviewGroup
 from lookalike.core.undo import UndoReport, undo_batch, undo_last
@@ -67,6 +68,17 @@ def confirmation_text(mode: str, count: int, size: int, quarantine_dir: str = ""
     return f"Move {photos} to {_destination(mode, quarantine_dir)}?\n\n{after}"
 
 
+def metadata_text(offers: Sequence[MetadataOffer]) -> str:
+    """The confirmation's line about the sidecars written first ("" when none would be)."""
+    if not offers:
+        return ""
+    names = ", ".join(offer.sidecar.name for offer in offers[:3]) + (", …" if len(offers) > 3 else "")
+    return (
+        f"\n\n{_plural(len(offers), 'kept photo')} lack the date taken or GPS of a removed copy: "
+        f"they are saved first in {names} beside them (Settings turn this off)."
+    )
+
+
 def removed_text(report: BatchReport) -> str:
     """The status after a removal; it offers Ctrl+Z only when every removed photo can come back."""
     if not report.done:
@@ -118,10 +130,11 @@ class ReviewActions(QObject):
             return
         settings = session.settings
         mode, target, count = settings.deletion_mode, settings.quarantine_dir, len(plan.removals)
+        offers = metadata_offers(session.catalog, plan) if settings.merge_metadata else []
         answer = QMessageBox.question(
             self.window,
             "Delete photos permanently" if mode == "permanent" else "Remove photos",
-            confirmation_text(mode, count, plan.bytes_freed, target),
+            confirmation_text(mode, count, plan.bytes_freed, target) + metadata_text(offers),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel if mode == "permanent" else QMessageBox.StandardButton.Yes,
         )
@@ -129,10 +142,13 @@ class ReviewActions(QObject):
             return
         catalog, permanent = session.catalog, mode == "permanent"
         self.status(f"Removing {_plural(count, 'photo')}\u2026")
-        session.run(
-            lambda _p, cancel: execute(catalog, plan, mode, target or None, confirm_permanent=permanent, cancel=cancel),
-            self._removed, self._failed,
-        )
+
+        def work(_progress, cancel):  # type: ignore[no-untyped-def]
+            if offers:
+                merge_metadata(catalog, plan)
+            return execute(catalog, plan, mode, target or None, confirm_permanent=permanent, cancel=cancel)
+
+        session.run(work, self._removed, self._failed)
 
     def _confirm_permanent(self, count: int) -> bool:
         """The second, explicit confirmation a permanent deletion needs: typing a word, not a click."""

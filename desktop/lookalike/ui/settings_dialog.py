@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -252,6 +253,10 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.quarantine)
         layout.addWidget(_path_row(self.quarantine_dir, quarantine_browse))
         layout.addWidget(self.permanent)
+        self.merge_metadata = QCheckBox("Save the date taken and GPS of removed copies beside the kept copy (XMP)")
+        self.merge_metadata.setChecked(settings.merge_metadata)
+        self.merge_metadata.setToolTip("Written before removing, only where the kept copy lacks them; never replaces a sidecar")
+        layout.addWidget(self.merge_metadata)
         undone = "the trash or quarantine" if undoable("trash") else "quarantine (trashed photos: from the system Trash)"
         layout.addWidget(QLabel(f"Edit \u25b8 Undo (Ctrl+Z) brings a batch back from {undone}.\nPermanent deletion cannot be undone."))
         return deletion
@@ -326,6 +331,7 @@ class SettingsDialog(QDialog):
         self.similar.setValue(defaults.similar_threshold)
         _fill_rules(self.rules, defaults.keep_rules)
         self.trash.setChecked(True)
+        self.merge_metadata.setChecked(defaults.merge_metadata)
 
     def keep_rules(self) -> list[str]:
         """The checked rules in the order shown; empty (follow the defaults, even as they
@@ -348,6 +354,7 @@ class SettingsDialog(QDialog):
             excludes=_texts(self.excludes),
             deletion_mode=self.deletion_mode(),
             quarantine_dir=self.quarantine_dir.text().strip(),
+            merge_metadata=self.merge_metadata.isChecked(),
             keep_rules=self.keep_rules(),
             preferred_folders=keeprules.normalise_folders(_texts(self.preferred)),
         )
