@@ -152,8 +152,13 @@ def metadata_offers(catalog: Catalog, plan: Plan) -> list[MetadataOffer]:
 
 def merge_metadata(catalog: Catalog, plan: Plan) -> list[Path]:
     """Before removal: write the sidecar of each of the plan's `metadata_offers`; returns those written."""
+    return write_offers(metadata_offers(catalog, plan))
+
+
+def write_offers(offers: Sequence[MetadataOffer]) -> list[Path]:
+    """The sidecars of offers already shown to a person (not read again); returns those written."""
     written = []
-    for offer in metadata_offers(catalog, plan):
+    for offer in offers:
         try:
             sidecar = write_xmp_sidecar(offer.keeper_path, offer.taken_at, offer.gps)
         except FileExistsError:

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from lookalike.core import decisions, trash
 from lookalike.core.deletion import BatchReport, execute, plan_removal
-from lookalike.core.sidecar import MetadataOffer, merge_metadata, metadata_offers
+from lookalike.core.sidecar import MetadataOffer, metadata_offers, write_offers
 from lookalike.core.journal import history
 from lookalike.core.review import ReviewGroup
 from lookalike.core.undo import UndoReport, undo_batch, undo_last
@@ -144,8 +144,7 @@ class ReviewActions(QObject):
         self.status(f"Removing {_plural(count, 'photo')}\u2026")
 
         def work(_progress, cancel):  # type: ignore[no-untyped-def]
-            if offers:
-                merge_metadata(catalog, plan)
+            write_offers(offers)  # what the confirmation named
             return execute(catalog, plan, mode, target or None, confirm_permanent=permanent, cancel=cancel)
 
         session.run(work, self._removed, self._failed)
