@@ -115,7 +115,7 @@ def picture_groups(
         else:
             joining.setdefault(n, []).extend(m for m in group.members if m.file.id not in home)
     merged = [_with_copies(g, joining[n], settings) if n in joining else g for n, g in enumerate(duplicates)]
-    return sorted(merged + alone, key=lambda g: (-g.reclaimable, -len(g.members), g.representative_id))
+    return _most_reclaimable_first(merged + alone)
 
 
 def _with_copies(group: ReviewGroup, copies: list[ReviewMember], settings: Settings) -> ReviewGroup:
@@ -124,7 +124,18 @@ def _with_copies(group: ReviewGroup, copies: list[ReviewMember], settings: Setti
     everyone = [(m.file, m.similarity) for m in group.members]
     everyone += [(m.file, similarity.get(m.file.full_hash, m.similarity)) for m in copies]
     keeper, reasons = _keeper([f for f, _ in everyone], settings)
-    return ReviewGroup(group.kind, group.representative_id, [ReviewMember(f, s, f.id == keeper, reasons[f.id]) for f, s in everyone])
+    members = [ReviewMember(f, s, f.id == keeper, reasons[f.id]) for f, s in everyone]
+    return ReviewGroup(group.kind, group.representative_id, _representative_first(members, group.representative_id))
+
+
+def _representative_first(members: list[ReviewMember], representative: int) -> list[ReviewMember]:
+    """The order a group is shown in: its representative, then the most similar first."""
+    return sorted(members, key=lambda m: (m.file.id != representative, -m.similarity, m.file.path))
+
+
+def _most_reclaimable_first(groups: list[ReviewGroup]) -> list[ReviewGroup]:
+    """Groups freeing the most bytes first (then the largest, then by representative id)."""
+    return sorted(groups, key=lambda g: (-g.reclaimable, -len(g.members), g.representative_id))
 
 
 def _grouped(catalog: Catalog, model_id: str, kind: Kind, threshold: float, settings: Settings) -> list[Group]:
@@ -201,7 +212,5 @@ def _review(catalog: Catalog, kind: str, groups: list[Group], settings: Settings
         members = [ReviewMember(f, float(s), f.id == keeper, reasons[f.id]) for f, s in present]
         shown = {f.id for f, _ in present}
         representative = group.representative if kind != "identical" and group.representative in shown else keeper
-        members.sort(key=lambda m: (m.file.id != representative, -m.similarity, m.file.path))
-        out.append(ReviewGroup(kind, representative, members))
-    out.sort(key=lambda g: (-g.reclaimable, -len(g.members), g.representative_id))
-    return out
+        out.append(ReviewGroup(kind, representative, _representative_first(members, representative)))
+    return _most_reclaimable_first(out)
