@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from lookalike.commands.common import CommandError, add_json_flag, manifest_for, open_catalog, print_json, settings
 from lookalike.core.catalog import Catalog, CatalogBusy
+from lookalike.core.discovery import folder_problem
 from lookalike.core.embedder import Embedder, EmbedderError
 from lookalike.core.manifest import ManifestError
 from lookalike.core.scan import DECODE_TIMEOUT, Scanner, ScanProgress, ScanReport
@@ -57,8 +58,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     roots = [Path(p).expanduser() for p in args.paths]
     for root in roots:
-        if not root.is_dir():
-            raise CommandError(f"not a folder: {root}", exit_code=2)
+        problem = folder_problem(root)
+        if problem:
+            raise CommandError(f"cannot scan {root}: {problem}", exit_code=2)
     config = settings()
     manifest = manifest_for(args.model)
     cancel = threading.Event()

@@ -69,6 +69,25 @@ def is_excluded(path: str, excludes: Iterable[str]) -> bool:
     return any(fnmatch.fnmatch(path, pattern) for pattern in excludes)
 
 
+def folder_problem(path: Path | str) -> str | None:
+    """Why `path` cannot be a folder to scan, in words for a person; None when it is a folder.
+
+    A path that is not there and a path to a file are different mistakes, and the
+    CLI and the app name them the same way.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "it is a symbolic link to something that does not exist" if os.path.islink(path) else "it does not exist"
+    except NotADirectoryError:
+        return "it does not exist (a part of the path is a file)"
+    except OSError as exc:
+        return f"it cannot be reached ({_reason(exc)})"
+    if stat.S_ISDIR(mode):
+        return None
+    return "it is a file, not a folder" if stat.S_ISREG(mode) else "it is not a folder"
+
+
 def walk(
     roots: Iterable[Path | str],
     *,

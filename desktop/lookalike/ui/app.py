@@ -15,6 +15,7 @@ from lookalike import __version__
 from lookalike.core.catalog import CatalogError
 from lookalike.core.paths import default_catalog_path, resources_dir
 from lookalike.ui.main_window import MainWindow, app_settings
+from lookalike.ui.preflight import warn_if_missing
 from lookalike.ui.theme import use_system_theme
 
 
@@ -52,6 +53,7 @@ def create_app(argv: Sequence[str]) -> QApplication:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    warn_if_missing()  # Qt's own message, should the xcb plugin fail, can blame the wrong library
     window = open_window(sys.argv[1:] if argv is None else list(argv))
     if window is None:
         return 1

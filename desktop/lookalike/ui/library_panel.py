@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lookalike.core.discovery import folder_problem
 from lookalike.ui.session import Session
 
 
@@ -97,7 +98,7 @@ class LibraryPanel(QWidget):
 
     def add_folders(self, folders: list[str]) -> list[str]:
         """Add folders (resolved, deduplicated); returns the ones that were new."""
-        new = [p for p in (os.path.realpath(f) for f in folders) if p not in self.folders and os.path.isdir(p)]
+        new = [p for p in (os.path.realpath(f) for f in folders) if p not in self.folders and folder_problem(p) is None]
         if new:
             self.folders.extend(new)
             self.foldersChanged.emit(self.folders)
