@@ -83,10 +83,29 @@ def test_export_json_and_csv(scanned: str, samples: Path, tmp_path: Path, capsys
     assert rows[0].keys() == {"path", "size", "width", "height", "status", "error"}
 
 
-def test_missing_folder_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _run(capsys, "--catalog", str(tmp_path / "c.sqlite"), "scan", str(tmp_path / "nowhere"))
-    assert code == 2 and out == ""
-    assert err.strip().count("\n") == 0 and "nowhere" in err
+@pytest.mark.parametrize(
+    ("make", "why"),
+    [
+        (lambda tmp: tmp / "nowhere", "it does not exist"),
+        (lambda tmp: tmp / "photo.jpg", "it is a file, not a folder"),
+        (lambda tmp: tmp / "photo.jpg" / "inside", "it does not exist (a part of the path is a file)"),
+        (lambda tmp: tmp / "dangling", "it is a symbolic link to something that does not exist"),
+    ],
+    ids=["missing", "file", "under-a-file", "dangling-link"],
+)
+def test_a_path_that_is_not_a_folder_is_one_line_saying_why_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], make, why: str  # type: ignore[no-untyped-def]
+) -> None:
+    """A missing path and a photo given instead of its folder are different mistakes: say which."""
+    (tmp_path / "photo.jpg").write_bytes(b"not really a photo")
+    (tmp_path / "dangling").symlink_to(tmp_path / "gone")
+    path = make(tmp_path)
+    catalog = tmp_path / "c.sqlite"
+    for extra in ([], ["--json"]):
+        code, out, err = _run(capsys, "--catalog", str(catalog), "scan", str(tmp_path), str(path), *extra)
+        assert (code, out) == (2, "")
+        assert err == f"lookalike: cannot scan {path}: {why}\n"
+    assert not catalog.exists()  # refused before anything was opened or created
 
 
 def _embedded(catalog: Path) -> int:
