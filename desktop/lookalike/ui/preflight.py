@@ -215,9 +215,10 @@ def install(finding: Finding) -> bool:
 
 
 def warn_if_missing() -> Finding | None:
-    """For the launcher: say what is missing before Qt aborts with its own, misleading, message.
+    """Say on stderr what the xcb plugin lacks, before Qt aborts with its own, misleading, message.
 
-    Only a warning: a Wayland session can still open windows without xcb."""
+    The launcher only warns (a Wayland session can open windows without xcb); `make run`
+    (main) also fails, or installs."""
     plugin = xcb_plugin()
     finding = check(plugin, detect_distro()) if plugin is not None and needs_check() else None
     if finding is not None:
