@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from lookalike.core.images import open_upright
 from lookalike.core.review import ReviewGroup, ReviewMember
 from lookalike.ui import format as fmt
-from lookalike.ui.groups_view import GroupsModel, apart_actions, apart_pair, verdict
+from lookalike.ui.groups_view import GroupsModel, apart_actions, apart_pair, mark_extras, verdict
 from lookalike.ui.session import Session
 from lookalike.ui.system import photo_menu
 from lookalike.ui.thumbnails import pil_to_qimage
@@ -427,7 +427,7 @@ class CompareView(QWidget):
     def mark_all_but_keeper(self) -> None:
         group = self.group()
         if group is not None:
-            self.session.marks.set(m.file.id for m in group.members if not m.keep)
+            mark_extras(self, self.session.marks, self.kind, [group])
 
     def _pane_menu(self, pane: ImagePane, where: QPoint) -> None:
         """Open, show in folder, copy path; mark; "not a duplicate of" the group's reference photo."""
