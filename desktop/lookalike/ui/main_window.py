@@ -100,7 +100,7 @@ class MainWindow(QMainWindow):
         splitter.setSizes([260, 1000])
         self.setCentralWidget(splitter)
 
-        self.problems = ErrorsPanel()
+        self.problems = ErrorsPanel(self.session)
         self.problems_dock = QDockWidget("Problems", self)
         self.problems_dock.setObjectName("problems")
         self.problems_dock.setWidget(self.problems)
@@ -213,6 +213,8 @@ class MainWindow(QMainWindow):
         self.library.cancelRequested.connect(self.cancel_scan)
         self.library.foldersChanged.connect(lambda folders: app_settings().setValue("folders", folders))
         self.compare.closed.connect(self._close_compare)
+        self.problems.message.connect(self._status)
+        self.problems.model().rowsRemoved.connect(self._count_problems)
         self.compare.notDuplicateRequested.connect(self.review.remember_apart)
         for page in self.pages.values():
             page.notDuplicateRequested.connect(self.review.remember_apart)
@@ -241,6 +243,9 @@ class MainWindow(QMainWindow):
         marks = self.session.marks
         self.delete_action.setEnabled(len(marks) > 0)
         self.marks_label.setText(f"{len(marks)} marked" if len(marks) else "")
+
+    def _count_problems(self) -> None:
+        self.problems_dock.setWindowTitle(f"Problems ({self.problems.topLevelItemCount()})")
 
     def _groups_changed(self, kind: str, count: int) -> None:
         self.tabs.setTabText(list(self.pages).index(kind), f"{TITLES[kind]} ({count})")
@@ -328,9 +333,10 @@ class MainWindow(QMainWindow):
         self.last_report = report
         self._scan_finished()
         self.problems.set_problems(problems)
-        self.problems_dock.setWindowTitle(f"Problems ({len(problems)})")
+        self._count_problems()
         if problems and not report.cancelled:
             self.problems_dock.show()
+            self.resizeDocks([self.problems_dock], [self.problems_dock.sizeHint().height()], Qt.Orientation.Vertical)
         self._status(summarize(report))
         self.session.changed()
 
