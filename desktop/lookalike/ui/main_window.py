@@ -279,6 +279,8 @@ class MainWindow(QMainWindow):
         if not folders:
             self.choose_folders()
             return
+        # A message left in the status bar ("Added <folder>") would be painted under the progress.
+        self.statusBar().clearMessage()
         self.scan_status.start()
         self.library.set_scanning(True)
         self.scan_action.setEnabled(False)
