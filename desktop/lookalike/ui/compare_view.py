@@ -295,6 +295,8 @@ class CompareView(QWidget):
             job.cancel()  # photos of the group left behind: not worth decoding any more
         self._loads = []
         for panel in self.panels:
+            panel.hide()  # out of the layout now: deleteLater waits for the event loop
+            self.photos_layout.removeWidget(panel)
             panel.deleteLater()
         self.panels = []
         group = self.group()
