@@ -124,6 +124,12 @@ def test_small_groups_share_a_row_and_the_tile_size_is_remembered(qtbot, make_wi
     assert len(rects) >= 3 and all(len(g.members) <= 3 for g in page.model.groups)
     assert len({r.top() for r in rects}) == 1  # every small group in one row at 1920 px
     assert max(r.right() for r in rects) < page.list.viewport().width()
+    page.list.setFocus()
+    page.list.select(0)
+    qtbot.keyClick(page.list, Qt.Key.Key_Down)  # the next group, though it sits beside, not below
+    assert page.list.currentIndex().row() == 1
+    qtbot.keyClick(page.list, Qt.Key.Key_Up)
+    assert page.list.currentIndex().row() == 0
 
     default = window.session.settings.thumbnail_size
     before = tile_width(window)
