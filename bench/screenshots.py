@@ -1,8 +1,8 @@
-"""Screenshots of the real app at 1280x800: library + duplicates, compare, search, similar, settings.
+"""Screenshots of the real app at 1920x1080 and 1280x800: library + duplicates, compare, search, similar, settings.
 
 Runs the window on a fresh catalog of the devset (../shared/data/devset), or of the
 bundled samples where the devset is absent, scanning it the way a person would,
-and writes PNGs to docs/screenshots/. Uses Xvfb when it is installed and no display
+and writes PNGs to docs/screenshots/ (NAME.png at 1280x800, NAME-1920x1080.png at full HD). Uses Xvfb when it is installed and no display
 is set, else Qt's offscreen platform. Nothing of the user's is read or written: a
 throwaway home holds the catalog, settings and thumbnail cache.
 
@@ -22,7 +22,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DEVSET = Path(os.environ.get("LOOKALIKE_DEVSET", REPO.parent / "shared" / "data" / "devset"))
-SIZE = (1280, 800)
+#: Window sizes shot, with the suffix of their file names; the Xvfb screen fits the largest.
+SIZES = ((1920, 1080, "-1920x1080"), (1280, 800, ""))
 
 
 def start_display() -> subprocess.Popen | None:
@@ -31,7 +32,7 @@ def start_display() -> subprocess.Popen | None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         return None
     display = ":97"
-    server = subprocess.Popen(["Xvfb", display, "-screen", "0", f"{SIZE[0]}x{SIZE[1]}x24", "-nolisten", "tcp"],
+    server = subprocess.Popen(["Xvfb", display, "-screen", "0", f"{max(w for w, _, _ in SIZES)}x{max(h for _, h, _ in SIZES)}x24", "-nolisten", "tcp"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)
     os.environ["DISPLAY"] = display
@@ -98,38 +99,42 @@ def shoot(out: Path, photos: Path | None, home: Path) -> int:
         print(f"wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
 
     window = MainWindow(home / "catalog.sqlite")
-    window.resize(*SIZE)
+    window.resize(*SIZES[0][:2])
     window.show()
     window.add_folders([str(library)])
     settle(1.0, idle)
-
     page = window.pages["duplicate"]
-    page.list.select(0, 1)
-    window.problems_dock.hide()
-    save(window, "library-duplicates")
-
-    row = max(range(len(page.model.groups)), key=lambda r: (3 <= len(page.model.groups[r].members) <= 4, -r))
-    window.open_compare("duplicate", row)
-    window.compare.current = next(i for i, m in enumerate(page.model.groups[row].members) if not m.keep)
-    window.compare.toggle_mark()
-    save(window, "compare")
-    window.session.marks.clear()
-
-    window.tabs.setCurrentWidget(window.pages["similar"])
-    save(window, "similar")
-
     original = Path(page.model.groups[0].members[0].file.path)
     query = home / "query" / f"{original.stem}_from_phone.jpg"
     query.parent.mkdir()
     with Image.open(original) as image:
         image.convert("RGB").resize((image.width * 3 // 5, image.height * 3 // 5)).save(query, quality=70)
-    window.search_by_image([str(query)])
-    settle(1.0, lambda: idle() and window.search.model.rowCount() > 0)
-    save(window, "search")
 
-    window.problems_dock.show()
-    window.tabs.setCurrentWidget(page)
-    save(window, "problems")
+    for width, height, suffix in SIZES:
+        window.resize(width, height)
+        window.problems_dock.hide()
+        window.tabs.setCurrentWidget(page)
+        page.list.select(0, 1)
+        page.list.scrollToTop()
+        save(window, f"library-duplicates{suffix}")
+
+        row = max(range(len(page.model.groups)), key=lambda r: (3 <= len(page.model.groups[r].members) <= 4, -r))
+        window.open_compare("duplicate", row)
+        window.compare.current = next(i for i, m in enumerate(page.model.groups[row].members) if not m.keep)
+        window.compare.toggle_mark()
+        save(window, f"compare{suffix}")
+        window.session.marks.clear()
+
+        window.tabs.setCurrentWidget(window.pages["similar"])
+        save(window, f"similar{suffix}")
+
+        window.search_by_image([str(query)])
+        settle(1.0, lambda: idle() and window.search.model.rowCount() > 0)
+        save(window, f"search{suffix}")
+
+        window.problems_dock.show()
+        window.tabs.setCurrentWidget(page)
+        save(window, f"problems{suffix}")
 
     dialog = SettingsDialog(window.session, window.session.catalog.path, window)
     dialog.show()

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from lookalike.core.embedder import Embedder, EmbedderError
     from lookalike.core.images import ImageError
     from lookalike.core.manifest import ManifestError
-    from lookalike.core.search import search_images
+    from lookalike.core.search import CLOSE_MATCH, is_close, search_images
 
     if args.top < 1:
         raise CommandError(f"--top must be at least 1 (got {args.top})", exit_code=2)
@@ -61,8 +61,10 @@ def run(args: argparse.Namespace) -> int:
     for result in results:
         print(f"Photos most like {result.query}:")
         if result.matches:
-            rows = [(rank, f"{s:.3f}", f.path) for rank, (f, s) in enumerate(result.matches, start=1)]
-            print_table(("#", "SIMILARITY", "PATH"), rows)
+            if not is_close(result.matches[0][1]):
+                print(f"  No close match: the best is {result.matches[0][1]:.3f}, below {CLOSE_MATCH:.2f}.")
+            rows = [(rank, f"{s:.3f}", "match" if is_close(s) else "not close", f.path) for rank, (f, s) in enumerate(result.matches, start=1)]
+            print_table(("#", "SIMILARITY", "CLOSE", "PATH"), rows)
         else:
             print("  (the catalog holds no photos for this model; run `lookalike scan` first)")
         print()

@@ -18,6 +18,10 @@ DUPLICATE_THRESHOLD = 0.90
 #: Embedding cosine at or above which two photos show the same scene or subject.
 #: Unrelated photos reach 0.559 on the devset, overlapping shots start at 0.676.
 SIMILAR_THRESHOLD = 0.62
+#: Side of the app's photo tiles in pixels: the default, and the range the size control
+#: allows (the thumbnail disk cache keeps 256 px images, so larger would only blur).
+THUMBNAIL_SIZE = 150
+THUMBNAIL_SIZES = range(96, 257)
 
 
 @dataclass
@@ -35,6 +39,11 @@ class Settings:
     merge_metadata: bool = True
     keep_rules: list[str] = field(default_factory=list)  # empty: the default order
     preferred_folders: list[str] = field(default_factory=list)
+    thumbnail_size: int = THUMBNAIL_SIZE  # the app's tile size (View ▸ Larger / Smaller Thumbnails)
+
+    def __post_init__(self) -> None:
+        """A hand-edited or stale size outside the allowed range is brought back inside it."""
+        self.thumbnail_size = min(max(self.thumbnail_size, THUMBNAIL_SIZES.start), THUMBNAIL_SIZES.stop - 1)
 
 
 def settings_path() -> Path:

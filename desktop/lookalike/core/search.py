@@ -14,6 +14,22 @@ from lookalike.core.images import decode
 from lookalike.core.index import open_index
 from lookalike.core.schema import File
 
+#: Cosine below which a search result is not called a match: search always ranks
+#: something first, even for a photo of nothing in the library. Measured with
+#: `lookalike search --top 20` over every catalogued photo (docs/calibration.md,
+#: "Search: close-match cut-off"): on the devset the best match of an unrelated
+#: photo is at most 0.565 (median 0.388), while 98.6% of copies and every
+#: overlapping shot have a match at or above 0.60 (shots from 0.677); on the
+#: realset 94% of duplicates, 83% of same-scene shots and 74% of near-identical
+#: shots do. The realset's negatives, chosen to look alike (sunsets, receipts),
+#: still reach it two times in three: past the cut-off means "looks alike", not "same scene".
+CLOSE_MATCH = 0.60
+
+
+def is_close(similarity: float) -> bool:
+    """Whether a search result is close enough to show (and print) as a match."""
+    return similarity >= CLOSE_MATCH
+
 
 @dataclass(frozen=True, slots=True)
 class SearchResult:

@@ -30,6 +30,14 @@ def send_to_trash(path: Path, size: int | None = None) -> Path | None:
     return locate(path, size) if CAN_RESTORE else None
 
 
+def trash_file(path: Path) -> Path | None:
+    """Trash one regular file a person chose (a scan problem, say), never a folder or a link:
+    a mistaken click must not take a whole folder with it. Raises OSError with the reason."""
+    if path.is_symlink() or not path.is_file():
+        raise OSError(f"{path} is not a file (only single files can be moved to the trash here)")
+    return send_to_trash(path, path.stat().st_size)
+
+
 def restore(trashed: Path, original: Path, expected_hash: str | None) -> None:
     """Move a trashed file back to `original` (never over an existing file) and drop its record."""
     move_file(trashed, original, expected_hash)

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from lookalike.core.images import open_upright
 from lookalike.core.review import ReviewGroup, ReviewMember
 from lookalike.ui import format as fmt
-from lookalike.ui.groups_view import GroupsModel, apart_actions, apart_pair, verdict
+from lookalike.ui.groups_view import GroupsModel, apart_actions, apart_pair, mark_extras, verdict
 from lookalike.ui.session import Session
 from lookalike.ui.system import photo_menu
 from lookalike.ui.thumbnails import pil_to_qimage
@@ -68,9 +68,13 @@ class ImagePane(QGraphicsView):
     panned = Signal(object)
     clicked = Signal(object)
     menuRequested = Signal(object, QPoint)  # pane, global position
+    zoomChanged = Signal(object)  # pane
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # Clicks and drags pan the photo but never take the keyboard: the arrows and
+        # Page keys belong to the comparison (next group, next photo), not to scrolling.
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setScene(QGraphicsScene(self))
         self._item = QGraphicsPixmapItem()
         self._item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
@@ -96,14 +100,24 @@ class ImagePane(QGraphicsView):
         self.fitted = True
         if not self.scene().sceneRect().isEmpty():
             self.fitInView(self.scene().sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+        self.zoomChanged.emit(self)
 
     def actual_size(self) -> None:
         self.fitted = False
         self.resetTransform()
+        self.zoomChanged.emit(self)
 
     def zoom(self, factor: float) -> None:
         self.fitted = False
         self.scale(factor, factor)
+        self.zoomChanged.emit(self)
+
+    def scale_factor(self) -> float:
+        """Screen pixels per photo pixel (scene units are the photo's own pixels)."""
+        return self.transform().m11()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        event.ignore()  # up to the CompareView: the view's own arrow-key scrolling would swallow navigation
 
     def center_fraction(self) -> QPointF:
         """The point of the photo at the centre of the view, as fractions of its size."""
@@ -198,6 +212,12 @@ class CompareView(QWidget):
         self._button(bar, "100%", "Show every photo at its actual pixels (1)", self.actual_all)
         self._button(bar, "+", "Zoom in (+ or the mouse wheel)", lambda: self.zoom_all(ZOOM_STEP))
         self._button(bar, "\u2212", "Zoom out (-)", lambda: self.zoom_all(1 / ZOOM_STEP))
+        self.zoom_label = QLabel()
+        self.zoom_label.setToolTip("Zoom of the current photo: 100% shows its actual pixels")
+        self.zoom_label.setAccessibleName("Zoom level")
+        self.zoom_label.setMinimumWidth(self.zoom_label.fontMetrics().horizontalAdvance("Fit \u00b7 100%") + 12)
+        self.zoom_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        bar.addWidget(self.zoom_label)
         bar.addSeparator()
         self.mark_button = self._button(bar, "Mark", "Mark or unmark the current photo for removal (Space)", self.toggle_mark)
         self._button(bar, "Mark All but Keeper", "Mark every photo of this group except the proposed keeper (M)", self.mark_all_but_keeper)
@@ -275,6 +295,8 @@ class CompareView(QWidget):
             job.cancel()  # photos of the group left behind: not worth decoding any more
         self._loads = []
         for panel in self.panels:
+            panel.hide()  # out of the layout now: deleteLater waits for the event loop
+            self.photos_layout.removeWidget(panel)
             panel.deleteLater()
         self.panels = []
         group = self.group()
@@ -283,6 +305,7 @@ class CompareView(QWidget):
         self.next_button.setEnabled(self.row < count - 1)
         self.not_duplicate_button.setText("Not a Duplicate" if self.kind == "duplicate" else "Not Similar")
         if group is None:
+            self.zoom_label.clear()
             self.title.setText("<b>No group left</b>")
             self.table.clear()
             self.table.setRowCount(0)
@@ -297,6 +320,7 @@ class CompareView(QWidget):
             panel.pane.panned.connect(self._pan_from)
             panel.pane.clicked.connect(self._pane_clicked)
             panel.pane.menuRequested.connect(self._pane_menu)
+            panel.pane.zoomChanged.connect(self._zoom_changed)
             self.photos_layout.addWidget(panel, 1)
             self.panels.append(panel)
             self._show_thumbnail(panel, member)
@@ -350,6 +374,19 @@ class CompareView(QWidget):
         for panel in self.panels:
             panel.pane.zoom(factor)
 
+    def _zoom_changed(self, pane: ImagePane) -> None:
+        if 0 <= self.current < len(self.panels) and self.panels[self.current].pane is pane:
+            self._show_zoom()
+
+    def _show_zoom(self) -> None:
+        """The current photo's zoom: "Fit · 23%" while it is fitted to its pane, else "200%"."""
+        if not 0 <= self.current < len(self.panels):
+            self.zoom_label.clear()
+            return
+        pane = self.panels[self.current].pane
+        percent = f"{round(pane.scale_factor() * 100)}%"
+        self.zoom_label.setText(f"Fit \u00b7 {percent}" if pane.fitted else percent)
+
     def _wheel_zoom(self, source: ImagePane, factor: float) -> None:
         source.zoom(factor)
         self._syncing = True
@@ -381,6 +418,7 @@ class CompareView(QWidget):
 
     def _pane_clicked(self, pane: ImagePane) -> None:
         self.current = next(i for i, p in enumerate(self.panels) if p.pane is pane)
+        self.setFocus()  # whatever had the keyboard before, the arrows now move between photos and groups
         self._refresh_marks()
 
     def toggle_mark(self) -> None:
@@ -391,7 +429,7 @@ class CompareView(QWidget):
     def mark_all_but_keeper(self) -> None:
         group = self.group()
         if group is not None:
-            self.session.marks.set(m.file.id for m in group.members if not m.keep)
+            mark_extras(self, self.session.marks, self.kind, [group])
 
     def _pane_menu(self, pane: ImagePane, where: QPoint) -> None:
         """Open, show in folder, copy path; mark; "not a duplicate of" the group's reference photo."""
@@ -424,6 +462,7 @@ class CompareView(QWidget):
             panel.show_state(member, member.file.id in marks, i == self.current)
         member = self.member()
         self.mark_button.setText("Unmark" if member and member.file.id in marks else "Mark")
+        self._show_zoom()
 
     def _fill_table(self, group: ReviewGroup) -> None:
         keeper = next((m for m in group.members if m.keep), group.members[0])

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import PurePath
+
 from lookalike.core.keeprules import human_bytes
 from lookalike.core.schema import File
 
-__all__ = ["human_bytes", "dimensions", "taken", "percent", "duration"]
+__all__ = ["human_bytes", "dimensions", "taken", "percent", "duration", "folder_labels"]
 
 
 def dimensions(file: File) -> str:
@@ -31,3 +34,24 @@ def duration(seconds: float | None) -> str:
     if whole < 3600:
         return f"{whole // 60} min {whole % 60:02d} s"
     return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+
+
+def folder_labels(paths: Sequence[str]) -> list[str]:
+    """The folder of each photo as short as it can be while telling them apart: the parent's
+    name, with more of the path where two photos' parents share a name (a/2019, b/2019)."""
+    parents = [PurePath(p).parent for p in paths]
+    depth = [1] * len(parents)
+
+    def label(i: int) -> str:
+        parts = parents[i].parts
+        return str(PurePath(*parts[-depth[i]:])) if parts else ""
+
+    for _ in range(max((len(p.parts) for p in parents), default=0)):
+        labels = [label(i) for i in range(len(parents))]
+        clashing = [i for i in range(len(parents))
+                    if any(labels[j] == labels[i] and parents[j] != parents[i] for j in range(len(parents)))]
+        if not clashing:
+            return labels
+        for i in clashing:
+            depth[i] += 1
+    return [label(i) for i in range(len(parents))]

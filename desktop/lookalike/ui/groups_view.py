@@ -7,7 +7,7 @@ and coalesced while the slider moves.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QEvent, QModelIndex, QObject, QPersistentModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
+    QMessageBox,
     QPushButton,
     QSlider,
     QStackedWidget,
@@ -35,10 +36,12 @@ from lookalike.ui import format as fmt
 from lookalike.ui.session import Marks, Session
 from lookalike.ui.system import photo_menu
 from lookalike.ui.thumbnails import RepaintThrottle, ThumbnailCache
-from lookalike.ui.tiles import KEEP_COLOR, MARK_COLOR, Tile, drag_photo, paint_tile, rows_height, tile_rects
+from lookalike.ui.tiles import KEEP_COLOR, MARK_COLOR, Tile, drag_photo, paint_tile, row_width, rows_height, tile_rects
 from lookalike.ui.workers import Coalescer
 
 MARGIN = 8
+#: A group is never narrower than this many tiles (room for its header line).
+MIN_TILES = 2
 GroupRole = Qt.ItemDataRole.UserRole + 1
 
 TITLES = {"duplicate": "Duplicates", "similar": "Similar"}
@@ -50,6 +53,51 @@ PAIR_APART_KEY = "Ctrl+Shift+D"
 def verdict(member: ReviewMember) -> str:
     """The keep-rule's words for this copy, without the 'duplicate of X:' preamble."""
     return member.reason.split(": ", 1)[-1]
+
+
+def frees_space(group: ReviewGroup) -> bool:
+    """Whether removing a group's extras frees space without losing a picture: only for copies
+    (identical files, the same picture). Similar photos are other shots, so no "could free"."""
+    return group.kind != "similar"
+
+
+def extras(groups: Iterable[ReviewGroup]) -> list[int]:
+    """What "mark all but keepers" selects: every photo the keep rules would not keep."""
+    return [m.file.id for g in groups for m in g.members if not m.keep]
+
+
+def other_shots(marked: Iterable[int], copies: Iterable[ReviewGroup], similar: Iterable[ReviewGroup]) -> list[int]:
+    """The marked photos that are similar to others but a copy of none: pictures of their own."""
+    copy_ids = {m.file.id for g in copies for m in g.members}
+    similar_ids = {m.file.id for g in similar for m in g.members}
+    return [i for i in marked if i in similar_ids and i not in copy_ids]
+
+
+def other_shots_text(count: int, action: str) -> str:
+    """The plain warning before marking or removing similar photos: they are not copies."""
+    photos = f"{count} photo{'' if count == 1 else 's'}"
+    return (
+        f"{action} {photos} from the Similar tab?\n\n"
+        "These are different shots of similar scenes, not copies: each one is a picture of its own, "
+        "and removing it loses that picture. Only continue if you have looked at them."
+    )
+
+
+def mark_extras(parent: QWidget, marks: Marks, kind: str, groups: Sequence[ReviewGroup]) -> bool:
+    """Mark what the keep rules would remove. Similar photos are other shots, so there it
+    happens only after an explicit Yes (Cancel is the default); True when marked."""
+    ids = extras(groups)
+    if not ids:
+        return False
+    if kind == "similar":
+        answer = QMessageBox.question(
+            parent, "Mark other shots for removal", other_shots_text(len(ids), "Mark"),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+    marks.set(ids)
+    return True
 
 
 def reference_of(group: ReviewGroup, member: ReviewMember) -> ReviewMember | None:
@@ -77,19 +125,27 @@ def apart_actions(parent: QObject, kind: str, group: ReviewGroup, member: Review
     return [action]
 
 
-def member_tile(group: ReviewGroup, member: ReviewMember, marked: bool, current: bool) -> Tile:
-    """The tile of one photo of a group: facts, similarity and the keep-rule verdict."""
+def member_tiles(group: ReviewGroup, marks: Marks, current: int = -1) -> list[Tile]:
+    """The tiles of a group's photos: name, folder (told apart where names clash), facts,
+    similarity, then the keep-rule verdict on two lines."""
+    folders = fmt.folder_labels([m.file.path for m in group.members])
+    return [member_tile(group, m, folder, m.file.id in marks, i == current) for i, (m, folder) in enumerate(zip(group.members, folders))]
+
+
+def member_tile(group: ReviewGroup, member: ReviewMember, folder: str, marked: bool, current: bool) -> Tile:
+    """The tile of one photo of a group (see `member_tiles`)."""
     file = member.file
     similarity = "reference" if file.id == group.representative_id else f"{fmt.percent(member.similarity)} similar"
     if marked:
-        last, accent = "Marked for removal", MARK_COLOR
+        note, accent = "Marked for removal", MARK_COLOR
     elif member.keep:
-        last, accent = f"Keep: {verdict(member)}", KEEP_COLOR
+        note, accent = f"Keep: {verdict(member)}", KEEP_COLOR
     else:
-        last, accent = verdict(member), None
+        note, accent = verdict(member), None
     return Tile(
         path=file.path,
-        lines=[Path(file.path).name, f"{fmt.human_bytes(file.size)} \u00b7 {fmt.dimensions(file)}", f"{fmt.taken(file)} \u00b7 {similarity}", last],
+        lines=[Path(file.path).name, f"in {folder}", f"{fmt.human_bytes(file.size)} \u00b7 {fmt.dimensions(file)}", f"{fmt.taken(file)} \u00b7 {similarity}"],
+        note=note,
         badge="KEEP" if member.keep else "",
         marked=marked,
         current=current,
@@ -154,15 +210,20 @@ class GroupDelegate(QStyledItemDelegate):
         return rect.adjusted(MARGIN, MARGIN + self._header_height(font), -MARGIN, -MARGIN)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        """As wide as its tiles in one row (at least MIN_TILES wide, for the header), else the
+        view's width with the tiles wrapping: small groups then sit side by side."""
         group: ReviewGroup = index.data(GroupRole)
-        width = self._view.viewport().width() - 2 * MARGIN
-        height = self._header_height(option.font) + rows_height(width, len(group.members), option.font)
+        thumb = self._view.thumb
+        available = self._view.viewport().width() - 1
+        needed = row_width(max(len(group.members), MIN_TILES), option.font, thumb) + 2 * MARGIN
+        width = max(1, min(available, needed))
+        height = self._header_height(option.font) + rows_height(width - 2 * MARGIN, len(group.members), option.font, thumb)
         return QSize(width, height + 2 * MARGIN)
 
     def member_rects(self, rect: QRect, index: QModelIndex | QPersistentModelIndex) -> list[QRect]:
-        """Where each photo's tile lies in a row drawn in `rect`."""
+        """Where each photo's tile lies in a group drawn in `rect`."""
         group: ReviewGroup = index.data(GroupRole)
-        return tile_rects(self._tiles_area(rect, self._view.font()), len(group.members), self._view.font())
+        return tile_rects(self._tiles_area(rect, self._view.font()), len(group.members), self._view.font(), self._view.thumb)
 
     def member_at(self, rect: QRect, index: QModelIndex, pos: QPoint) -> int | None:
         return next((i for i, r in enumerate(self.member_rects(rect, index)) if r.contains(pos)), None)
@@ -181,22 +242,25 @@ class GroupDelegate(QStyledItemDelegate):
         header.setHeight(self._header_height(option.font))
         title = QFont(option.font)
         title.setBold(True)
+        marked = sum(1 for m in group.members if m.file.id in self._marks)
+        extra = "  \u00b7  ".join(
+            ([f"could free {fmt.human_bytes(group.reclaimable)}"] if frees_space(group) else []) + ([f"{marked} marked"] if marked else [])
+        )
+        painter.setFont(option.font)
+        painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+        painter.drawText(header, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, extra)
+        room = header.width() - (QFontMetrics(option.font).horizontalAdvance(extra) + 12 if extra else 0)
         painter.setFont(title)
         painter.setPen(palette.color(QPalette.ColorRole.Text))
         text = f"Group {index.row() + 1}  \u00b7  {len(group.members)} photos  \u00b7  {LABELS[group.kind]}"
+        text = QFontMetrics(title).elidedText(text, Qt.TextElideMode.ElideRight, max(0, room))
         painter.drawText(header, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
         painter.setFont(option.font)
-        painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
-        marked = sum(1 for m in group.members if m.file.id in self._marks)
-        extra = f"could free {fmt.human_bytes(group.reclaimable)}" + (f"  \u00b7  {marked} marked" if marked else "")
-        painter.drawText(header, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, extra)
 
         current_member = self._view.current_member if selected else -1
-        rects = tile_rects(self._tiles_area(option.rect, option.font), len(group.members), option.font)
-        for i, (rect, member) in enumerate(zip(rects, group.members)):
-            tile = member_tile(group, member, member.file.id in self._marks, i == current_member)
-            pixmap = self._thumbnails.get(member.file.path)
-            paint_tile(painter, rect, tile, pixmap, self._thumbnails.failed(member.file.path), palette)
+        rects = self.member_rects(option.rect, index)
+        for rect, tile in zip(rects, member_tiles(group, self._marks, current_member)):
+            paint_tile(painter, rect, tile, self._thumbnails.get(tile.path), self._thumbnails.failed(tile.path), palette)
         painter.restore()
 
     def helpEvent(self, event: QEvent, view: QAbstractItemView, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> bool:
@@ -224,11 +288,15 @@ class GroupsList(QListView):
         self._marks = session.marks
         self._thumbnails = session.thumbnails
         self.kind = kind
+        self.thumb = session.settings.thumbnail_size
         self.current_member = 0
         self._pressed_tile = False
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        # Groups flow left to right and wrap: small ones share a row on a wide window.
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(True)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setLayoutMode(QListView.LayoutMode.Batched)
         self.setBatchSize(200)
@@ -240,6 +308,13 @@ class GroupsList(QListView):
         throttle.setParent(self)
         session.thumbnails.ready.connect(throttle.poke)
         session.marks.changed.connect(self.viewport().update)
+        session.tileSizeChanged.connect(self.set_thumb)
+
+    def set_thumb(self, side: int) -> None:
+        """Tiles of `side` pixels: every group is measured and laid out again."""
+        self.thumb = side
+        self.scheduleDelayedItemsLayout()
+        self.viewport().update()
 
     def group(self) -> ReviewGroup | None:
         index = self.currentIndex()
@@ -299,7 +374,7 @@ class GroupsList(QListView):
         mark = QAction("Unmark" if member.file.id in self._marks else "Mark for Removal", self)
         mark.triggered.connect(lambda: self._marks.toggle(member.file.id))
         others = QAction("Mark All but Keeper in This Group", self)
-        others.triggered.connect(lambda: self._marks.set(m.file.id for m in group.members if not m.keep))
+        others.triggered.connect(lambda: mark_extras(self, self._marks, self.kind, [group]))
         compare = QAction("Compare Side by Side", self)
         compare.triggered.connect(lambda: self.compareRequested.emit(index.row(), hit))
         actions = [mark, others, compare, *apart_actions(self, self.kind, group, member, self.pair_apart)]
@@ -318,6 +393,11 @@ class GroupsList(QListView):
                 self._marks.toggle(member.file.id)
         elif group is not None and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.compareRequested.emit(self.currentIndex().row(), self.current_member)
+        elif key in (Qt.Key.Key_Up, Qt.Key.Key_Down) and not event.modifiers():
+            # The previous / next group, wherever the flow put it (not the one drawn above or below).
+            row = self.currentIndex().row() + (1 if key == Qt.Key.Key_Down else -1)
+            if 0 <= row < self.model().rowCount():
+                self.select(row)
         else:
             if key in (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown):
                 self.current_member = 0
@@ -352,7 +432,10 @@ class GroupsPage(QWidget):
         self.count_label = QLabel("\u2014")
         self.count_label.setAccessibleName(f"{TITLES[kind]} group count")
         self.mark_button = QPushButton("Mark all but keepers")
-        self.mark_button.setToolTip("Mark every photo the keep rules would remove, in every group (Ctrl+Shift+M)")
+        self.mark_button.setToolTip(
+            "Mark every photo the keep rules would remove, in every group (Ctrl+Shift+M)"
+            + ("; these are other shots, not copies, so it asks first" if kind == "similar" else "")
+        )
         self.mark_button.clicked.connect(self.mark_all_but_keepers)
         self.compare_button = QPushButton("Compare\u2026")
         self.compare_button.setToolTip("Compare the selected group side by side (Enter)")
@@ -420,9 +503,12 @@ class GroupsPage(QWidget):
         self.model.set_groups(groups)
         photos = sum(len(g.members) for g in groups)
         noun = "group" if len(groups) == 1 else "groups"
-        self.count_label.setText(
-            f"<b>{len(groups)}</b> {noun} \u00b7 {photos} photos \u00b7 could free {fmt.human_bytes(sum(g.reclaimable for g in groups))}"
-        )
+        copies = [g for g in groups if frees_space(g)]
+        if copies:
+            extra = f"could free {fmt.human_bytes(sum(g.reclaimable for g in copies))}"
+        else:
+            extra = "different shots, not copies" if self.kind == "similar" else ""
+        self.count_label.setText(f"<b>{len(groups)}</b> {noun} \u00b7 {photos} photos" + (f" \u00b7 {extra}" if extra else ""))
         self.mark_button.setEnabled(bool(groups))
         self.compare_button.setEnabled(bool(groups))
         if groups:
@@ -445,4 +531,4 @@ class GroupsPage(QWidget):
         self.groupsChanged.emit(self.kind, 0)
 
     def mark_all_but_keepers(self) -> None:
-        self.session.marks.set(m.file.id for g in self.model.groups for m in g.members if not m.keep)
+        mark_extras(self, self.session.marks, self.kind, self.model.groups)

@@ -23,9 +23,11 @@ from lookalike.core.discovery import folder_problem
 from lookalike.ui.session import Session
 
 
-def _ago(timestamp: float | None) -> str:
+def _ago(timestamp: float | None, photos: int) -> str:
+    """When the folder was last scanned to the end; photos without one come from a scan that
+    was cancelled or cut short."""
     if not timestamp:
-        return "not scanned yet"
+        return "partly scanned (scan again to finish)" if photos else "not scanned yet"
     minutes = int((time.time() - timestamp) // 60)
     if minutes < 1:
         return "scanned just now"
@@ -129,7 +131,7 @@ class LibraryPanel(QWidget):
             photos, scanned = self._counts.get(folder, (0, None))
             total += photos
             name = Path(folder).name or folder
-            item = QListWidgetItem(f"{name}\n{photos:,} photos \u00b7 {_ago(scanned)}")
+            item = QListWidgetItem(f"{name}\n{photos:,} photos \u00b7 {_ago(scanned, photos)}")
             item.setData(Qt.ItemDataRole.UserRole, folder)
             item.setToolTip(folder)
             item.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DirIcon))

@@ -11,27 +11,30 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QIcon, QImage, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragLeaveEvent, QDropEvent, QGuiApplication, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QSlider,
     QSplitter,
     QStyle,
     QTabWidget,
 )
 
 from lookalike.core.catalog import CatalogError
+from lookalike.core.config import THUMBNAIL_SIZES
 from lookalike.core.images import is_supported
 from lookalike.core.review import ReviewGroup
 from lookalike.core.scan import ScanReport, Scanner
 from lookalike.core.search import search_images
 from lookalike.ui.about import show_about
 from lookalike.ui.compare_view import CompareView
+from lookalike.ui.drop_overlay import DropOverlay
 from lookalike.ui.errors_panel import ErrorsPanel
-from lookalike.ui.groups_view import PAIR_APART_KEY, TITLES, GroupsPage
+from lookalike.ui.groups_view import PAIR_APART_KEY, TITLES, GroupsPage, other_shots, other_shots_text
 from lookalike.ui.library_panel import LibraryPanel
 from lookalike.ui.review_actions import ReviewActions
 from lookalike.ui.scan_status import ScanStatus, summarize
@@ -42,6 +45,8 @@ from lookalike.ui.workers import Job
 
 #: How many matches a search by image shows.
 SEARCH_TOP_K = 48
+#: Pixels one "Larger / Smaller Thumbnails" step adds or takes away.
+THUMBNAIL_STEP = 24
 
 
 def app_settings() -> QSettings:
@@ -95,7 +100,7 @@ class MainWindow(QMainWindow):
         splitter.setSizes([260, 1000])
         self.setCentralWidget(splitter)
 
-        self.problems = ErrorsPanel()
+        self.problems = ErrorsPanel(self.session)
         self.problems_dock = QDockWidget("Problems", self)
         self.problems_dock.setObjectName("problems")
         self.problems_dock.setWidget(self.problems)
@@ -106,6 +111,18 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.scan_status, 1)
         self.marks_label = QLabel()
         self.statusBar().addPermanentWidget(self.marks_label)
+        self.thumb_slider = QSlider(Qt.Orientation.Horizontal)
+        self.thumb_slider.setRange(THUMBNAIL_SIZES.start, THUMBNAIL_SIZES.stop - 1)
+        self.thumb_slider.setSingleStep(8)
+        self.thumb_slider.setPageStep(THUMBNAIL_STEP)
+        self.thumb_slider.setFixedWidth(120)
+        self.thumb_slider.setValue(self.session.settings.thumbnail_size)
+        self.thumb_slider.setToolTip("Thumbnail size (Ctrl+= / Ctrl+-)")
+        self.thumb_slider.setAccessibleName("Thumbnail size")
+        self.thumb_slider.valueChanged.connect(self.session.set_thumbnail_size)
+        self.session.tileSizeChanged.connect(self.thumb_slider.setValue)
+        self.statusBar().addPermanentWidget(self.thumb_slider)
+        self.drop_overlay = DropOverlay(self)
 
         self.review = ReviewActions(self.session, self, self._status, self._group_sources)
         self._build_actions()
@@ -152,7 +169,7 @@ class MainWindow(QMainWindow):
         edit.addSeparator()
         self._action(edit, "Mark All but &Keepers", self.mark_all_but_keepers, "Ctrl+Shift+M", "Mark every photo the keep rules would remove, in every group")
         self._action(edit, "C&lear Marks", self.session.marks.clear, "Ctrl+Shift+U", "Unmark every photo")
-        self.delete_action = self._action(edit, "&Remove Marked Photos\u2026", self.review.delete_marked, key.Delete, "Remove the marked photos as set in Settings: trash, quarantine folder or permanently (asks first)", (ti.EditDelete, sp.SP_TrashIcon))
+        self.delete_action = self._action(edit, "&Remove Marked Photos\u2026", self.remove_marked, key.Delete, "Remove the marked photos as set in Settings: trash, quarantine folder or permanently (asks first)", (ti.EditDelete, sp.SP_TrashIcon))
         edit.addSeparator()
         self._action(edit, "&Not a Duplicate", self.not_duplicate, "Ctrl+D", "Remember that the photos of the selected group are not duplicates")
         self._action(edit, "Not a Duplicate of Its &Reference", self.not_duplicate_pair, PAIR_APART_KEY, "Remember that the selected photo is not a duplicate of its group's reference photo")
@@ -164,6 +181,10 @@ class MainWindow(QMainWindow):
         self._action(view, "&Raise Threshold", lambda: self.current_page().nudge_threshold(1), "Ctrl+]", "Stricter grouping: fewer, closer groups")
         self._action(view, "&Lower Threshold", lambda: self.current_page().nudge_threshold(-1), "Ctrl+[", "Looser grouping: more, larger groups")
         self._action(view, "Compare Selected &Group", self.compare_current, "Ctrl+Return", "Open the selected group side by side")
+        view.addSeparator()
+        larger = self._action(view, "Larger &Thumbnails", lambda: self.resize_thumbnails(THUMBNAIL_STEP), "Ctrl+=", "Bigger photo tiles")
+        larger.setShortcuts([QKeySequence("Ctrl+="), QKeySequence("Ctrl++")])
+        self._action(view, "S&maller Thumbnails", lambda: self.resize_thumbnails(-THUMBNAIL_STEP), "Ctrl+-", "Smaller photo tiles: more photos on screen")
         problems = self.problems_dock.toggleViewAction()
         problems.setShortcut(QKeySequence("Ctrl+E"))
         view.addAction(problems)
@@ -192,6 +213,8 @@ class MainWindow(QMainWindow):
         self.library.cancelRequested.connect(self.cancel_scan)
         self.library.foldersChanged.connect(lambda folders: app_settings().setValue("folders", folders))
         self.compare.closed.connect(self._close_compare)
+        self.problems.message.connect(self._status)
+        self.problems.model().rowsRemoved.connect(self._count_problems)
         self.compare.notDuplicateRequested.connect(self.review.remember_apart)
         for page in self.pages.values():
             page.notDuplicateRequested.connect(self.review.remember_apart)
@@ -220,6 +243,9 @@ class MainWindow(QMainWindow):
         marks = self.session.marks
         self.delete_action.setEnabled(len(marks) > 0)
         self.marks_label.setText(f"{len(marks)} marked" if len(marks) else "")
+
+    def _count_problems(self) -> None:
+        self.problems_dock.setWindowTitle(f"Problems ({self.problems.topLevelItemCount()})")
 
     def _groups_changed(self, kind: str, count: int) -> None:
         self.tabs.setTabText(list(self.pages).index(kind), f"{TITLES[kind]} ({count})")
@@ -253,6 +279,8 @@ class MainWindow(QMainWindow):
         if not folders:
             self.choose_folders()
             return
+        # A message left in the status bar ("Added <folder>") would be painted under the progress.
+        self.statusBar().clearMessage()
         self.scan_status.start()
         self.library.set_scanning(True)
         self.scan_action.setEnabled(False)
@@ -283,8 +311,12 @@ class MainWindow(QMainWindow):
         self.scan_status.text.setText("Pausing\u2026" if paused else "Resuming\u2026")
 
     def _label_pause(self, paused: bool) -> None:
+        """The action says (and its icon shows) what it will do: pause a running scan, resume a held one."""
         self.pause_action.setText("&Resume Scan" if paused else "&Pause Scan")
         self.pause_action.setIconText("Resume" if paused else "Pause")
+        icon = (QIcon.ThemeIcon.MediaPlaybackStart, QStyle.StandardPixmap.SP_MediaPlay) if paused else (
+            QIcon.ThemeIcon.MediaPlaybackPause, QStyle.StandardPixmap.SP_MediaPause)
+        self.pause_action.setIcon(QIcon.fromTheme(icon[0], self.style().standardIcon(icon[1])))
 
     def scanning(self) -> bool:
         return self.scan_job is not None
@@ -303,9 +335,10 @@ class MainWindow(QMainWindow):
         self.last_report = report
         self._scan_finished()
         self.problems.set_problems(problems)
-        self.problems_dock.setWindowTitle(f"Problems ({len(problems)})")
+        self._count_problems()
         if problems and not report.cancelled:
             self.problems_dock.show()
+            self.resizeDocks([self.problems_dock], [self.problems_dock.sizeHint().height()], Qt.Orientation.Vertical)
         self._status(summarize(report))
         self.session.changed()
 
@@ -351,12 +384,20 @@ class MainWindow(QMainWindow):
     # --- drag and drop --------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        """Accept pictures and files, and cover the window with what a drop will do."""
         mime = event.mimeData()
-        if mime.hasImage() or any(u.isLocalFile() for u in mime.urls()):
+        local = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+        if mime.hasImage() or local:
             event.acceptProposedAction()
+            self.drop_overlay.show_for(folders=bool(local) and all(os.path.isdir(p) for p in local))
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self.drop_overlay.hide()
+        super().dragLeaveEvent(event)
 
     def dropEvent(self, event: QDropEvent) -> None:
         """Folders join the library; image files (or dragged pictures) are searched for."""
+        self.drop_overlay.hide()
         mime = event.mimeData()
         local = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
         folders = [p for p in local if os.path.isdir(p)]
@@ -395,6 +436,22 @@ class MainWindow(QMainWindow):
         page.list.select(self.compare.row, self.compare.current)
         self.tabs.setCurrentWidget(page)
         page.list.setFocus()
+
+    def resize_thumbnails(self, step: int) -> None:
+        self.session.set_thumbnail_size(self.session.settings.thumbnail_size + step)
+
+    def remove_marked(self) -> None:
+        """Remove the marked photos; marked similar photos that are no copy of anything are
+        named as other shots first (their own Yes, Cancel by default), then the usual confirmation."""
+        shots = other_shots(self.session.marks.ids(), self.pages["duplicate"].model.groups, self.pages["similar"].model.groups)
+        if shots:
+            answer = QMessageBox.question(
+                self, "Remove other shots", other_shots_text(len(shots), "Remove"),
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.review.delete_marked()
 
     def mark_all_but_keepers(self) -> None:
         if self.tabs.currentWidget() is self.compare:
@@ -440,7 +497,7 @@ class MainWindow(QMainWindow):
             ("Delete", "Remove marked photos (asks first)"), ("Ctrl+Z", "Undo the last removal"),
             ("Ctrl+D", "Not a duplicate: the whole group"), (PAIR_APART_KEY, "Not a duplicate: this photo and its group's reference"),
             ("F / 1 / + / \u2212", "Fit / 100% / zoom (compare view)"), ("Esc", "Back to the groups"),
-            ("Ctrl+[ / Ctrl+]", "Lower / raise the threshold"), ("Ctrl+1 \u2026 4", "Switch tabs"), ("Ctrl+,", "Settings"),
+            ("Ctrl+[ / Ctrl+]", "Lower / raise the threshold"), ("Ctrl+= / Ctrl+\u2212", "Larger / smaller thumbnails"), ("Ctrl+1 \u2026 4", "Switch tabs"), ("Ctrl+,", "Settings"),
         ]
         table = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
         QMessageBox.information(self, "Keyboard Shortcuts", f"<table cellspacing='6'>{table}</table>")

@@ -28,17 +28,22 @@ def describe(progress: ScanProgress) -> str:
 
 
 def summarize(report: ScanReport) -> str:
-    """One sentence after a scan."""
+    """One sentence after a scan. A cancelled one counts what it really catalogued, not the
+    files it found new (most of which it never read)."""
     if report.cancelled:
-        head = "Scan cancelled; what was done is kept"
-    else:
-        head = f"Scan finished in {fmt.duration(report.elapsed)}"
+        to_read = report.new + report.changed + report.reembedded
+        if not to_read:
+            return "Scan cancelled while looking for photos: nothing new was catalogued."
+        return (
+            f"Scan cancelled: {report.embedded:,} of {to_read:,} new or changed photos catalogued; "
+            "what was done is kept, scan again to finish."
+        )
     counts = [f"{report.new} new", f"{report.changed} changed", f"{report.unchanged} unchanged"]
     if report.missing:
         counts.append(f"{report.missing} gone")
     if report.errors:
         counts.append(f"{report.errors} could not be read")
-    return f"{head}: {', '.join(counts)} ({report.provider.replace('ExecutionProvider', '')})"
+    return f"Scan finished in {fmt.duration(report.elapsed)}: {', '.join(counts)} ({report.provider.replace('ExecutionProvider', '')})"
 
 
 class ScanStatus(QWidget):

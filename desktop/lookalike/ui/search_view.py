@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QPoint, QSize, Qt
-from PySide6.QtGui import QKeySequence, QPainter, QPalette, QShortcut
+from PySide6.QtGui import QColor, QKeySequence, QPainter, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -20,12 +20,15 @@ from PySide6.QtWidgets import (
 )
 
 from lookalike.core.schema import File
-from lookalike.core.search import SearchResult
+from lookalike.core.search import CLOSE_MATCH, SearchResult, is_close
 from lookalike.ui import format as fmt
 from lookalike.ui.session import Session
 from lookalike.ui.system import open_file, photo_menu
 from lookalike.ui.thumbnails import RepaintThrottle, ThumbnailCache
 from lookalike.ui.tiles import KEEP_COLOR, Tile, drag_photo, paint_tile, tile_size
+
+#: The badge of a result below the close-match cut-off: neutral, not the green of a match.
+FAR_COLOR = QColor(120, 120, 120)
 
 MatchRole = Qt.ItemDataRole.UserRole + 1
 HINT = (
@@ -40,10 +43,12 @@ class MatchesModel(QAbstractListModel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.matches: list[tuple[File, float]] = []
+        self.folders: list[str] = []
 
     def set_matches(self, matches: list[tuple[File, float]]) -> None:
         self.beginResetModel()
         self.matches = list(matches)
+        self.folders = fmt.folder_labels([f.path for f, _ in self.matches])
         self.endResetModel()
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -61,33 +66,34 @@ class MatchesModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return f"{index.row() + 1}. {Path(file.path).name} ({fmt.percent(similarity)})"
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{file.path}\n{fmt.percent(similarity)} similar"
+            verdict = "" if is_close(similarity) else f" (not a close match: below {fmt.percent(CLOSE_MATCH)})"
+            return f"{file.path}\n{fmt.percent(similarity)} similar{verdict}"
         return None
 
 
 class MatchDelegate(QStyledItemDelegate):
     """A result tile: rank and similarity first, then the photo's facts."""
 
-    def __init__(self, view: QListView, thumbnails: ThumbnailCache) -> None:
+    def __init__(self, view: MatchesGrid, thumbnails: ThumbnailCache) -> None:
         super().__init__(view)
+        self._view = view
         self._thumbnails = thumbnails
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
-        return tile_size(option.font)
+        return tile_size(option.font, self._view.thumb)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
         file, similarity = index.data(MatchRole)
+        close = is_close(similarity)
+        rank = f"#{index.row() + 1} \u00b7 {fmt.percent(similarity)} similar"
         tile = Tile(
             path=file.path,
-            lines=[
-                Path(file.path).name,
-                f"{fmt.human_bytes(file.size)} \u00b7 {fmt.dimensions(file)}",
-                fmt.taken(file),
-                f"#{index.row() + 1} \u00b7 {fmt.percent(similarity)} similar",
-            ],
+            lines=[Path(file.path).name, f"in {index.model().folders[index.row()]}", f"{fmt.human_bytes(file.size)} \u00b7 {fmt.dimensions(file)}", fmt.taken(file)],
+            note=rank if close else f"{rank}: not a close match",
             badge=fmt.percent(similarity),
+            badge_color=KEEP_COLOR if close else FAR_COLOR,
             current=bool(option.state & QStyle.StateFlag.State_Selected),
-            accent=KEEP_COLOR if similarity >= 0.9 else None,
+            accent=KEEP_COLOR if close else None,
         )
         paint_tile(painter, option.rect, tile, self._thumbnails.get(file.path), self._thumbnails.failed(file.path), option.palette)
 
@@ -95,12 +101,18 @@ class MatchDelegate(QStyledItemDelegate):
 class MatchesGrid(QListView):
     """The result tiles; one dragged out is its photo file (search by it, or copy it elsewhere)."""
 
-    def __init__(self, thumbnails: ThumbnailCache, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._thumbnails = thumbnails
+        self._thumbnails = session.thumbnails
+        self.thumb = session.settings.thumbnail_size
+        session.tileSizeChanged.connect(self.set_thumb)
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setMovement(QListView.Movement.Static)
         self.setDragDropMode(QListView.DragDropMode.DragOnly)  # after setMovement, which turns dragging off
+
+    def set_thumb(self, side: int) -> None:
+        self.thumb = side
+        self.scheduleDelayedItemsLayout()
 
     def startDrag(self, _actions: Qt.DropAction) -> None:
         index = self.currentIndex()
@@ -127,7 +139,7 @@ class SearchView(QWidget):
         self.queries.currentIndexChanged.connect(self._show_query)
 
         self.model = MatchesModel(self)
-        self.grid = MatchesGrid(session.thumbnails)
+        self.grid = MatchesGrid(session)
         self.grid.setResizeMode(QListView.ResizeMode.Adjust)
         self.grid.setUniformItemSizes(True)
         self.grid.setSpacing(6)
@@ -186,8 +198,17 @@ class SearchView(QWidget):
         result = self.results[row]
         self.model.set_matches(result.matches)
         query = str(result.query)
-        best = f" \u00b7 best match {fmt.percent(result.matches[0][1])}" if result.matches else ""
-        self.title.setText(f"Photos most like <b>{Path(query).name}</b><br>{len(result.matches)} results{best}")
+        name = Path(query).name
+        if result.matches and not is_close(result.matches[0][1]):
+            self.title.setText(
+                f"<b>No close match</b> for <b>{name}</b>: the library holds nothing much like it.<br>"
+                f"The most alike photos are shown anyway (best {fmt.percent(result.matches[0][1])}, "
+                f"a match starts at {fmt.percent(CLOSE_MATCH)})."
+            )
+        else:
+            close = sum(1 for _, s in result.matches if is_close(s))
+            best = f" \u00b7 best match {fmt.percent(result.matches[0][1])}" if result.matches else ""
+            self.title.setText(f"Photos most like <b>{name}</b><br>{close} close matches of {len(result.matches)} results{best}")
         self.title.setToolTip(query)
         self.query_picture.show()
         self._query_thumbnail(query)

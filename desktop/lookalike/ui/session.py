@@ -7,6 +7,7 @@ with no widgets in it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,6 @@ from PySide6.QtCore import QObject, Signal
 from lookalike.core.catalog import Catalog
 from lookalike.core.config import Settings, load_settings, save_settings
 from lookalike.core.journal import recover
-from lookalike.ui import tiles
 from lookalike.ui.thumbnails import ThumbnailCache
 from lookalike.ui.workers import EmbedderProvider, Job, JobRunner, manifest_for
 
@@ -66,6 +66,8 @@ class Session(QObject):
     #: Another catalog file was opened: everything shown is stale.
     catalogOpened = Signal()
     settingsChanged = Signal()
+    #: The photo tiles' side in pixels changed (View ▸ Larger / Smaller Thumbnails).
+    tileSizeChanged = Signal(int)
 
     def __init__(self, catalog_path: Path, settings: Settings | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -74,7 +76,7 @@ class Session(QObject):
         self.runner = JobRunner(self)
         self.embedders = EmbedderProvider(lambda: self.settings)
         self.marks = Marks(self)
-        self.thumbnails = ThumbnailCache(self, side=tiles.THUMB)
+        self.thumbnails = ThumbnailCache(self, side=self.settings.thumbnail_size)
         self.model_id = manifest_for(self.settings).model_id
 
     def run(
@@ -105,6 +107,17 @@ class Session(QObject):
             self.embedders.reset()
         self.settingsChanged.emit()
         self.catalogChanged.emit()
+
+    def set_thumbnail_size(self, side: int) -> None:
+        """Tiles of `side` pixels (kept within the allowed range), remembered in the settings;
+        nothing is regrouped."""
+        settings = dataclasses.replace(self.settings, thumbnail_size=side)
+        if settings.thumbnail_size == self.settings.thumbnail_size:
+            return
+        save_settings(settings)
+        self.settings = settings
+        self.thumbnails.set_side(settings.thumbnail_size)
+        self.tileSizeChanged.emit(settings.thumbnail_size)
 
     def changed(self, *_: object) -> None:
         """Tell every view the catalog changed (connect job results here)."""

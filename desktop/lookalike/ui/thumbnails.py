@@ -93,6 +93,13 @@ class ThumbnailCache(QObject):
             self._request(path)
         return pixmap
 
+    def set_side(self, side: int) -> None:
+        """Thumbnails of at most `side` pixels from now on; those in memory are dropped
+        (the disk cache makes reloading them cheap)."""
+        if side != self.side:
+            self.side = side
+            self._memory.clear()
+
     def failed(self, path: str) -> bool:
         """True when the file has no preview (missing or undecodable): draw a placeholder."""
         return path in self._failed
