@@ -36,6 +36,8 @@ def _record(path: str, root_id: int, size: int = 100, fid: int | None = None, **
         fields.setdefault("vector", _unit(size))
         fields.setdefault("width", 4)
         fields.setdefault("height", 3)
+        fields.setdefault("signature", bytes(1024))  # a scan stores both thumbnails with the vector
+        fields.setdefault("detail", bytes(4096))
     return FileRecord(location, fid, **fields)
 
 
@@ -184,7 +186,7 @@ def test_a_schema_1_catalog_is_migrated_at_open_and_keeps_its_data(tmp_path: Pat
         assert [(r.path, r.last_scan_at) for r in catalog.roots()] == [("/p", 2.0)]
         catalog.store([_record("/p/b.jpg", 1, 20, grey=True)], MODEL)  # the new column is written
         with catalog.session() as session:
-            assert session.get(Meta, "schema_version").value == str(SCHEMA_VERSION) == "2"
+            assert session.get(Meta, "schema_version").value == str(SCHEMA_VERSION) == "3"
             assert session.scalar(select(func.count()).where(File.grey)) == 1
 
     with Catalog(path) as catalog:  # opening again runs no migration twice

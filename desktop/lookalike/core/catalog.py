@@ -22,7 +22,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +33,8 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.orm import Session, sessionmaker
 
 from lookalike.core import locking, sqltext
+from lookalike.core.proof import Detail
+from lookalike.core.shot import Shot
 from lookalike.core.schema import SCHEMA_VERSION, Base, Embedding, File, Meta, Root, Signature
 
 
@@ -49,9 +51,22 @@ def _add_column(session: Session, table: str, column: str, ddl: str) -> None:
             raise
 
 
+def _add_columns(session: Session, *columns: tuple[str, str, str]) -> None:
+    for table, column, ddl in columns:
+        _add_column(session, table, column, ddl)
+
+
 #: version -> function upgrading a catalog from that version to the next, run at open.
 MIGRATIONS: dict[int, Callable[[Session], None]] = {
     1: lambda session: _add_column(session, "files", "grey", "BOOLEAN NOT NULL DEFAULT 0"),
+    2: lambda session: _add_columns(
+        session,
+        ("signatures", "detail", "BLOB"),
+        ("files", "captured", "VARCHAR"),
+        ("files", "sharpness", "FLOAT"),
+        ("files", "highlights", "FLOAT"),
+        ("files", "shadows", "FLOAT"),
+    ),
 }
 #: SQLite's default limit on bound parameters is 999: id lists are sent in chunks.
 _CHUNK = 900
@@ -66,7 +81,7 @@ class KnownFile:
     mtime_ns: int
     status: str  # ok | error | missing | deleted (by a deletion batch)
     failed: bool  # the last decode failed (kept while the file is missing)
-    embedded: bool  # has a vector for the model asked about
+    embedded: bool  # has a vector for the model asked about, and a detail thumbnail
     partial_hash: str | None
     full_hash: str | None
     inode: int | None
@@ -102,12 +117,15 @@ class FileRecord:
     height: int | None = None
     format: str | None = None
     taken_at: str | None = None
+    captured: str | None = None
     camera: str | None = None
     has_gps: bool = False
     grey: bool = False
     partial_hash: str | None = None
     vector: np.ndarray | None = None
     signature: bytes | None = None  # core/structure.py thumbnail, stored with the vector
+    detail: bytes | None = None  # core/proof.py thumbnail, stored with it
+    shot: Shot | None = None  # core/shot.py measures
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,6 +358,19 @@ class Catalog:
                 out.update((fid, data) for fid, data in session.execute(stmt))
         return out
 
+    def details(self, ids: Sequence[int]) -> dict[int, Detail]:
+        """What core/proof.py compares, by file id; files without a detail thumbnail are absent."""
+        out: dict[int, Detail] = {}
+        with self.session() as session:
+            for chunk in _chunks(ids):
+                stmt = (
+                    select(Signature.file_id, Signature.detail, File.captured)
+                    .join(File, File.id == Signature.file_id)
+                    .where(Signature.file_id.in_(chunk), Signature.detail.is_not(None))
+                )
+                out.update((fid, Detail(data, captured)) for fid, data, captured in session.execute(stmt))
+        return out
+
     def files(self, ids: Sequence[int]) -> dict[int, File]:
         """File rows by id (detached, read-only use)."""
         out: dict[int, File] = {}
@@ -412,15 +443,20 @@ class Catalog:
         stmt = (
             select(
                 File.path, File.id, File.size, File.mtime_ns, File.status, File.error,
-                Embedding.file_id, File.partial_hash, File.full_hash, File.inode, File.device,
+                Embedding.file_id, Signature.file_id, File.partial_hash, File.full_hash, File.inode, File.device,
             )
             .outerjoin(Embedding, and_(Embedding.file_id == File.id, Embedding.model_id == model_id))
+            # A file read before schema 3 has no detail yet: it counts as not embedded, so
+            # the next scan reads it again (once) rather than leaving it unprovable.
+            .outerjoin(Signature, and_(Signature.file_id == File.id, Signature.detail.is_not(None)))
             .where(File.path >= prefix, File.path < upper)
         )
         with self.session() as session:
             return {
-                path: KnownFile(fid, size, mtime, status, error is not None, emb is not None, *hashes_and_place)
-                for path, fid, size, mtime, status, error, emb, *hashes_and_place in session.execute(stmt)
+                path: KnownFile(
+                    fid, size, mtime, status, error is not None, emb is not None and sig is not None, *hashes_and_place
+                )
+                for path, fid, size, mtime, status, error, emb, sig, *hashes_and_place in session.execute(stmt)
             }
 
     def store(self, records: Sequence[FileRecord], model_id: str) -> list[int]:
@@ -458,7 +494,7 @@ class Catalog:
             if vectors:
                 session.execute(insert(Embedding), vectors)
             signatures = [
-                {"file_id": fid, "data": r.signature}
+                {"file_id": fid, "data": r.signature, "detail": r.detail}
                 for fid, r in zip(ids, records)
                 if r.signature is not None and r.error is None
             ]
@@ -667,7 +703,8 @@ def _row(record: FileRecord) -> dict[str, object]:
         "path": loc.path, "root_id": loc.root_id, "size": loc.size, "mtime_ns": loc.mtime_ns,
         "inode": loc.inode, "device": loc.device, "partial_hash": record.partial_hash,
         "width": record.width, "height": record.height, "format": record.format,
-        "taken_at": record.taken_at, "camera": record.camera, "has_gps": record.has_gps, "grey": record.grey,
+        "taken_at": record.taken_at, "captured": record.captured, "camera": record.camera, "has_gps": record.has_gps, "grey": record.grey,
+        **(asdict(record.shot) if record.shot is not None else {"sharpness": None, "highlights": None, "shadows": None}),
         "status": "error" if record.error is not None else "ok", "error": record.error,
         "scanned_at": time.time(),
     }

@@ -13,8 +13,10 @@ edges of removed ones dropped (a large change rebuilds it).
 Each edge also carries the structural score of the pair (core/structure.py)
 wherever the cosine reaches DUPLICATE_GATE: embeddings rate other shots of one
 scene as high as copies, alignment of the photos' signatures tells them apart
-(docs/calibration.md). Scores are computed once per edge: an update scores only
-its new edges.
+(docs/calibration.md). Edges that align well enough to be copies or burst
+frames also carry the verdict of the finer check (core/proof.py): only a proven
+SAME_PICTURE edge makes a duplicate, a SAME_MOMENT one a burst. Scores and
+verdicts are computed once per edge: an update works only on its new edges.
 
 Nodes are positions in `ids` (ascending file ids); int32 positions keep 100k
 files x K=32 neighbours near 40 MB.
@@ -30,7 +32,7 @@ from typing import Literal
 import numpy as np
 from sqlalchemy import func, select
 
-from lookalike.core import structure
+from lookalike.core import proof, structure
 from lookalike.core.catalog import Catalog
 from lookalike.core.index import (
     DEFAULT_THREADS,
@@ -57,6 +59,15 @@ K = 32
 DUPLICATE_GATE = 0.30
 #: Weakest edge kept: the gate, and below every threshold the settings offer.
 FLOOR = DUPLICATE_GATE
+#: Edges whose structural score reaches this are checked for proof of the same picture:
+#: below it no copy was ever seen (docs/calibration.md), so lower duplicate thresholds
+#: in the settings change nothing.
+PROVE_DUPLICATE = 0.85
+#: Edges aligning at least this well whose cosine reaches BURST_COSINE are checked for
+#: the same moment (burst frames, brackets): such frames keep their content (cosine)
+#: while a moving camera spoils their alignment.
+BURST_STRUCTURE = 0.60
+BURST_COSINE = 0.80
 #: Files searched per batch while building (bounds the memory of one search call).
 _BATCH = 4096
 
@@ -76,6 +87,8 @@ class KnnGraph:
     structure: np.ndarray | None = None
     #: int64 content stamp per node (index.Stamps), to update the graph in place later.
     stamps: np.ndarray | None = None
+    #: int8 proof.Verdict per entry; UNCHECKED where the pair is no candidate or lacks details.
+    proof: np.ndarray | None = None
 
     @classmethod
     def build(cls, index: VectorIndex, k: int = K, floor: float = FLOOR) -> KnnGraph:
@@ -95,6 +108,7 @@ class KnnGraph:
         alive = np.isin(u, ids) & np.isin(v, ids) & ~np.isin(u, fresh) & ~np.isin(v, fresh)
         new_src, new_dst, new_sim = _search_edges(index, ids, fresh[np.isin(fresh, ids)], self.k, self.floor)
         old_score = self.structure[alive] if self.structure is not None else np.full(int(alive.sum()), np.nan)
+        old_proof = self.proof[alive] if self.proof is not None else np.full(int(alive.sum()), proof.Verdict.UNCHECKED)
         return KnnGraph.from_edges(
             ids,
             np.concatenate([np.searchsorted(ids, u[alive]), new_src]),
@@ -104,6 +118,7 @@ class KnnGraph:
             k=self.k,
             token=index.token,
             structure=np.concatenate([old_score, np.full(len(new_sim), np.nan)]).astype(np.float32),
+            proof=np.concatenate([old_proof, np.full(len(new_sim), proof.Verdict.UNCHECKED)]).astype(np.int8),
         )
 
     @classmethod
@@ -117,10 +132,11 @@ class KnnGraph:
         k: int = K,
         token: str | None = None,
         structure: np.ndarray | None = None,
+        proof: np.ndarray | None = None,
     ) -> KnnGraph:
         """Any edge list (either direction, repeats allowed) as symmetric sorted adjacency.
 
-        `structure`, when given, is a per-edge score carried to both directions.
+        `structure` and `proof`, when given, are per-edge values carried to both directions.
         """
         n = len(ids)
         lo = np.minimum(src, dst).astype(np.int64)
@@ -129,10 +145,12 @@ class KnnGraph:
         lo, hi, w = lo[first], hi[first], np.asarray(sim, dtype=np.float32)[first]
         u, v, w = np.concatenate([lo, hi]), np.concatenate([hi, lo]), np.concatenate([w, w])
         order = np.lexsort((v, -w, u))
-        scores = None
-        if structure is not None:
-            once = np.asarray(structure, dtype=np.float32)[first]
-            scores = np.concatenate([once, once])[order]
+        def both_ways(values: np.ndarray | None, dtype: type) -> np.ndarray | None:
+            if values is None:
+                return None
+            once = np.asarray(values, dtype=dtype)[first]
+            return np.concatenate([once, once])[order]
+
         return cls(
             ids=np.asarray(ids, dtype=np.int64),
             indptr=np.concatenate([[0], np.cumsum(np.bincount(u, minlength=n))]).astype(np.int64),
@@ -141,7 +159,8 @@ class KnnGraph:
             floor=float(floor),
             k=int(k),
             token=token,
-            structure=scores,
+            structure=both_ways(structure, np.float32),
+            proof=both_ways(proof, np.int8),
         )
 
     def __len__(self) -> int:
@@ -151,11 +170,14 @@ class KnnGraph:
         """The node each entry of `nbr` belongs to (the u of entry (u, v))."""
         return np.repeat(np.arange(len(self.ids), dtype=np.int32), np.diff(self.indptr))
 
-    def adjacency(self, threshold: float, by: Measure = "cosine") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def adjacency(
+        self, threshold: float, by: Measure = "cosine", proven: proof.Verdict | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Directed entries (u, v, score) with score >= threshold, grouped by u.
 
         `by` picks the score: the cosine (any threshold down to the floor) or the
         structural score (only entries at or above DUPLICATE_GATE have one).
+        `proven` keeps only entries whose verdict is at least that one.
         """
         if by == "cosine":
             if threshold < self.floor:
@@ -166,11 +188,17 @@ class KnnGraph:
         else:
             score = self.structure
         keep = score >= np.float32(threshold)  # NaN compares False
+        if proven is not None:
+            if self.proof is None:
+                raise ValueError("this graph has no proof verdicts")
+            keep &= self.proof >= np.int8(proven)
         return self.owners()[keep], self.nbr[keep], score[keep]
 
-    def edges_above(self, threshold: float, by: Measure = "cosine") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def edges_above(
+        self, threshold: float, by: Measure = "cosine", proven: proof.Verdict | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(src, dst, score) of each pair with score >= threshold once, src < dst."""
-        u, v, w = self.adjacency(threshold, by)
+        u, v, w = self.adjacency(threshold, by, proven)
         once = u < v
         return u[once], v[once], w[once]
 
@@ -191,16 +219,32 @@ class KnnGraph:
             nodes = np.unique(np.concatenate([u[todo], v[todo]]))
             sigs = structure.unpack([signatures[int(self.ids[i])] for i in nodes], np.uint8)
             a, b = np.searchsorted(nodes, u[todo]), np.searchsorted(nodes, v[todo])
-            pair_scores = structure.scores_between(sigs, a, b)
-            # Give each pair's score to both of its entries, (u, v) and (v, u).
-            codes = u[todo] * n + v[todo]
-            order = np.argsort(codes)
-            codes, pair_scores = codes[order], pair_scores[order]
-            lookup = np.minimum(u, v) * n + np.maximum(u, v)
-            where = np.clip(np.searchsorted(codes, lookup), 0, len(codes) - 1)
-            found = (codes[where] == lookup) & (self.sim >= np.float32(DUPLICATE_GATE)) & np.isnan(scores)
-            scores[found] = pair_scores[where[found]]
+            _give_both_entries(scores, u, v, todo, structure.scores_between(sigs, a, b))
         return replace(self, structure=scores)
+
+    def with_proof(self, fetch: Callable[[np.ndarray], dict[int, proof.Detail]]) -> KnnGraph:
+        """A copy whose unchecked candidate entries get their proof.Verdict.
+
+        Candidates align like copies (structure >= PROVE_DUPLICATE) or like burst
+        frames of one content (structure >= BURST_STRUCTURE and cosine >=
+        BURST_COSINE). `fetch` returns proof.Detail for file ids; pairs missing
+        one stay UNCHECKED (and are never called duplicates).
+        """
+        n = len(self.ids)
+        u, v = self.owners().astype(np.int64), self.nbr.astype(np.int64)
+        verdicts = self.proof.copy() if self.proof is not None else np.full(len(u), proof.Verdict.UNCHECKED, np.int8)
+        if self.structure is None:
+            return replace(self, proof=verdicts)
+        score = np.nan_to_num(self.structure, nan=-1.0)
+        candidate = (score >= PROVE_DUPLICATE) | ((score >= BURST_STRUCTURE) & (self.sim >= np.float32(BURST_COSINE)))
+        todo = (u < v) & candidate & (verdicts == proof.Verdict.UNCHECKED)
+        details = fetch(np.unique(self.ids[np.concatenate([u[todo], v[todo]])]))
+        has = np.fromiter((int(i) in details for i in self.ids), dtype=bool, count=n)
+        todo &= has[u] & has[v]
+        if todo.any():
+            pairs = ((details[int(self.ids[a])], details[int(self.ids[b])]) for a, b in zip(u[todo], v[todo]))
+            _give_both_entries(verdicts, u, v, todo, proof.verdicts(pairs))
+        return replace(self, proof=verdicts)
 
     def positions(self, file_ids: np.ndarray) -> np.ndarray:
         """Node positions of file ids; -1 for ids not in the graph."""
@@ -224,6 +268,7 @@ class KnnGraph:
                 token=np.str_(self.token or ""),
                 **({} if self.structure is None else {"structure": self.structure}),
                 **({} if self.stamps is None else {"stamps": self.stamps}),
+                **({} if self.proof is None else {"proof": self.proof}),
             )
         tmp.replace(path)
 
@@ -242,6 +287,7 @@ class KnnGraph:
                     token=str(data["token"]) or None,
                     structure=data["structure"] if "structure" in data else None,
                     stamps=data["stamps"] if "stamps" in data else None,
+                    proof=data["proof"] if "proof" in data else None,
                 )
         except (OSError, ValueError, KeyError) as exc:
             raise ValueError(f"cannot read neighbour graph {path}: {exc}") from exc
@@ -282,9 +328,9 @@ def open_graph(
         else:
             graph = KnnGraph.build(index, floor=min(floor, FLOOR))
         graph = replace(graph, stamps=current.aligned(graph.ids))
-    graph = graph.with_structure(catalog.signatures)
+    graph = graph.with_structure(catalog.signatures).with_proof(catalog.details)
     # The vectors' token from before they were read, so a change during the build shows as stale.
-    graph = replace(graph, token=f"{graph.token}:{_signature_count(catalog)}")
+    graph = replace(graph, token=f"{graph.token}:{_signature_count(catalog)}:{proof.VERSION}")
     graph.save(path)
     _opened[path] = (file_stamp(path), graph)
     return graph
@@ -311,14 +357,28 @@ def _load_or_none(path: Path) -> KnnGraph | None:
 
 
 def graph_token(catalog: Catalog, model_id: str) -> str:
-    """What a cached graph must match: the vectors' catalog token and the signature count."""
-    return f"{catalog_state(catalog, model_id).token}:{_signature_count(catalog)}"
+    """What a cached graph must match: the vectors' catalog token, the signature count
+    and the version of the proof rules its verdicts were made with."""
+    return f"{catalog_state(catalog, model_id).token}:{_signature_count(catalog)}:{proof.VERSION}"
 
 
 def _signature_count(catalog: Catalog) -> int:
     stmt = select(func.count()).select_from(Signature).join(File, File.id == Signature.file_id)
     with catalog.session() as session:
         return int(session.execute(stmt.where(File.status == "ok")).scalar_one())
+
+
+def _give_both_entries(out: np.ndarray, u: np.ndarray, v: np.ndarray, todo: np.ndarray, values: np.ndarray) -> None:
+    """Write each pair's value (given for the entries `todo`, all with u < v) to both
+    of its entries, (u, v) and (v, u)."""
+    n = int(max(u.max(initial=0), v.max(initial=0))) + 1
+    codes = u[todo] * n + v[todo]
+    order = np.argsort(codes)
+    codes, values = codes[order], values[order]
+    lookup = np.minimum(u, v) * n + np.maximum(u, v)
+    where = np.clip(np.searchsorted(codes, lookup), 0, len(codes) - 1)
+    found = codes[where] == lookup
+    out[found] = values[where[found]]
 
 
 def _search_edges(

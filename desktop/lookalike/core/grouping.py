@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lookalike.core.graph import KnnGraph, Measure
+from lookalike.core.proof import Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,16 +49,17 @@ def star_groups(
     excluded: Collection[tuple[int, int]] = (),
     hidden: Collection[int] = (),
     by: Measure = "cosine",
+    proven: Verdict | None = None,
 ) -> list[Group]:
     """Groups of two or more files at `threshold`, by representative file id.
 
     `by` is the score compared with the threshold and reported (the cosine, or the
-    structural score for duplicates); `excluded` holds file-id pairs never to be put
-    together; `hidden` file ids take no part (copies already collapsed into the
-    keeper of a stricter tier).
+    structural score for duplicates); `proven` keeps only pairs whose proof verdict
+    reaches it; `excluded` holds file-id pairs never to be put together; `hidden`
+    file ids take no part (copies already collapsed into the keeper of a stricter tier).
     """
     n = len(graph)
-    u, v, w = graph.adjacency(threshold, by)
+    u, v, w = graph.adjacency(threshold, by, proven)
     keep = np.ones(len(u), dtype=bool)
     if hidden:
         gone = np.zeros(n, dtype=bool)

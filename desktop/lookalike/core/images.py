@@ -46,6 +46,7 @@ _TAG_ORIENTATION = 0x0112
 _TAG_MAKE, _TAG_MODEL, _TAG_DATETIME = 0x010F, 0x0110, 0x0132
 _IFD_EXIF, _IFD_GPS = 0x8769, 0x8825
 _TAG_DATETIME_ORIGINAL = 0x9003
+_TAG_SUBSEC_ORIGINAL = 0x9291
 
 
 class ImageError(Exception):
@@ -65,6 +66,9 @@ class ImageInfo:
     height: int
     format: str
     taken: str | None = None
+    #: When the shutter fired (EXIF DateTimeOriginal with its subseconds), never a later
+    #: edit's date: two files with different ones are two exposures (core/proof.py).
+    captured: str | None = None
     camera: str | None = None
     has_gps: bool = False
     orientation: int = 1
@@ -301,6 +305,7 @@ def _read_info(image: Image.Image, fmt: str) -> ImageInfo:
         height=height,
         format=fmt.upper(),
         taken=_exif_date(taken),
+        captured=_exif_date(exif_ifd.get(_TAG_DATETIME_ORIGINAL), exif_ifd.get(_TAG_SUBSEC_ORIGINAL)),
         camera=camera or None,
         has_gps=bool(_safe_ifd(exif, _IFD_GPS)),
         orientation=orientation,
@@ -314,12 +319,16 @@ def _safe_ifd(exif: Image.Exif, tag: int) -> dict:
         return {}
 
 
-def _exif_date(value: object) -> str | None:
-    """EXIF 'YYYY:MM:DD HH:MM:SS' to ISO 'YYYY-MM-DDTHH:MM:SS', or None when malformed."""
+def _exif_date(value: object, subsec: object = None) -> str | None:
+    """EXIF 'YYYY:MM:DD HH:MM:SS' (and subseconds '123') to ISO 'YYYY-MM-DDTHH:MM:SS[.123]',
+    or None when malformed."""
     text = str(value or "").strip("\x00 ")
     if len(text) < 19 or not text[:4].isdigit():
         return None
     iso = f"{text[0:4]}-{text[5:7]}-{text[8:10]}T{text[11:19]}"
+    fraction = str(subsec or "").strip("\x00 ")[:6]
+    if fraction.isdigit():
+        iso += f".{fraction}"
     return None if iso.startswith("0000") else iso
 
 

@@ -1,12 +1,17 @@
 """The groups a person reviews, with the copy to keep and why: one entry point for CLI and UI.
 
-Three tiers, each stricter tier collapsed before the next so no file is offered
+Four tiers, each stricter tier collapsed before the next so no file is offered
 twice and nothing hides behind a chain:
 
 - identical: byte-identical files (`identical.find_identical`);
 - duplicate: the same picture (re-encoded, resized, cropped, turned, greyscale...):
-  a cosine of at least DUPLICATE_GATE and a structural score at or above the
-  threshold; of each identical group only the keeper takes part;
+  a cosine of at least DUPLICATE_GATE, a structural score at or above the
+  threshold, and proof from the finer check (core/proof.py SAME_PICTURE); of each
+  identical group only the keeper takes part;
+- burst: near-identical shots (burst frames, bracketed exposures, a re-take
+  moments apart: core/proof.py SAME_MOMENT), distinct pictures whose keeper is the
+  best shot (core/shot.py); of each identical or duplicate group only the keeper
+  takes part;
 - similar: the same scene or subject, cosine at or above the threshold; of each
   identical or duplicate group (at the settings' duplicate threshold) only the
   keeper takes part, so a similar group shows distinct pictures.
@@ -21,19 +26,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from lookalike.core.catalog import Catalog
 from lookalike.core.config import Settings, load_settings
 from lookalike.core.decisions import excluded_pairs
-from lookalike.core.graph import FLOOR, KnnGraph, open_graph
+from lookalike.core.graph import BURST_STRUCTURE, FLOOR, KnnGraph, open_graph
 from lookalike.core.grouping import Group, star_groups
 from lookalike.core.identical import find_identical
 from lookalike.core.keeprules import choose_keeper
+from lookalike.core.proof import Verdict
 from lookalike.core.schema import File
+from lookalike.core.shot import best_shot
 
-Kind = Literal["identical", "duplicate", "similar"]
-KINDS: tuple[str, ...] = ("identical", "duplicate", "similar")
+Kind = Literal["identical", "duplicate", "burst", "similar"]
+KINDS: tuple[str, ...] = get_args(Kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +83,10 @@ def find_groups(
 ) -> list[ReviewGroup]:
     """Groups of `kind`, most reclaimable bytes first, each with its keeper and reasons.
 
-    `threshold` defaults to the settings' one for the kind (ignored for identical);
-    the settings also give the keep rules, preferred folders and, for the similar
-    tier, the duplicate threshold whose groups are collapsed first.
+    `threshold` defaults to the settings' one for the kind (ignored for identical;
+    the structural score for bursts, BURST_STRUCTURE by default); the settings also
+    give the keep rules, preferred folders and, for the burst and similar tiers,
+    the duplicate threshold whose groups are collapsed first.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown group kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -86,7 +94,9 @@ def find_groups(
     if kind == "identical":
         groups = _identical(catalog)
     else:
-        default = settings.duplicate_threshold if kind == "duplicate" else settings.similar_threshold
+        default = {"duplicate": settings.duplicate_threshold, "burst": BURST_STRUCTURE}.get(
+            kind, settings.similar_threshold
+        )
         threshold = check_threshold(default if threshold is None else threshold)
         groups = _grouped(catalog, model_id, kind, threshold, settings)
     return _review(catalog, kind, groups, settings)
@@ -139,16 +149,20 @@ def _most_reclaimable_first(groups: list[ReviewGroup]) -> list[ReviewGroup]:
 
 
 def _grouped(catalog: Catalog, model_id: str, kind: Kind, threshold: float, settings: Settings) -> list[Group]:
-    """Duplicate or similar groups, the stricter tiers collapsed into their keepers."""
+    """Duplicate, burst or similar groups, the stricter tiers collapsed into their keepers."""
     graph = _graph(catalog, model_id, threshold if kind == "similar" else None)
     hidden = _hidden_copies(catalog, _identical(catalog), settings)
+    not_duplicate = excluded_pairs(catalog, "not_duplicate")
     if kind == "duplicate":
-        return star_groups(graph, threshold, excluded_pairs(catalog, "not_duplicate"), hidden, by="structure")
+        return star_groups(graph, threshold, not_duplicate, hidden, by="structure", proven=Verdict.SAME_PICTURE)
     duplicates = star_groups(
-        graph, settings.duplicate_threshold, excluded_pairs(catalog, "not_duplicate"), hidden, by="structure"
+        graph, settings.duplicate_threshold, not_duplicate, hidden, by="structure", proven=Verdict.SAME_PICTURE
     )
     hidden |= _hidden_copies(catalog, duplicates, settings)
-    return star_groups(graph, threshold, excluded_pairs(catalog, "not_similar"), hidden)
+    not_similar = excluded_pairs(catalog, "not_similar")
+    if kind == "burst":
+        return star_groups(graph, threshold, not_similar, hidden, by="structure", proven=Verdict.SAME_MOMENT)
+    return star_groups(graph, threshold, not_similar, hidden)
 
 
 _lock = threading.Lock()
@@ -196,6 +210,9 @@ def _hidden_copies(catalog: Catalog, groups: list[Group], settings: Settings) ->
 
 
 def _keeper(files: list[File], settings: Settings, kind: str = "duplicate") -> tuple[int, dict[int, str]]:
+    """Copies keep the original by the keep rules; burst frames keep the best shot."""
+    if kind == "burst":
+        return best_shot(files)
     relation = "similar to" if kind == "similar" else "duplicate of"
     return choose_keeper(files, settings.keep_rules or None, settings.preferred_folders, relation)
 

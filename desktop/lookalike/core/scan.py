@@ -53,6 +53,8 @@ from lookalike.core.images import ImageError, ImageInfo, Resize, decode
 from lookalike.core.index import open_index
 from lookalike.core.paths import thumbnail_dir
 from lookalike.core.progress import ProgressCallback, ProgressMeter, ScanProgress
+from lookalike.core.proof import detail
+from lookalike.core.shot import Shot, measure
 from lookalike.core.structure import signature
 
 __all__ = ["DECODE_TIMEOUT", "ScanProgress", "ScanReport", "Scanner"]
@@ -133,6 +135,8 @@ class _Opened:
     info: ImageInfo | None = None
     partial_hash: str | None = None
     signature: bytes | None = None
+    detail: bytes | None = None
+    shot: Shot | None = None
     error: str | None = None
     vanished: bool = False  # gone from disk when it was to be read: nothing to store
 
@@ -145,7 +149,8 @@ def _open(path: str, size: tuple[int, int], resize: Resize) -> _Opened:
             digest = partial_hash(path)  # the bytes were just read: cheap, and lets a move be recognised
         except OSError:
             digest = None
-        return _Opened(decoded.pixels, decoded.info, digest, signature(decoded.pixels))
+        pixels = decoded.pixels
+        return _Opened(pixels, decoded.info, digest, signature(pixels), detail(pixels), measure(pixels))
     except ImageError as exc:
         return _failed(path, exc.reason)
     except Exception as exc:  # noqa: BLE001 - a codec bug must cost one file, not the scan
@@ -468,12 +473,15 @@ def _record(location: Location, item: _Work, opened: _Opened, vectors: Iterator[
         height=info.height,
         format=info.format,
         taken_at=info.taken,
+        captured=info.captured,
         camera=info.camera,
         has_gps=info.has_gps,
         grey=info.grey,
         partial_hash=opened.partial_hash,
         vector=next(vectors),
         signature=opened.signature,
+        detail=opened.detail,
+        shot=opened.shot,
     )
 
 

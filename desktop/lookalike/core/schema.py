@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-#: 1: first release; 2: files.grey (see catalog.MIGRATIONS).
-SCHEMA_VERSION = 2
+#: 1: first release; 2: files.grey; 3: signatures.detail, files.captured and the shot
+#: measures files.sharpness/highlights/shadows (see catalog.MIGRATIONS).
+SCHEMA_VERSION = 3
 
 
 class Base(DeclarativeBase):
@@ -48,9 +49,15 @@ class File(Base):
     height: Mapped[int | None] = mapped_column(Integer, default=None)
     format: Mapped[str | None] = mapped_column(String, default=None)
     taken_at: Mapped[str | None] = mapped_column(String, default=None)
+    #: EXIF DateTimeOriginal with subseconds (images.ImageInfo.captured); None before schema 3.
+    captured: Mapped[str | None] = mapped_column(String, default=None)
     camera: Mapped[str | None] = mapped_column(String, default=None)
     has_gps: Mapped[bool] = mapped_column(default=False)
     grey: Mapped[bool] = mapped_column(default=False)
+    # How good a shot it is (core/shot.py), for the burst tier's keeper; None before schema 3.
+    sharpness: Mapped[float | None] = mapped_column(Float, default=None)
+    highlights: Mapped[float | None] = mapped_column(Float, default=None)
+    shadows: Mapped[float | None] = mapped_column(Float, default=None)
     status: Mapped[str] = mapped_column(String, default="ok", index=True)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     scanned_at: Mapped[float | None] = mapped_column(Float, default=None)
@@ -107,11 +114,14 @@ class JournalEntry(Base):
 
 
 class Signature(Base):
-    """A photo's 32x32 greyscale thumbnail (see core/structure.py): model-independent.
+    """A photo's 32x32 greyscale thumbnail (core/structure.py) and 64x64 detail
+    (core/proof.py): model-independent.
 
-    Its own table so that file queries never drag 1 KB per row along.
+    Its own table so that file queries never drag 5 KB per row along. `detail` is
+    None for files scanned before schema 3 (the next scan reads them again).
     """
 
     __tablename__ = "signatures"
     file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+    detail: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
