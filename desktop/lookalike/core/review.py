@@ -41,6 +41,9 @@ from lookalike.core.shot import best_shot
 
 Kind = Literal["identical", "duplicate", "burst", "similar"]
 KINDS: tuple[str, ...] = get_args(Kind)
+#: Tiers of distinct pictures, not copies: removing one loses a picture, so they free
+#: no space "for free" and bulk selection there needs a person's explicit yes.
+OTHER_SHOTS: tuple[str, ...] = ("burst", "similar")
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
 
 from lookalike.core.catalog import Catalog
 from lookalike.core.config import Settings
-from lookalike.core.review import ReviewGroup, ReviewMember, find_groups, picture_groups
+from lookalike.core.graph import BURST_STRUCTURE
+from lookalike.core.review import OTHER_SHOTS, ReviewGroup, ReviewMember, find_groups, picture_groups
 from lookalike.ui import format as fmt
 from lookalike.ui.session import Marks, Session
 from lookalike.ui.system import photo_menu
@@ -44,8 +45,8 @@ MARGIN = 8
 MIN_TILES = 2
 GroupRole = Qt.ItemDataRole.UserRole + 1
 
-TITLES = {"duplicate": "Duplicates", "similar": "Similar"}
-LABELS = {"identical": "identical files", "duplicate": "same picture", "similar": "similar pictures"}
+TITLES = {"duplicate": "Duplicates", "burst": "Bursts", "similar": "Similar"}
+LABELS = {"identical": "identical files", "duplicate": "same picture", "burst": "same moment", "similar": "similar pictures"}
 #: The window-wide shortcut of "Not a duplicate of <reference>", shown in the context menus.
 PAIR_APART_KEY = "Ctrl+Shift+D"
 
@@ -58,7 +59,7 @@ def verdict(member: ReviewMember) -> str:
 def frees_space(group: ReviewGroup) -> bool:
     """Whether removing a group's extras frees space without losing a picture: only for copies
     (identical files, the same picture). Similar photos are other shots, so no "could free"."""
-    return group.kind != "similar"
+    return group.kind not in OTHER_SHOTS
 
 
 def extras(groups: Iterable[ReviewGroup]) -> list[int]:
@@ -77,8 +78,8 @@ def other_shots_text(count: int, action: str) -> str:
     """The plain warning before marking or removing similar photos: they are not copies."""
     photos = f"{count} photo{'' if count == 1 else 's'}"
     return (
-        f"{action} {photos} from the Similar tab?\n\n"
-        "These are different shots of similar scenes, not copies: each one is a picture of its own, "
+        f"{action} {photos} from the Bursts or Similar tab?\n\n"
+        "These are different shots (of the same moment, or of similar scenes), not copies: each one is a picture of its own, "
         "and removing it loses that picture. Only continue if you have looked at them."
     )
 
@@ -89,7 +90,7 @@ def mark_extras(parent: QWidget, marks: Marks, kind: str, groups: Sequence[Revie
     ids = extras(groups)
     if not ids:
         return False
-    if kind == "similar":
+    if kind in OTHER_SHOTS:
         answer = QMessageBox.question(
             parent, "Mark other shots for removal", other_shots_text(len(ids), "Mark"),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel,
@@ -158,7 +159,7 @@ def grouped(catalog: Catalog, model_id: str, tab: str, threshold: float, setting
     inside, so marking all but the keepers never removes a file another group keeps."""
     if tab == "duplicate":
         return picture_groups(catalog, model_id, threshold, settings)
-    return find_groups(catalog, model_id, "similar", threshold, settings)
+    return find_groups(catalog, model_id, tab, threshold, settings)
 
 
 class GroupsModel(QAbstractListModel):
@@ -434,7 +435,7 @@ class GroupsPage(QWidget):
         self.mark_button = QPushButton("Mark all but keepers")
         self.mark_button.setToolTip(
             "Mark every photo the keep rules would remove, in every group (Ctrl+Shift+M)"
-            + ("; these are other shots, not copies, so it asks first" if kind == "similar" else "")
+            + ("; these are other shots, not copies, so it asks first" if kind in OTHER_SHOTS else "")
         )
         self.mark_button.clicked.connect(self.mark_all_but_keepers)
         self.compare_button = QPushButton("Compare\u2026")
@@ -481,7 +482,9 @@ class GroupsPage(QWidget):
     def reset_threshold(self) -> None:
         """Back to the default threshold from the settings."""
         settings = self.session.settings
-        value = settings.duplicate_threshold if self.kind == "duplicate" else settings.similar_threshold
+        value = {"duplicate": settings.duplicate_threshold, "burst": BURST_STRUCTURE}.get(
+            self.kind, settings.similar_threshold
+        )
         self.slider.setValue(round(value * 100))
         self._slider_moved()
 
@@ -507,7 +510,7 @@ class GroupsPage(QWidget):
         if copies:
             extra = f"could free {fmt.human_bytes(sum(g.reclaimable for g in copies))}"
         else:
-            extra = "different shots, not copies" if self.kind == "similar" else ""
+            extra = "different shots, not copies" if self.kind in OTHER_SHOTS else ""
         self.count_label.setText(f"<b>{len(groups)}</b> {noun} \u00b7 {photos} photos" + (f" \u00b7 {extra}" if extra else ""))
         self.mark_button.setEnabled(bool(groups))
         self.compare_button.setEnabled(bool(groups))

@@ -1,4 +1,4 @@
-"""The main window: library sidebar, Duplicates / Similar / Compare / Search tabs, menus and shortcuts.
+"""The main window: library sidebar, Duplicates / Bursts / Similar / Compare / Search tabs, menus and shortcuts.
 
 It wires views to the session and to core jobs; it decides nothing about photos.
 """
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from lookalike.core.catalog import CatalogError
 from lookalike.core.config import THUMBNAIL_SIZES
 from lookalike.core.images import is_supported
-from lookalike.core.review import ReviewGroup
+from lookalike.core.review import OTHER_SHOTS, ReviewGroup
 from lookalike.core.scan import ScanReport, Scanner
 from lookalike.core.search import search_images
 from lookalike.ui.about import show_about
@@ -175,7 +175,7 @@ class MainWindow(QMainWindow):
         self._action(edit, "Not a Duplicate of Its &Reference", self.not_duplicate_pair, PAIR_APART_KEY, "Remember that the selected photo is not a duplicate of its group's reference photo")
 
         view = self.menuBar().addMenu("&View")
-        for number, title in enumerate(["Duplicates", "Similar", "Compare", "Search Results"]):
+        for number, title in enumerate([*TITLES.values(), "Compare", "Search Results"]):
             self._action(view, title, lambda _=False, n=number: self.tabs.setCurrentIndex(n), f"Ctrl+{number + 1}")
         view.addSeparator()
         self._action(view, "&Raise Threshold", lambda: self.current_page().nudge_threshold(1), "Ctrl+]", "Stricter grouping: fewer, closer groups")
@@ -443,7 +443,11 @@ class MainWindow(QMainWindow):
     def remove_marked(self) -> None:
         """Remove the marked photos; marked similar photos that are no copy of anything are
         named as other shots first (their own Yes, Cancel by default), then the usual confirmation."""
-        shots = other_shots(self.session.marks.ids(), self.pages["duplicate"].model.groups, self.pages["similar"].model.groups)
+        shots = other_shots(
+            self.session.marks.ids(),
+            self.pages["duplicate"].model.groups,
+            [g for kind in OTHER_SHOTS for g in self.pages[kind].model.groups],
+        )
         if shots:
             answer = QMessageBox.question(
                 self, "Remove other shots", other_shots_text(len(shots), "Remove"),
@@ -497,7 +501,7 @@ class MainWindow(QMainWindow):
             ("Delete", "Remove marked photos (asks first)"), ("Ctrl+Z", "Undo the last removal"),
             ("Ctrl+D", "Not a duplicate: the whole group"), (PAIR_APART_KEY, "Not a duplicate: this photo and its group's reference"),
             ("F / 1 / + / \u2212", "Fit / 100% / zoom (compare view)"), ("Esc", "Back to the groups"),
-            ("Ctrl+[ / Ctrl+]", "Lower / raise the threshold"), ("Ctrl+= / Ctrl+\u2212", "Larger / smaller thumbnails"), ("Ctrl+1 \u2026 4", "Switch tabs"), ("Ctrl+,", "Settings"),
+            ("Ctrl+[ / Ctrl+]", "Lower / raise the threshold"), ("Ctrl+= / Ctrl+\u2212", "Larger / smaller thumbnails"), ("Ctrl+1 \u2026 5", "Switch tabs"), ("Ctrl+,", "Settings"),
         ]
         table = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
         QMessageBox.information(self, "Keyboard Shortcuts", f"<table cellspacing='6'>{table}</table>")

@@ -21,7 +21,7 @@ from lookalike.ui import format as fmt
 from lookalike.ui.history_dialog import HistoryDialog
 from lookalike.ui.session import Session
 
-DECISIONS = {"duplicate": "not_duplicate", "similar": "not_similar"}
+DECISIONS = {"duplicate": "not_duplicate", "burst": "not_similar", "similar": "not_similar"}
 #: What a person types to confirm a permanent deletion a second time.
 PERMANENT_WORD = "DELETE"
 
