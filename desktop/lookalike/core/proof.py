@@ -40,6 +40,10 @@ import cv2
 import numpy as np
 from PIL import Image
 
+# 64x64 images: OpenCV's worker threads cost more than they save, and would fight
+# the scan's decoders and the app's UI thread for the cores.
+cv2.setNumThreads(1)
+
 SIDE = 64
 #: Centre crops tried on either photo: the kept fraction of each side (as core/structure.py).
 CROPS = (1.0, 0.92, 0.84)
@@ -61,6 +65,9 @@ ZOOM = 1.25
 #: Lower-quartile block correlation of the same moment.
 MOMENT_QUARTILE = 0.75
 BLUR = 0.5
+#: Median block correlation of the coarse alignment above which refining cannot change the
+#: verdict (most copies), and below which no refinement was seen to rescue a pair.
+ALIGNED, HOPELESS = 0.99, 0.2
 #: Bumped whenever a rule above changes, so cached verdicts are recomputed.
 VERSION = 1
 
@@ -134,7 +141,7 @@ def compare(a: np.ndarray, b: np.ndarray) -> Evidence:
     offset = (SIDE - n) / 2.0
     start = np.array([[1, 0, offset], [0, 1, offset]], dtype=np.float32)
     best = _measure(template, wide, start)
-    refined = _refine(template, wide, start)
+    refined = None if not HOPELESS < np.median(best[0]) < ALIGNED else _refine(template, wide, start)
     if refined is not None:
         other = _measure(template, wide, refined)
         if np.median(other[0]) > np.median(best[0]):
