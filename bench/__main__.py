@@ -1,7 +1,7 @@
 """`python -m bench [SECTION ...] [--quick] [--out DIR]`: run the benchmarks, write
 one JSON per section and render docs/benchmarks.md from every result there.
 
-Sections: quality, gpu, throughput, scale (all four by default, in that order:
+Sections: quality, realset, gpu, throughput, scale (all by default, in that order:
 scale comes last because it adapts its largest size to the time left of the
 20-minute budget). `render` re-renders the page from existing results only.
 `--quick` uses small sizes and writes under /tmp, never over the committed results.
@@ -24,7 +24,7 @@ from bench.targets import as_json, evaluate
 
 RESULTS = datasets.REPO / "bench" / "results"
 DOC = datasets.REPO / "docs" / "benchmarks.md"
-SECTIONS = ("quality", "gpu", "throughput", "scale")
+SECTIONS = ("quality", "realset", "gpu", "throughput", "scale")
 BUDGET_S = 20 * 60
 #: Left at the end of the budget for rendering and slack.
 RESERVE_S = 45
@@ -50,6 +50,10 @@ def _run_section(name: str, sizes: Sizes, out: Path, deadline: float) -> dict[st
         from bench import quality
 
         return quality.run((DOC.parent if out == RESULTS else out) / "threshold_sweep.png")
+    if name == "realset":
+        from bench import realset
+
+        return realset.run()
     if name == "gpu":
         from bench import gpu
 

@@ -63,9 +63,14 @@ def _scan_limit(t: dict, cores: int) -> str:
 
 def evaluate(results: Results) -> list[Verdict]:
     """Every target, in the issue's order, from whichever sections have results."""
-    section = {name: results.get(name, {}).get("results") for name in ("throughput", "scale", "quality")}
+    section = {name: results.get(name, {}).get("results") for name in ("throughput", "scale", "quality", "realset")}
     cores = int(results.get("throughput", {}).get("machine", {}).get("cores") or 2)
-    return _throughput(section["throughput"], cores) + _scale(section["scale"]) + _quality(section["quality"])
+    return (
+        _throughput(section["throughput"], cores)
+        + _scale(section["scale"])
+        + _quality(section["quality"])
+        + _realset(section["realset"])
+    )
 
 
 def _throughput(t: dict | None, cores: int) -> list[Verdict]:
@@ -162,6 +167,25 @@ def _quality(q: dict | None) -> list[Verdict]:
         _check("devset: no distractor grouped", "0 groups", app["distractor_groups"], 0, "groups", False, basis, "; ".join(map(str, app["distractor_groups_detail"]))),
         _check("devset: pair F1", ">= 0.95", app["f1"], 0.95, "", True, basis),
         _check("devset: F1 above pHash's best", f"> {best['f1']} (pHash, Hamming <= {best['threshold']})", app["f1"], best["f1"], "", True, basis),
+    ]
+
+
+def _realset(r: dict | None) -> list[Verdict]:
+    if not r or "skipped" in r:
+        return [Verdict("realset: duplicate tier", "no wrong pair", None, "pairs", None, "not measured", (r or {}).get("skipped", ""))]
+    app = r["app"]
+    basis = f"realset, {r['files']} real photos, the CLI's JSON"
+    similar = app["similar"]
+    return [
+        _check("realset: wrong pairs in the duplicate tier", "0 (different pictures or shots)",
+               app["duplicate"]["not_duplicates_in_duplicate_tier"], 0, "pairs", False, basis, str(app["duplicate"]["pairs"])),
+        _check("realset: true duplicate pairs found", ">= 17 of 18", app["duplicate"]["duplicates_found"], 17, "pairs", True, basis),
+        _check("realset: near-identical pairs in the burst tier", ">= 5", app["burst"]["pairs"].get("burst: near_identical_shots", 0),
+               5, "pairs", True, basis, str(app["burst"]["pairs"])),
+        _check("realset: similar member precision", f">= 0.85 (pair recall {similar['scene_pair_recall']}, needs >= 0.50)",
+               similar["member_precision"], 0.85, "", True, basis),
+        _check("realset: similar same-scene pair recall", ">= 0.50", similar["scene_pair_recall"], 0.50, "", True, basis),
+        _check("realset: search mAP", ">= 0.85", app["search_map"], 0.85, "", True, basis),
     ]
 
 
