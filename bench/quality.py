@@ -158,7 +158,7 @@ def plot(result: dict, path: Path) -> None:
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     for axis, rows, default, title, xlabel in (
-        (left, result["sweep"], result["duplicate_threshold"], "Lookalike (structure score, cosine gate)", "duplicate threshold"),
+        (left, result["sweep"], result["duplicate_threshold"], "Lookalike (structure score, proof, cosine gate)", "duplicate threshold"),
         (right, result["phash"]["sweep"], result["phash"]["best"]["threshold"], "pHash baseline (64-bit)", "Hamming distance <="),
     ):
         x = [r["threshold"] for r in rows]
