@@ -25,11 +25,11 @@ from typing import Literal
 
 from lookalike.core.catalog import Catalog
 from lookalike.core.config import Settings, load_settings
-from lookalike.core.decisions import excluded_pairs
+from lookalike.core.decisions import KeeperChoices, excluded_pairs, keeper_choices
 from lookalike.core.graph import FLOOR, KnnGraph, open_graph
 from lookalike.core.grouping import Group, star_groups
 from lookalike.core.identical import find_identical
-from lookalike.core.keeprules import choose_keeper
+from lookalike.core.keeprules import Evidence, choose_keeper
 from lookalike.core.schema import File
 
 Kind = Literal["identical", "duplicate", "similar"]
@@ -114,16 +114,19 @@ def picture_groups(
             alone.append(group)
         else:
             joining.setdefault(n, []).extend(m for m in group.members if m.file.id not in home)
-    merged = [_with_copies(g, joining[n], settings) if n in joining else g for n, g in enumerate(duplicates)]
+    keeping = _keeping(catalog, [i for members in joining.values() for i in (m.file.id for m in members)])
+    merged = [
+        _with_copies(g, joining[n], settings, keeping) if n in joining else g for n, g in enumerate(duplicates)
+    ]
     return _most_reclaimable_first(merged + alone)
 
 
-def _with_copies(group: ReviewGroup, copies: list[ReviewMember], settings: Settings) -> ReviewGroup:
+def _with_copies(group: ReviewGroup, copies: list[ReviewMember], settings: Settings, keeping: _Keeping) -> ReviewGroup:
     """`group` with identical `copies` of its members added, keeper and reasons over all of them."""
     similarity = {m.file.full_hash: m.similarity for m in group.members}
     everyone = [(m.file, m.similarity) for m in group.members]
     everyone += [(m.file, similarity.get(m.file.full_hash, m.similarity)) for m in copies]
-    keeper, reasons = _keeper([f for f, _ in everyone], settings)
+    keeper, reasons = _keeper([f for f, _ in everyone], settings, keeping)
     members = [ReviewMember(f, s, f.id == keeper, reasons[f.id]) for f, s in everyone]
     return ReviewGroup(group.kind, group.representative_id, _representative_first(members, group.representative_id))
 
@@ -186,29 +189,54 @@ def _apart(ids: Sequence[int], excluded: set[tuple[int, int]]) -> list[list[int]
 def _hidden_copies(catalog: Catalog, groups: list[Group], settings: Settings) -> set[int]:
     """The files of `groups` other than their keepers: a looser tier sees only the keeper."""
     files = catalog.files([i for g in groups for i in g.members])
+    keeping = _keeping(catalog, list(files))
     hidden: set[int] = set()
     for group in groups:
         present = [files[i] for i in group.members if i in files]
         if len(present) > 1:
-            keeper, _ = _keeper(present, settings)
+            keeper, _ = _keeper(present, settings, keeping)
             hidden.update(f.id for f in present if f.id != keeper)
     return hidden
 
 
-def _keeper(files: list[File], settings: Settings, kind: str = "duplicate") -> tuple[int, dict[int, str]]:
+@dataclass(frozen=True, slots=True)
+class _Keeping:
+    """What choosing keepers reads from the catalog besides the files, once per regrouping."""
+
+    choices: KeeperChoices  # remembered "keep this one"
+    evidence: Evidence  # signatures (and pixels) for the "original" rule
+
+
+def _keeping(catalog: Catalog, ids: Sequence[int]) -> _Keeping:
+    return _Keeping(keeper_choices(catalog), Evidence(catalog.signatures(ids)))
+
+
+def _keeper(
+    files: list[File], settings: Settings, keeping: _Keeping, kind: str = "duplicate"
+) -> tuple[int, dict[int, str]]:
+    """The keep rules' verdict, after a person's own choice. Similar groups hold distinct
+    shots, not copies of each other: the "original" rule has nothing to look at there."""
     relation = "similar to" if kind == "similar" else "duplicate of"
-    return choose_keeper(files, settings.keep_rules or None, settings.preferred_folders, relation)
+    return choose_keeper(
+        files,
+        settings.keep_rules or None,
+        settings.preferred_folders,
+        relation,
+        keeping.choices.kept_in(f.id for f in files),
+        None if kind == "similar" else keeping.evidence,
+    )
 
 
 def _review(catalog: Catalog, kind: str, groups: list[Group], settings: Settings) -> list[ReviewGroup]:
     """Keep verdicts for each group, most reclaimable first (then largest, then by id)."""
     files = catalog.files([i for g in groups for i in g.members])
+    keeping = _keeping(catalog, list(files))
     out: list[ReviewGroup] = []
     for group in groups:
         present = [(files[i], s) for i, s in zip(group.members, group.similarities) if i in files]
         if len(present) < 2:
             continue  # files removed since the graph was built
-        keeper, reasons = _keeper([f for f, _ in present], settings, kind)
+        keeper, reasons = _keeper([f for f, _ in present], settings, keeping, kind)
         members = [ReviewMember(f, float(s), f.id == keeper, reasons[f.id]) for f, s in present]
         shown = {f.id for f, _ in present}
         representative = group.representative if kind != "identical" and group.representative in shown else keeper
