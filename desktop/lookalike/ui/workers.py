@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
 from lookalike.core.config import Settings
 from lookalike.core.embedder import Embedder
-from lookalike.core.manifest import ModelManifest, default_manifest_path, load_manifest
+from lookalike.core import manifest
+from lookalike.core.manifest import ModelManifest
 
 #: What a job runs: core work given a progress callback and a cancel event.
 Work = Callable[[Callable[[object], None], threading.Event], Any]
@@ -184,9 +184,8 @@ class Coalescer(QObject):
 
 
 def manifest_for(settings: Settings) -> ModelManifest:
-    """The manifest the settings name: a shipped model by name, or a manifest file by path."""
-    choice = settings.model
-    return load_manifest(Path(choice) if choice.endswith(".json") else default_manifest_path(choice))
+    """The manifest the settings name (core.manifest.manifest_for)."""
+    return manifest.manifest_for(settings.model)
 
 
 class EmbedderProvider:
