@@ -29,11 +29,18 @@ from lookalike.core.decisions import KeeperChoices, excluded_pairs, keeper_choic
 from lookalike.core.graph import FLOOR, KnnGraph, open_graph
 from lookalike.core.grouping import Group, star_groups
 from lookalike.core.identical import find_identical
-from lookalike.core.keeprules import Evidence, choose_keeper
+from lookalike.core.keeprules import Evidence, choose_keeper, human_bytes
 from lookalike.core.schema import File
 
 Kind = Literal["identical", "duplicate", "similar"]
 KINDS: tuple[str, ...] = ("identical", "duplicate", "similar")
+#: Tiers whose groups hold copies of one picture: removing all but the keeper frees
+#: space and loses no shot. Every other tier (similar, and shots of one burst) holds
+#: different shots: nothing there is "could free", and selecting in bulk needs a choice.
+COPY_KINDS: tuple[str, ...] = ("identical", "duplicate")
+#: What a review view lists (the app's tabs, the CLI's `duplicates` and `similar`).
+View = Literal["duplicate", "similar"]
+VIEWS: tuple[str, ...] = ("duplicate", "similar")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +62,34 @@ class ReviewGroup:
     members: list[ReviewMember]
 
     @property
-    def reclaimable(self) -> int:
-        """Bytes freed by removing every copy but the keeper."""
+    def copies(self) -> bool:
+        """Whether the members are copies of one picture (not different shots)."""
+        return self.kind in COPY_KINDS
+
+    @property
+    def not_kept_bytes(self) -> int:
+        """Size of every member but the keeper."""
         return sum(m.file.size for m in self.members if not m.keep)
+
+    @property
+    def reclaimable(self) -> int:
+        """Bytes freed by removing every copy but the keeper; 0 for different shots,
+        whose removal loses pictures rather than freeing space taken by copies."""
+        return self.not_kept_bytes if self.copies else 0
+
+
+class DifferentShots(ValueError):
+    """A bulk selection would take different shots, not copies, and nobody said it may."""
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What "mark all but keepers" selects, and the words for asking or telling about it."""
+
+    file_ids: list[int]
+    size: int  # bytes of the selected files
+    different_shots: bool  # the selection holds shots that are not copies of a kept one
+    description: str
 
 
 def check_threshold(threshold: float) -> float:
@@ -90,6 +122,48 @@ def find_groups(
         threshold = check_threshold(default if threshold is None else threshold)
         groups = _grouped(catalog, model_id, kind, threshold, settings)
     return _review(catalog, kind, groups, settings)
+
+
+def view_groups(
+    catalog: Catalog, model_id: str, view: View, threshold: float | None = None, settings: Settings | None = None
+) -> list[ReviewGroup]:
+    """The groups a review view lists: one notion of a group for the app's tabs and the CLI.
+
+    Duplicates: one group per picture, its byte-identical copies inside
+    (`picture_groups`), so marking all but the keepers never removes a file another
+    group keeps. Similar: groups of different shots (`find_groups`).
+    """
+    if view == "duplicate":
+        return picture_groups(catalog, model_id, threshold, settings)
+    if view == "similar":
+        return find_groups(catalog, model_id, "similar", threshold, settings)
+    raise ValueError(f"unknown view {view!r}; expected one of {', '.join(VIEWS)}")
+
+
+def all_but_keepers(groups: Sequence[ReviewGroup], different_shots: bool = False) -> Selection:
+    """Every member but the keepers, for "mark all but keepers" and `lookalike dedupe`.
+
+    Groups of different shots (similar, burst) are taken only with `different_shots`
+    (the person said so); otherwise DifferentShots says what the selection would
+    hold. A file in two groups is taken once, and never when one of them keeps it.
+    """
+    kept = {m.file.id for g in groups for m in g.members if m.keep}
+    chosen: dict[int, int] = {}
+    for group in groups:
+        chosen.update((m.file.id, m.file.size) for m in group.members if not m.keep and m.file.id not in kept)
+    shots = any(not g.copies and any(not m.keep for m in g.members) for g in groups)
+    count, size = len(chosen), sum(chosen.values())
+    photos = f"{count} photo{'' if count == 1 else 's'} ({human_bytes(size)})"
+    if shots:
+        description = (
+            f"{photos}: these are different shots, not copies: each group keeps only the one its keep "
+            "rules chose and the other shots would be lost"
+        )
+        if not different_shots:
+            raise DifferentShots(description)
+    else:
+        description = f"{photos}: copies of a picture that stays in its kept copy"
+    return Selection(list(chosen), size, shots, description)
 
 
 def picture_groups(
@@ -137,8 +211,8 @@ def _representative_first(members: list[ReviewMember], representative: int) -> l
 
 
 def _most_reclaimable_first(groups: list[ReviewGroup]) -> list[ReviewGroup]:
-    """Groups freeing the most bytes first (then the largest, then by representative id)."""
-    return sorted(groups, key=lambda g: (-g.reclaimable, -len(g.members), g.representative_id))
+    """Groups with the most bytes not kept first (then the largest, then by representative id)."""
+    return sorted(groups, key=lambda g: (-g.not_kept_bytes, -len(g.members), g.representative_id))
 
 
 def _grouped(catalog: Catalog, model_id: str, kind: Kind, threshold: float, settings: Settings) -> list[Group]:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
+    QMessageBox,
     QPushButton,
     QSlider,
     QStackedWidget,
@@ -28,9 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lookalike.core.catalog import Catalog
-from lookalike.core.config import Settings
-from lookalike.core.review import ReviewGroup, ReviewMember, find_groups, picture_groups
+from lookalike.core.review import DifferentShots, ReviewGroup, ReviewMember, all_but_keepers, view_groups
 from lookalike.ui import format as fmt
 from lookalike.ui.session import Marks, Session
 from lookalike.ui.system import photo_menu
@@ -95,14 +94,6 @@ def member_tile(group: ReviewGroup, member: ReviewMember, marked: bool, current:
         current=current,
         accent=accent,
     )
-
-
-def grouped(catalog: Catalog, model_id: str, tab: str, threshold: float, settings: Settings) -> list[ReviewGroup]:
-    """What one tab lists. Duplicates: one group per picture, its byte-identical copies
-    inside, so marking all but the keepers never removes a file another group keeps."""
-    if tab == "duplicate":
-        return picture_groups(catalog, model_id, threshold, settings)
-    return find_groups(catalog, model_id, "similar", threshold, settings)
 
 
 class GroupsModel(QAbstractListModel):
@@ -188,7 +179,8 @@ class GroupDelegate(QStyledItemDelegate):
         painter.setFont(option.font)
         painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
         marked = sum(1 for m in group.members if m.file.id in self._marks)
-        extra = f"could free {fmt.human_bytes(group.reclaimable)}" + (f"  \u00b7  {marked} marked" if marked else "")
+        parts = [f"could free {fmt.human_bytes(group.reclaimable)}"] if group.copies else []
+        extra = "  \u00b7  ".join(parts + ([f"{marked} marked"] if marked else []))
         painter.drawText(header, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, extra)
 
         current_member = self._view.current_member if selected else -1
@@ -410,7 +402,7 @@ class GroupsPage(QWidget):
         """Regroup from the catalog at the slider's threshold (off the UI thread)."""
         session, kind, threshold = self.session, self.kind, self.threshold
         catalog, model_id, settings = session.catalog, session.model_id, session.settings
-        self._regroup.submit(lambda _progress, _cancel: grouped(catalog, model_id, kind, threshold, settings))
+        self._regroup.submit(lambda _progress, _cancel: view_groups(catalog, model_id, kind, threshold, settings))
 
     def busy(self) -> bool:
         return self._regroup.busy() or self._debounce.isActive()
@@ -420,8 +412,9 @@ class GroupsPage(QWidget):
         self.model.set_groups(groups)
         photos = sum(len(g.members) for g in groups)
         noun = "group" if len(groups) == 1 else "groups"
+        free = sum(g.reclaimable for g in groups)
         self.count_label.setText(
-            f"<b>{len(groups)}</b> {noun} \u00b7 {photos} photos \u00b7 could free {fmt.human_bytes(sum(g.reclaimable for g in groups))}"
+            f"<b>{len(groups)}</b> {noun} \u00b7 {photos} photos" + (f" \u00b7 could free {fmt.human_bytes(free)}" if free else "")
         )
         self.mark_button.setEnabled(bool(groups))
         self.compare_button.setEnabled(bool(groups))
@@ -445,4 +438,15 @@ class GroupsPage(QWidget):
         self.groupsChanged.emit(self.kind, 0)
 
     def mark_all_but_keepers(self) -> None:
-        self.session.marks.set(m.file.id for g in self.model.groups for m in g.members if not m.keep)
+        """Mark what core selects; different shots (Similar) only after an explicit Yes."""
+        try:
+            selection = all_but_keepers(self.model.groups)
+        except DifferentShots as exc:
+            answer = QMessageBox.warning(
+                self, "Mark different shots?", f"Mark {exc}.\n\nMark them anyway?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel,
+            )  # fmt: skip
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+            selection = all_but_keepers(self.model.groups, different_shots=True)
+        self.session.marks.set(selection.file_ids)

@@ -11,9 +11,10 @@ from collections.abc import Callable, Sequence
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 
-from lookalike.core import decisions, trash
+from lookalike.core import decisions
 from lookalike.core.deletion import BatchReport, execute, plan_removal
 from lookalike.core.sidecar import MetadataOffer, metadata_offers, write_offers
+from lookalike.core.trash import undoable  # also what Settings says of undo
 from lookalike.core.journal import history
 from lookalike.core.review import ReviewGroup
 from lookalike.core.undo import UndoReport, undo_batch, undo_last
@@ -42,11 +43,6 @@ def removal_selection(sources: Sequence[Sequence[ReviewGroup]], marked: frozense
 
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def undoable(mode: str) -> bool:
-    """Whether Edit \u25b8 Undo can bring back what this deletion mode removes, on this system."""
-    return mode == "quarantine" or (mode == "trash" and trash.CAN_RESTORE)
 
 
 def _destination(mode: str, quarantine_dir: str) -> str:
