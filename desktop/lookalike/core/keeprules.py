@@ -105,7 +105,7 @@ def _preferred_lost(file: FileLike, ctx: Context) -> str:
 # --- resolution -----------------------------------------------------------------
 
 
-def _pixels(file: FileLike, _ctx: Context) -> int:
+def _pixels(file: FileLike, _ctx: Context | None = None) -> int:
     return (file.width or 0) * (file.height or 0)
 
 
@@ -233,6 +233,14 @@ def _metadata_lost(file: FileLike, _ctx: Context) -> str:
 
 # --- original: copies derived from another copy of the group ----------------------
 
+#: Formats that store pixels exactly, and formats that lose detail when saving.
+LOSSLESS = frozenset({"PNG", "TIFF", "BMP"})
+LOSSY = frozenset({"JPEG", "MPO", "WEBP", "HEIC", "HEIF", "AVIF"})
+#: Mean |difference| (grey levels, over RGB) up to which a lossless file holds a lossy
+#: copy's decoded pixels: a lossless re-save, whatever metadata came along. The same
+#: decoder gives 0, another one's rounding stays under it; even a quality-100 JPEG of a
+#: lossless original differs by more (colour conversion, chroma subsampling).
+RESAVE_TOLERANCE = 0.25
 #: Formats a photo is converted to: it is not what a camera wrote unless it carries the
 #: camera's make and model (a phone's HEIC, a scanner's or camera's TIFF).
 CONVERSION_FORMATS = frozenset({"PNG", "TIFF", "BMP", "HEIC", "HEIF", "AVIF", "WEBP"})
@@ -376,15 +384,17 @@ def upscale(copy: np.ndarray, source: np.ndarray) -> str | None:
     return f"a {factor:.2g}x upscale"
 
 
-def same_picture(copy: np.ndarray, source: np.ndarray) -> str | None:
-    """'a conversion' when `copy` holds the same picture as `source`, at the same size."""
+def same_pixels(copy: np.ndarray, source: np.ndarray) -> str | None:
+    """How closely `copy` holds `source`'s pixels (same size): "exact" within RESAVE_TOLERANCE,
+    "alike" within SAME_PICTURE, else None."""
     if copy.shape != source.shape:
         return None
     difference = 0.0
     for start in range(0, copy.shape[0], 256):  # int16 rows in slices: no full-size temporaries
         rows = slice(start, start + 256)
         difference += float(np.abs(copy[rows].astype(np.int16) - source[rows].astype(np.int16)).sum())
-    return "a conversion" if difference / copy.size <= SAME_PICTURE else None
+    mean = difference / copy.size
+    return "exact" if mean <= RESAVE_TOLERANCE else "alike" if mean <= SAME_PICTURE else None
 
 
 def _turn(reference: np.ndarray, other: np.ndarray) -> int:
@@ -420,21 +430,37 @@ def _turned_copies(files: Sequence[FileLike], evidence: Evidence) -> dict[int, s
 
 
 def _pixel_copies(files: Sequence[FileLike], evidence: Evidence) -> dict[int, str]:
-    """Copies whose pixels show they were made from another copy: upscales, and
-    conversions of a JPEG to another format (see SAME_PICTURE)."""
+    """Copies whose pixels show they were made from another copy: upscales, lossless
+    re-saves of a lossy file, and conversions of a JPEG to another format (SAME_PICTURE)."""
     found: dict[int, str] = {}
     for copy, source in itertools.permutations(files, 2):
         if copy.id in found or (getattr(source, "grey", False) and not getattr(copy, "grey", False)):
             continue  # already known; a colour copy is not made from a greyscale one
         how = None
-        if _pixels(copy, Context()) > _pixels(source, Context()) > 0:
+        if _pixels(copy) > _pixels(source) > 0:
             how = evidence.verdict(copy, source, upscale)
-        elif _converted(copy) and _format_name(source) in ("JPEG", "MPO") and _dimensions(copy) == _dimensions(source):
-            name = _format_name(copy)
-            how = evidence.verdict(copy, source, same_picture) and f"{'an' if name[0] in 'AEIOU' else 'a'} {name} conversion"
+        elif _dimensions(copy) == _dimensions(source) and (
+            _resaved(copy, source) or _converted(copy) and _format_name(source) in ("JPEG", "MPO")
+        ):
+            how = _pixel_words(copy, source, evidence.verdict(copy, source, same_pixels))
         if how:
             found[copy.id] = how
     return found
+
+
+def _resaved(copy: FileLike, source: FileLike) -> bool:
+    """Whether `copy` may be a lossless re-save of `source` (their formats allow it)."""
+    return _format_name(copy) in LOSSLESS and _format_name(source) in LOSSY
+
+
+def _pixel_words(copy: FileLike, source: FileLike, likeness: str | None) -> str | None:
+    """'a lossless re-save (PNG)' of exact pixels, 'a PNG conversion' of a JPEG's picture, else None."""
+    name = _format_name(copy)
+    if likeness == "exact" and _resaved(copy, source):
+        return f"a lossless re-save ({name})"
+    if likeness is not None and _converted(copy) and _format_name(source) in ("JPEG", "MPO"):
+        return f"{'an' if name[0] in 'AEIOU' else 'a'} {name} conversion"
+    return None
 
 
 def _converted(file: FileLike) -> bool:
