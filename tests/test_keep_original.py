@@ -217,3 +217,22 @@ def test_dedupe_keep_path_is_remembered_and_refuses_bad_paths(
     assert code == 2 and "keep one per group" in err and out == ""
     code, out, err = cli("dedupe", "--keep", str(tmp_path / "nowhere.jpg"))
     assert code == 2 and "not in the catalog" in err and out == ""
+
+
+def test_derived_copies_are_found_from_the_files_alone(tmp_path: Path) -> None:
+    """Without a catalog's signatures (an older catalog, the UI's own rows) the pixels are read."""
+    from lookalike.core.images import read_info
+    from lookalike.core.keeprules import Evidence, derived_copies
+    from lookalike.core.schema import File
+
+    make_copies(tmp_path, list(COPIES))
+    files = []
+    for number, path in enumerate(sorted(tmp_path.iterdir()), start=1):
+        info = read_info(path)
+        files.append(File(id=number, path=str(path), size=path.stat().st_size, mtime_ns=path.stat().st_mtime_ns,
+                          width=info.width, height=info.height, format=info.format, camera=info.camera, grey=info.grey))  # fmt: skip
+    found = {Path(f.path).name: derived_copies(files, Evidence()).get(f.id) for f in files}
+    assert found == {ORIGINAL: None, "IMG_0001 crop.jpg": None} | {
+        name: why for name, why in COPIES.items() if "crop" not in name
+    }
+    assert all(f.camera == "Canon EOS 80D" for f in files)

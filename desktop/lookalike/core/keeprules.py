@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image
 
-from lookalike.core.images import ImageError, open_upright
+from lookalike.core.images import ImageError, decode, open_upright
 from lookalike.core.structure import SIDE, signature
 
 
@@ -263,6 +263,9 @@ UPSCALE_RATIO = 0.18
 #: Side of the centre region (pixels of the larger copy) the detail is measured on:
 #: a statistic of the picture, so a region is enough and a 50 MP photo costs no more.
 DETAIL_REGION = 1024
+#: Side of the decode a signature is made from when the catalog has none (a scan
+#: makes it from the model's input, about this size; JPEGs decode this small fast).
+SIGNATURE_DECODE = 224
 #: A turn or mirror counts when it matches the signatures at least this well (correlation)
 #: and this much better than the photo as it is (symmetric pictures match both ways).
 TURN_MATCH, TURN_MARGIN = 0.6, 0.15
@@ -293,12 +296,14 @@ class Evidence:
         self._decoded: OrderedDict[int, np.ndarray | None] = OrderedDict()
 
     def signature(self, file: FileLike) -> np.ndarray | None:
-        """The upright 32x32 greyscale signature, from the catalog or else from the pixels."""
+        """The upright 32x32 greyscale signature, from the catalog, else from a small decode."""
         blob = self._signatures.get(file.id)
         if blob is None:
-            pixels = self.pixels(file)
-            blob = None if pixels is None else signature(pixels)
-        return None if blob is None else np.frombuffer(blob, dtype=np.uint8).reshape(SIDE, SIDE).astype(np.float32)
+            try:
+                blob = signature(decode(file.path, (SIGNATURE_DECODE, SIGNATURE_DECODE)).pixels)
+            except (ImageError, OSError):
+                return None
+        return np.frombuffer(blob, dtype=np.uint8).reshape(SIDE, SIDE).astype(np.float32)
 
     def pixels(self, file: FileLike) -> np.ndarray | None:
         """Upright RGB pixels, or None when the file cannot be read (it then proves nothing)."""
@@ -433,8 +438,9 @@ def _pixel_copies(files: Sequence[FileLike], evidence: Evidence) -> dict[int, st
     """Copies whose pixels show they were made from another copy: upscales, lossless
     re-saves of a lossy file, and conversions of a JPEG to another format (SAME_PICTURE)."""
     found: dict[int, str] = {}
-    for copy, source in itertools.permutations(files, 2):
-        if copy.id in found or (getattr(source, "grey", False) and not getattr(copy, "grey", False)):
+    largest_first = sorted(files, key=lambda f: (-_pixels(f), f.path))  # an upscale is told of its nearest source
+    for copy, source in itertools.product(files, largest_first):
+        if copy.id in found or copy is source or (getattr(source, "grey", False) and not getattr(copy, "grey", False)):
             continue  # already known; a colour copy is not made from a greyscale one
         how = None
         if _pixels(copy) > _pixels(source) > 0:
