@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QMessageBox
 
 from lookalike.cli import main
 from lookalike.ui.main_window import MainWindow
@@ -47,3 +48,44 @@ def test_cli_and_app_list_the_same_groups_keepers_and_reasons(  # type: ignore[n
     duplicates = app_groups(window, "duplicate")
     assert len(duplicates) == len(truth["groups"]) + len(truth["identical"])
     assert (chosen, True, "you chose to keep this one") in [m for g in duplicates for m in g]
+
+
+@pytest.mark.devset
+def test_similar_tab_asks_before_marking_different_shots_and_frees_nothing(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, devset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scan(qtbot, window, devset)
+    page = window.pages["similar"]
+    groups = page.model.groups
+    assert groups and "could free" not in page.count_label.text()
+    assert "could free" in window.pages["duplicate"].count_label.text()
+    asked: list[str] = []
+    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes]
+
+    def warning(_parent, _title, text, *_args, **_kwargs):  # type: ignore[no-untyped-def]
+        asked.append(text)
+        return answers.pop(0)
+
+    monkeypatch.setattr(QMessageBox, "warning", warning)
+    page.mark_all_but_keepers()
+    assert len(asked) == 1 and "different shots, not copies" in asked[0] and not window.session.marks.ids()
+    page.mark_all_but_keepers()
+    assert window.session.marks.ids() == {m.file.id for g in groups for m in g.members if not m.keep}
+    window.pages["duplicate"].mark_all_but_keepers()  # copies: no question
+    assert len(asked) == 2
+
+
+@pytest.mark.devset
+def test_keep_this_one_in_the_app_is_what_the_cli_keeps(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, devset: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scan(qtbot, window, devset)
+    page = window.pages["duplicate"]
+    group = next(g for g in page.model.groups if g.kind == "duplicate")
+    chosen = next(m.file for m in group.members if not m.keep)
+    window.review.keep_one(chosen.id, [m.file.id for m in group.members])
+    qtbot.waitUntil(lambda: any(m.keep and m.file.id == chosen.id for g in page.model.groups for m in g.members), timeout=10_000)
+    wait_idle(qtbot, window)
+    kept = [(p, k, r) for g in app_groups(window, "duplicate") for p, k, r in g if p == chosen.path]
+    assert kept == [(chosen.path, True, "you chose to keep this one")]
+    assert kept[0] in [f for g in cli_groups(capsys, window.session.catalog.path, "duplicates", page.threshold) for f in g]

@@ -1,4 +1,5 @@
-"""What a person does to the catalog from any view: remove marked photos, undo, remember verdicts.
+"""What a person does to the catalog from any view: remove marked photos, undo, remember verdicts
+and "keep this one".
 
 Each action asks core (deletion, undo, decisions) in a worker, after the
 confirmation a person needs, then tells every view that the catalog changed.
@@ -209,4 +210,15 @@ class ReviewActions(QObject):
 
     def _remembered(self, _added: int) -> None:
         self.status("Remembered: these photos will not be grouped together again.")
+        self.session.changed()
+
+    def keep_one(self, keeper: int, group: list[int]) -> None:
+        """'Keep this one': core remembers `keeper` over the rest of its group, whatever the rules say."""
+        catalog = self.session.catalog
+        self.session.run(
+            lambda _p, _c: decisions.remember_keeper(catalog, keeper, group), self._kept, self._failed
+        )
+
+    def _kept(self, _stored: int) -> None:
+        self.status("Remembered: this photo is the one kept in its group (Lookalike decisions can revoke it).")
         self.session.changed()
