@@ -70,9 +70,17 @@ def test_similar_tab_asks_before_marking_different_shots_and_frees_nothing(  # t
     page.mark_all_but_keepers()
     assert len(asked) == 1 and "different shots, not copies" in asked[0] and not window.session.marks.ids()
     page.mark_all_but_keepers()
-    assert window.session.marks.ids() == {m.file.id for g in groups for m in g.members if not m.keep}
+    shots = {m.file.id for g in groups for m in g.members if not m.keep}
+    assert window.session.marks.ids() == shots
+    questions: list[str] = []
+    monkeypatch.setattr(QMessageBox, "question", lambda _p, _t, text, *_a, **_k: questions.append(text) or QMessageBox.StandardButton.Cancel)
+    window.delete_action.trigger()  # the removal's confirmation says it again
+    assert len(questions) == 1 and f"{len(shots)} photos of these are different shots, not a copy" in questions[0]
+    window.session.marks.set(shots, marked=False)
     window.pages["duplicate"].mark_all_but_keepers()  # copies: no question
     assert len(asked) == 2
+    window.delete_action.trigger()
+    assert len(questions) == 2 and "different shot" not in questions[1]
 
 
 @pytest.mark.devset

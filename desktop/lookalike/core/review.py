@@ -12,14 +12,19 @@ twice and nothing hides behind a chain:
   keeper takes part, so a similar group shows distinct pictures.
 
 The k-NN graph (with its structural scores) is cached by `graph.open_graph`, so a
-new threshold only regroups; `lookalike duplicates` lists the identical groups
-then the duplicate groups.
+new threshold only regroups.
+
+The review model both views use: `view_groups` is what a view lists (the app's
+tabs, `lookalike duplicates` and `similar`), `all_but_keepers` what "mark all but
+keepers" takes (different shots only when asked), `ReviewGroup.reclaimable` what
+removing copies frees; keepers honour a person's remembered "keep this one"
+(core/decisions.py) before the keep rules.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -151,7 +156,7 @@ def all_but_keepers(groups: Sequence[ReviewGroup], different_shots: bool = False
     chosen: dict[int, int] = {}
     for group in groups:
         chosen.update((m.file.id, m.file.size) for m in group.members if not m.keep and m.file.id not in kept)
-    shots = any(not g.copies and any(not m.keep for m in g.members) for g in groups)
+    shots = bool(shots_among(groups, chosen))
     count, size = len(chosen), sum(chosen.values())
     photos = f"{count} photo{'' if count == 1 else 's'} ({human_bytes(size)})"
     if shots:
@@ -164,6 +169,14 @@ def all_but_keepers(groups: Sequence[ReviewGroup], different_shots: bool = False
     else:
         description = f"{photos}: copies of a picture that stays in its kept copy"
     return Selection(list(chosen), size, shots, description)
+
+
+def shots_among(groups: Iterable[ReviewGroup], file_ids: Collection[int]) -> set[int]:
+    """Of `file_ids`, those whose removal loses a shot: members of a group of different
+    shots that are not a spare copy in a group of copies (whose picture stays)."""
+    groups = list(groups)
+    spare = {m.file.id for g in groups if g.copies for m in g.members if not m.keep}
+    return {m.file.id for g in groups if not g.copies for m in g.members if m.file.id in file_ids} - spare
 
 
 def picture_groups(
@@ -281,8 +294,9 @@ class _Keeping:
     evidence: Evidence  # signatures (and pixels) for the "original" rule
 
 
-def _keeping(catalog: Catalog, ids: Sequence[int]) -> _Keeping:
-    return _Keeping(keeper_choices(catalog), Evidence(catalog.signatures(ids)))
+def _keeping(catalog: Catalog, ids: Sequence[int], kind: str = "duplicate") -> _Keeping:
+    """Remembered choices, and the signatures of `ids` (of copies: different shots need none)."""
+    return _Keeping(keeper_choices(catalog), Evidence(catalog.signatures(ids) if kind != "similar" else {}))
 
 
 def _keeper(
@@ -304,7 +318,7 @@ def _keeper(
 def _review(catalog: Catalog, kind: str, groups: list[Group], settings: Settings) -> list[ReviewGroup]:
     """Keep verdicts for each group, most reclaimable first (then largest, then by id)."""
     files = catalog.files([i for g in groups for i in g.members])
-    keeping = _keeping(catalog, list(files))
+    keeping = _keeping(catalog, list(files), kind)
     out: list[ReviewGroup] = []
     for group in groups:
         present = [(files[i], s) for i, s in zip(group.members, group.similarities) if i in files]
