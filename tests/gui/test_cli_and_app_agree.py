@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QMessageBox
 
 from lookalike.cli import main
 from lookalike.ui.main_window import MainWindow
@@ -48,39 +47,6 @@ def test_cli_and_app_list_the_same_groups_keepers_and_reasons(  # type: ignore[n
     duplicates = app_groups(window, "duplicate")
     assert len(duplicates) == len(truth["groups"]) + len(truth["identical"])
     assert (chosen, True, "you chose to keep this one") in [m for g in duplicates for m in g]
-
-
-@pytest.mark.devset
-def test_similar_tab_asks_before_marking_different_shots_and_frees_nothing(  # type: ignore[no-untyped-def]
-    qtbot, window: MainWindow, devset: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    scan(qtbot, window, devset)
-    page = window.pages["similar"]
-    groups = page.model.groups
-    assert groups and "could free" not in page.count_label.text()
-    assert "could free" in window.pages["duplicate"].count_label.text()
-    asked: list[str] = []
-    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes]
-
-    def warning(_parent, _title, text, *_args, **_kwargs):  # type: ignore[no-untyped-def]
-        asked.append(text)
-        return answers.pop(0)
-
-    monkeypatch.setattr(QMessageBox, "warning", warning)
-    page.mark_all_but_keepers()
-    assert len(asked) == 1 and "different shots, not copies" in asked[0] and not window.session.marks.ids()
-    page.mark_all_but_keepers()
-    shots = {m.file.id for g in groups for m in g.members if not m.keep}
-    assert window.session.marks.ids() == shots
-    questions: list[str] = []
-    monkeypatch.setattr(QMessageBox, "question", lambda _p, _t, text, *_a, **_k: questions.append(text) or QMessageBox.StandardButton.Cancel)
-    window.delete_action.trigger()  # the removal's confirmation says it again
-    assert len(questions) == 1 and f"{len(shots)} photos of these are different shots, not a copy" in questions[0]
-    window.session.marks.set(shots, marked=False)
-    window.pages["duplicate"].mark_all_but_keepers()  # copies: no question
-    assert len(asked) == 2
-    window.delete_action.trigger()
-    assert len(questions) == 2 and "different shot" not in questions[1]
 
 
 @pytest.mark.devset

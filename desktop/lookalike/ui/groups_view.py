@@ -1,7 +1,7 @@
 """The Duplicates and Similar tabs: groups of photos with a live threshold slider.
 
 One list row per group, painted by a delegate (thousands of groups scroll
-smoothly); grouping itself is `core.review.find_groups`, run off the UI thread
+smoothly); grouping itself is `core.review.view_groups`, run off the UI thread
 and coalesced while the slider moves.
 """
 
@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
-    QMessageBox,
     QPushButton,
     QSlider,
     QStackedWidget,
@@ -29,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lookalike.core.review import DifferentShots, ReviewGroup, ReviewMember, all_but_keepers, view_groups
+from lookalike.core.review import ReviewGroup, ReviewMember, view_groups
 from lookalike.ui import format as fmt
 from lookalike.ui.session import Marks, Session
 from lookalike.ui.system import photo_menu
@@ -179,8 +178,7 @@ class GroupDelegate(QStyledItemDelegate):
         painter.setFont(option.font)
         painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
         marked = sum(1 for m in group.members if m.file.id in self._marks)
-        parts = [f"could free {fmt.human_bytes(group.reclaimable)}"] if group.copies else []
-        extra = "  \u00b7  ".join(parts + ([f"{marked} marked"] if marked else []))
+        extra = f"could free {fmt.human_bytes(group.reclaimable)}" + (f"  \u00b7  {marked} marked" if marked else "")
         painter.drawText(header, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, extra)
 
         current_member = self._view.current_member if selected else -1
@@ -412,9 +410,8 @@ class GroupsPage(QWidget):
         self.model.set_groups(groups)
         photos = sum(len(g.members) for g in groups)
         noun = "group" if len(groups) == 1 else "groups"
-        free = sum(g.reclaimable for g in groups)
         self.count_label.setText(
-            f"<b>{len(groups)}</b> {noun} \u00b7 {photos} photos" + (f" \u00b7 could free {fmt.human_bytes(free)}" if free else "")
+            f"<b>{len(groups)}</b> {noun} \u00b7 {photos} photos \u00b7 could free {fmt.human_bytes(sum(g.reclaimable for g in groups))}"
         )
         self.mark_button.setEnabled(bool(groups))
         self.compare_button.setEnabled(bool(groups))
@@ -438,15 +435,4 @@ class GroupsPage(QWidget):
         self.groupsChanged.emit(self.kind, 0)
 
     def mark_all_but_keepers(self) -> None:
-        """Mark what core selects; different shots (Similar) only after an explicit Yes."""
-        try:
-            selection = all_but_keepers(self.model.groups)
-        except DifferentShots as exc:
-            answer = QMessageBox.warning(
-                self, "Mark different shots?", f"Mark {exc}.\n\nMark them anyway?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel,
-            )  # fmt: skip
-            if answer != QMessageBox.StandardButton.Yes:
-                return
-            selection = all_but_keepers(self.model.groups, different_shots=True)
-        self.session.marks.set(selection.file_ids)
+        self.session.marks.set(m.file.id for g in self.model.groups for m in g.members if not m.keep)

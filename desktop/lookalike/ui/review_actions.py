@@ -17,7 +17,7 @@ from lookalike.core.deletion import BatchReport, execute, plan_removal
 from lookalike.core.sidecar import MetadataOffer, metadata_offers, write_offers
 from lookalike.core.trash import undoable  # also what Settings says of undo
 from lookalike.core.journal import history
-from lookalike.core.review import ReviewGroup, shots_among
+from lookalike.core.review import ReviewGroup
 from lookalike.core.undo import UndoReport, undo_batch, undo_last
 from lookalike.ui import format as fmt
 from lookalike.ui.history_dialog import HistoryDialog
@@ -63,16 +63,6 @@ def confirmation_text(mode: str, count: int, size: int, quarantine_dir: str = ""
     else:
         after = "Lookalike cannot bring them back on this system: restore them from the Trash yourself if needed."
     return f"Move {photos} to {_destination(mode, quarantine_dir)}?\n\n{after}"
-
-
-def shots_text(count: int) -> str:
-    """The confirmation's warning when marked photos are different shots, not copies ("" when none)."""
-    if not count:
-        return ""
-    return (
-        f"\n\n{_plural(count, 'photo')} of these {'is a different shot' if count == 1 else 'are different shots'}, "
-        "not a copy of a photo you keep: removing loses that picture."
-    )
 
 
 def metadata_text(offers: Sequence[MetadataOffer]) -> str:
@@ -141,9 +131,7 @@ class ReviewActions(QObject):
         answer = QMessageBox.question(
             self.window,
             "Delete photos permanently" if mode == "permanent" else "Remove photos",
-            confirmation_text(mode, count, plan.bytes_freed, target)
-            + shots_text(len(shots_among((g for groups in self.sources() for g in groups), marked)))
-            + metadata_text(offers),
+            confirmation_text(mode, count, plan.bytes_freed, target) + metadata_text(offers),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel if mode == "permanent" else QMessageBox.StandardButton.Yes,
         )
