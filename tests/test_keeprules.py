@@ -28,7 +28,8 @@ def photo(id: int, path: str, **fields) -> File:
 
 def test_registry_has_labels_and_default_order() -> None:
     assert DEFAULT_RULES == [
-        "preferred_folder", "colour", "resolution", "format", "metadata", "date_taken", "file_size", "shortest_path"
+        "preferred_folder", "original", "colour", "resolution", "format", "metadata", "date_taken", "file_size",
+        "shortest_path",
     ]  # fmt: skip
     assert set(DEFAULT_RULES) == set(RULES)
     assert all(rule.label for rule in RULES.values())
@@ -86,7 +87,7 @@ def test_normalise_rules_forgives_spelling_and_refuses_unknown_names() -> None:
     assert normalise_rules([]) is not DEFAULT_RULES  # a caller may edit its copy
     with pytest.raises(ValueError) as refused:
         normalise_rules(["resolution", "prettiest"])
-    assert str(refused.value).startswith("unknown keep rule(s) prettiest; known: preferred_folder, colour")
+    assert str(refused.value).startswith("unknown keep rule(s) prettiest; known: preferred_folder, original, colour")
 
 
 def test_normalise_folders_gives_real_absolute_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -134,11 +135,20 @@ def test_sizes_within_ten_percent_of_the_largest_tie() -> None:
     [("RAW", "TIFF"), ("TIFF", "JPEG"), ("PNG", "WEBP"), ("HEIF", "AVIF"), ("JPEG", "GIF")],
 )
 def test_original_format_ranks(better: str, worse: str) -> None:
-    files = [photo(1, "/p/a", format=worse), photo(2, "/p/b", format=better)]
+    files = [photo(1, "/p/a", format=worse, camera="Apple iPhone 12"), photo(2, "/p/b", format=better, camera="Apple iPhone 12")]
     keeper, reasons = choose_keeper(files, ["format"])
     assert keeper == 2
     assert reasons[2] == f"original format ({better})"
     assert reasons[1] == f"duplicate of b: less original format ({worse})"
+
+
+def test_heif_without_the_camera_metadata_ranks_as_a_lossy_conversion() -> None:
+    phone = photo(1, "/p/IMG_1.heic", format="HEIF", camera="Apple iPhone 12")
+    converted = photo(2, "/p/b-converted.heic", format="HEIF")
+    jpeg = photo(3, "/p/b.jpg", format="JPEG")
+    assert choose_keeper([jpeg, phone], ["format"])[0] == 1
+    keeper, reasons = choose_keeper([converted, jpeg], ["format", "shortest_path"])
+    assert keeper == 3 and reasons[2] == "duplicate of b.jpg: longer path"  # a tie on format
 
 
 def test_format_falls_back_to_extension() -> None:
@@ -250,5 +260,5 @@ def test_devset_original_is_kept_over_its_mirrored_and_turned_copies(devset: Pat
     (group,) = json.loads(capsys.readouterr().out)["groups"]
     assert [Path(m["path"]).name for m in group["keep"]] == ["s009_orig.jpg"]
     reasons = {Path(m["path"]).name: m["reason"] for m in group["remove"]}
-    assert reasons["s009_hflip.jpg"] == "duplicate of s009_orig.jpg: longer path"
+    assert reasons["s009_hflip.jpg"] == "duplicate of s009_orig.jpg: a mirrored copy"
     assert reasons["s009_jpeg_q35.jpg"] == "duplicate of s009_orig.jpg: smaller file (42.0 KB)"

@@ -16,7 +16,7 @@ from lookalike.core.embedder import Embedder
 from lookalike.core.graph import graph_path
 from lookalike.core.index import sidecar_path
 from lookalike.core.deletion import plan_from_review
-from lookalike.core.review import ReviewGroup, find_groups, picture_groups
+from lookalike.core.review import ReviewGroup, find_groups, picture_groups, view_groups
 from lookalike.core.scan import Scanner
 
 #: The similar threshold calibrated on the devset (docs/calibration.md).
@@ -148,20 +148,28 @@ def run_cli(capsys: pytest.CaptureFixture[str], catalog: Catalog, *argv: str) ->
     return code, out, err
 
 
-def test_duplicates_and_similar_json(sampled: Catalog, samples: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_duplicates_and_similar_json(
+    sampled: Catalog, samples: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = run_cli(capsys, sampled, "duplicates", "--json")
     assert code == 0
     groups = json.loads(out)["groups"]
-    assert [g["kind"] for g in groups] == ["identical", "duplicate", "duplicate", "duplicate"]
+    assert sorted(g["kind"] for g in groups) == ["duplicate", "duplicate", "duplicate", "identical"]
+    # The app's Duplicates tab lists the same groups (one per picture), in the same order.
+    listed = view_groups(sampled, embedder.model_id, "duplicate", settings=Settings())
+    assert [[f["path"] for f in g["files"]] for g in groups] == [[m.file.path for m in g.members] for g in listed]
+    assert [g["reclaimable"] for g in groups] == [g.reclaimable for g in listed]
     for group in groups:
         for file in group["files"]:
-            assert set(file) == {"path", "similarity", "keep", "reason", "width", "height", "size"}
+            assert set(file) == {"id", "path", "similarity", "keep", "reason", "width", "height", "size"}
             assert Path(file["path"]).is_absolute() and Path(file["path"]).is_file()
             assert isinstance(file["keep"], bool) and file["width"] > 0 and file["size"] > 0
         assert sum(f["keep"] for f in group["files"]) == 1
 
     code, out, _ = run_cli(capsys, sampled, "similar", "--threshold", "0.15", "--json")
-    assert code == 0 and {g["kind"] for g in json.loads(out)["groups"]} == {"similar"}
+    similar = json.loads(out)["groups"]
+    assert code == 0 and {g["kind"] for g in similar} == {"similar"}
+    assert {g["reclaimable"] for g in similar} == {0}  # different shots: nothing "could free"
 
     code, out, _ = run_cli(capsys, sampled, "duplicates")
     assert code == 0 and "keep" in out and str(samples / "chelsea.jpg") in out

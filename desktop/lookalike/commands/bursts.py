@@ -20,4 +20,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return show_groups(args, ("burst",))
+    return show_groups(args, "burst")

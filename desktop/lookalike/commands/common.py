@@ -13,7 +13,8 @@ from typing import Any
 
 from lookalike.core.catalog import Catalog, CatalogError, CatalogRecovered
 from lookalike.core.config import Settings, load_settings
-from lookalike.core.manifest import ManifestError, ModelManifest, default_manifest_path, load_manifest
+from lookalike.core import manifest
+from lookalike.core.manifest import ManifestError, ModelManifest
 from lookalike.core.paths import default_catalog_path
 
 
@@ -47,11 +48,9 @@ def settings() -> Settings:
 
 
 def manifest_for(name_or_path: str | None = None) -> ModelManifest:
-    """A shipped model by name, or any manifest file by path."""
-    choice = name_or_path or settings().model
-    path = Path(choice) if choice.endswith(".json") else default_manifest_path(choice)
+    """`--model` (else the settings' model) as `core.manifest.manifest_for` finds it; errors in one line."""
     try:
-        return load_manifest(path)
+        return manifest.manifest_for(name_or_path or settings().model)
     except ManifestError as exc:
         raise CommandError(str(exc)) from exc
 

@@ -7,16 +7,13 @@ Marked photos are kept apart by later groupings (each pair of the given files);
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
-
 from lookalike.commands.common import CommandError, add_json_flag, open_catalog, print_json, print_table
 from lookalike.core.catalog import Catalog
+from lookalike.core import decisions
 from lookalike.core.decisions import decisions_for, forget, remember
-from lookalike.core.schema import File
 
 VERBS = {
     "not-duplicate": ("not_duplicate", "remember that photos are not duplicates of each other"),
@@ -61,14 +58,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def file_ids(catalog: Catalog, paths: Sequence[str]) -> dict[str, int]:
-    """Catalogued file ids by the given path (resolved as the scan stores them)."""
-    wanted = {os.path.realpath(os.path.expanduser(p)): p for p in paths}
-    with catalog.session() as session:
-        found = dict(session.execute(select(File.path, File.id).where(File.path.in_(list(wanted)))).all())
-    missing = [given for real, given in wanted.items() if real not in found]
+    """Catalogued file ids by the given path (`core.decisions.file_ids`); a missing one is an error."""
+    found, missing = decisions.file_ids(catalog, paths)
     if missing:
         raise CommandError(f"not in the catalog (scan its folder first): {', '.join(missing)}", exit_code=2)
-    return {wanted[real]: file_id for real, file_id in found.items()}
+    return found
 
 
 def _list(catalog: Catalog, args: argparse.Namespace, ids: dict[str, int]) -> int:

@@ -4,12 +4,15 @@ Without --apply nothing is touched: the plan lists every group's kept copy with
 the rule that chose it, the copies to remove with the reason, the date taken or
 GPS a removed copy would take with it (which --merge-metadata saves beside the
 kept copy), and the space that would be freed. With --apply the same plan runs as
-one journalled batch (`lookalike undo` reverts it), each file re-checked just
-before it is touched.
+one journalled batch, each file re-checked just before it is touched; `lookalike
+undo` reverts it where `core.trash.undoable` says it can (quarantine; the trash on
+Linux), and the report says so.
 
-`--kind duplicate` plans one group per picture as a person sees it: the byte-
-identical copies of a picture join its duplicate group (the duplicate tier only
-sees one of them), as `lookalike duplicates` and the app list both tiers.
+`--kind duplicate` plans the groups of `lookalike duplicates` and the app's
+Duplicates tab (`core.review.view_groups`). `--kind similar` plans groups of
+different shots: only with `--different-shots`, the explicit choice that
+`core.review.all_but_keepers` asks for. `--keep PATH` keeps that photo in its
+group, and is remembered (`lookalike decisions` lists and revokes it).
 """
 
 from __future__ import annotations
@@ -20,13 +23,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lookalike.commands.common import CommandError, add_json_flag, manifest_for, open_catalog, print_json, settings
+from lookalike.commands.decide import file_ids
 from lookalike.commands.history import entries_json, print_entries
 from lookalike.core.catalog import Catalog
 from lookalike.core.config import Settings
+from lookalike.core.decisions import remember_keeper
 from lookalike.core.deletion import BatchReport, Plan, execute, plan_from_review
 from lookalike.core.journal import DeletionError
 from lookalike.core.keeprules import human_bytes, normalise_folders, normalise_rules
 from lookalike.core.sidecar import MetadataOffer, merge_metadata, metadata_offers
+from lookalike.core.trash import undoable
 
 if TYPE_CHECKING:
     from lookalike.core.review import ReviewGroup, ReviewMember
@@ -40,11 +46,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "what would be removed. Nothing is touched without --apply.",
     )
     parser.add_argument(
-        "--kind", choices=("identical", "duplicate"), default="duplicate",
+        "--kind", choices=("identical", "duplicate", "similar"), default="duplicate",
         help="identical: same bytes; duplicate: the same picture, re-encoded or resized, identical copies "
-        "included (default)",
+        "included (default); similar: different shots of one scene (needs --different-shots)",
     )  # fmt: skip
-    parser.add_argument("--threshold", type=float, metavar="T", help="duplicate threshold: structural score 0..1 (default: settings)")
+    parser.add_argument(
+        "--different-shots", action="store_true",
+        help="with --kind similar: yes, remove every shot but the kept one of each group (they are not copies)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--keep", action="append", default=[], metavar="PATH",
+        help="keep this photo in its group whatever the rules say; remembered (repeatable)",
+    )  # fmt: skip
+    parser.add_argument("--threshold", type=float, metavar="T", help="threshold of the kind's groups, in (0, 1] (default: settings)")
     parser.add_argument("--rules", metavar="R1,R2,...", help="keep rules in order (default: settings, else built-in)")
     parser.add_argument(
         "--prefer", action="append", default=[], metavar="DIR", help="keep copies in this folder first (repeatable)"
@@ -69,6 +83,10 @@ def run(args: argparse.Namespace) -> int:
     model_id = manifest_for(args.model).model_id
     with open_catalog(args) as catalog:
         groups = _groups(catalog, model_id, args.kind, args.threshold, config)
+        if args.keep:
+            _remember_keepers(catalog, groups, args.keep)
+            groups = _groups(catalog, model_id, args.kind, args.threshold, config)
+        _check_tier(groups, args.different_shots)
         try:
             plan = plan_from_review(catalog, groups)
         except ValueError as exc:
@@ -95,9 +113,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _groups(
     catalog: Catalog, model_id: str, kind: str, threshold: float | None, config: Settings
 ) -> list[ReviewGroup]:
-    """The groups to plan: identical ones, or one per picture with its identical copies inside."""
+    """The groups to plan: identical ones, or those a review view lists (`view_groups`)."""
     # Imported here: grouping loads the vector index stack, which other verbs never need.
-    from lookalike.core.review import check_threshold, find_groups, picture_groups
+    from lookalike.core.review import check_threshold, find_groups, view_groups
 
     if threshold is not None:
         try:
@@ -106,7 +124,31 @@ def _groups(
             raise CommandError(str(exc), exit_code=2) from exc
     if kind == "identical":
         return find_groups(catalog, model_id, "identical", settings=config)
-    return picture_groups(catalog, model_id, threshold, config)
+    return view_groups(catalog, model_id, kind, threshold, config)  # type: ignore[arg-type]
+
+
+def _remember_keepers(catalog: Catalog, groups: list[ReviewGroup], paths: list[str]) -> None:
+    """Remember each --keep PATH as its group's keeper (one per group)."""
+    ids = file_ids(catalog, paths)
+    home = {m.file.id: n for n, g in enumerate(groups) for m in g.members}
+    kept: dict[int, str] = {}
+    for path, file_id in ids.items():
+        if file_id not in home:
+            raise CommandError(f"--keep {path}: not in any group of this plan", exit_code=2)
+        if home[file_id] in kept:
+            raise CommandError(f"--keep {kept[home[file_id]]} and {path} are in one group: keep one per group", exit_code=2)
+        kept[home[file_id]] = path
+        remember_keeper(catalog, file_id, [m.file.id for m in groups[home[file_id]].members])
+
+
+def _check_tier(groups: list[ReviewGroup], different_shots: bool) -> None:
+    """Refuse to plan the removal of different shots unless --different-shots says so."""
+    from lookalike.core.review import DifferentShots, all_but_keepers
+
+    try:
+        all_but_keepers(groups, different_shots)
+    except DifferentShots as exc:
+        raise CommandError(f"would remove {exc}; add --different-shots if that is what you want", exit_code=2) from exc
 
 
 def _mode(args: argparse.Namespace, config: Settings) -> tuple[str, str | None]:
@@ -213,6 +255,7 @@ def _show_report(report: BatchReport, sidecars: list[str], as_json: bool) -> Non
                 "target": report.target,
                 "bytes_freed": report.bytes_freed,
                 "sidecars": sidecars,
+                "undoable": undoable(report.mode),
                 "files": entries_json(report.entries),
             }
         )
@@ -224,6 +267,14 @@ def _show_report(report: BatchReport, sidecars: list[str], as_json: bool) -> Non
         print(f"wrote {sidecar}")
     print(
         f"Batch {report.batch_id}: removed {len(report.done)} file(s) ({human_bytes(report.bytes_freed)}, "
-        f"{report.mode}), skipped {len(report.skipped)}, failed {len(report.failed)}."
-        + ("" if report.mode == "permanent" else " `lookalike undo` puts them back.")
+        f"{report.mode}), skipped {len(report.skipped)}, failed {len(report.failed)}." + _undo_note(report.mode)
     )
+
+
+def _undo_note(mode: str) -> str:
+    """What the person can do to get the files back, as this system allows."""
+    if undoable(mode):
+        return " `lookalike undo` puts them back."
+    if mode == "trash":
+        return " Lookalike cannot restore from this system's trash: restore them from the Trash yourself if needed."
+    return ""

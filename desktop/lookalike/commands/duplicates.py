@@ -1,5 +1,7 @@
-"""`lookalike duplicates`: identical and duplicate groups, with the copy to keep and why.
+"""`lookalike duplicates`: the groups of the app's Duplicates tab, with the copy to keep and why.
 
+One group per picture (its byte-identical copies inside), then the identical
+files that have no other copy: `core.review.view_groups`, as the app lists them.
 Also holds what `lookalike similar` shares with it: the threshold option and the
 printing of review groups as JSON or a table.
 """
@@ -11,22 +13,23 @@ from collections.abc import Sequence
 
 from lookalike.commands.common import CommandError, add_json_flag, manifest_for, open_catalog, print_json, print_table
 from lookalike.core.keeprules import human_bytes
-from lookalike.core.review import Kind, ReviewGroup, check_threshold
+from lookalike.core.review import ReviewGroup, View, check_threshold
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "duplicates",
         help="list identical and duplicate photos, with the copy to keep",
-        description="List byte-identical groups, then groups of the same picture re-encoded, resized, cropped, "
-        "turned or greyscaled, each with the copy the keep rules would keep and why.",
+        description="List one group per picture: its byte-identical copies and its copies re-encoded, resized, "
+        "cropped, turned or greyscaled (as the app's Duplicates tab), each with the copy the keep rules would "
+        "keep and why.",
     )
     add_group_options(parser, "structural score at or above which two photos are duplicates")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    return show_groups(args, ("identical", "duplicate"))
+    return show_groups(args, "duplicate")
 
 
 def add_group_options(parser: argparse.ArgumentParser, threshold_help: str) -> None:
@@ -37,10 +40,10 @@ def add_group_options(parser: argparse.ArgumentParser, threshold_help: str) -> N
     add_json_flag(parser)
 
 
-def show_groups(args: argparse.Namespace, kinds: Sequence[Kind]) -> int:
-    """Find the groups of each kind (the threshold applies to the last) and print them."""
+def show_groups(args: argparse.Namespace, view: View) -> int:
+    """Find the groups a review view lists and print them."""
     # Imported here: grouping loads the vector index stack, which other verbs never need.
-    from lookalike.core.review import find_groups
+    from lookalike.core.review import view_groups
 
     if args.threshold is not None:
         try:
@@ -49,19 +52,21 @@ def show_groups(args: argparse.Namespace, kinds: Sequence[Kind]) -> int:
             raise CommandError(str(exc), exit_code=2) from exc
     model_id = manifest_for(args.model).model_id
     with open_catalog(args) as catalog:
-        groups = [g for kind in kinds for g in find_groups(catalog, model_id, kind, args.threshold)]
+        groups = view_groups(catalog, model_id, view, args.threshold)
     if args.json:
         print_json({"groups": [group_json(g) for g in groups]})
     else:
-        print_groups(groups, kinds)
+        print_groups(groups, view)
     return 0
 
 
 def group_json(group: ReviewGroup) -> dict[str, object]:
     return {
         "kind": group.kind,
+        "reclaimable": group.reclaimable,
         "files": [
             {
+                "id": m.file.id,
                 "path": m.file.path,
                 "similarity": round(m.similarity, 4),
                 "keep": m.keep,
@@ -75,15 +80,13 @@ def group_json(group: ReviewGroup) -> dict[str, object]:
     }
 
 
-def print_groups(groups: Sequence[ReviewGroup], kinds: Sequence[Kind]) -> None:
+def print_groups(groups: Sequence[ReviewGroup], view: View) -> None:
     if not groups:
-        print(f"No {' or '.join(kinds)} photos found.")
+        print(f"No {'identical or duplicate' if view == 'duplicate' else view} photos found.")
         return
     for number, group in enumerate(groups, start=1):
-        print(
-            f"Group {number} ({group.kind}, {len(group.members)} files, "
-            f"{human_bytes(group.reclaimable)} reclaimable)"
-        )
+        freed = f", {human_bytes(group.reclaimable)} reclaimable" if group.copies else ", different shots"
+        print(f"Group {number} ({group.kind}, {len(group.members)} files{freed})")
         print_table(
             ("", "SIMILARITY", "SIZE", "PIXELS", "PATH", "REASON"),
             [
@@ -99,5 +102,8 @@ def print_groups(groups: Sequence[ReviewGroup], kinds: Sequence[Kind]) -> None:
             ],
         )
         print()
-    total = sum(g.reclaimable for g in groups)
-    print(f"{len(groups)} groups; removing the copies not kept would free {human_bytes(total)}.")
+    if view == "duplicate":
+        total = sum(g.reclaimable for g in groups)
+        print(f"{len(groups)} groups; removing the copies not kept would free {human_bytes(total)}.")
+    else:
+        print(f"{len(groups)} groups of different shots (not copies: `dedupe` removes none of them unasked).")

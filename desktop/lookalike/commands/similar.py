@@ -19,4 +19,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return show_groups(args, ("similar",))
+    return show_groups(args, "similar")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import stat
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -34,12 +33,13 @@ from lookalike.core.journal import (
     DeletionError,
     EntryReport,
     batch_lock,
-    finish_entry,
     open_batch,
+    plan_entry,
+    record_outcome,
     recover_locked,
     set_batch_status,
 )
-from lookalike.core.schema import File, JournalEntry
+from lookalike.core.schema import File
 
 Mode = Literal["trash", "quarantine", "permanent"]
 MODES: tuple[str, ...] = get_args(Mode)
@@ -231,35 +231,23 @@ class _Batch:
         source = Path(row.path if row else removal.path)
         current_hash, unreadable = self._hash(source, row)
         destination = self._destination(source, root_of(source, self.roots))
-        with self.catalog.session() as session:
-            entry = JournalEntry(
-                batch_id=self.id,
-                file_id=removal.file_id,
-                source=str(source),
-                destination=str(destination) if destination else None,
-                size=row.size if row else removal.size,
-                mtime_ns=row.mtime_ns if row else 0,
-                content_hash=(row.full_hash if row else None) or current_hash,
-                state="planned",
-                updated_at=time.time(),
-            )
-            session.add(entry)
+        size, content_hash = (row.size if row else removal.size), (row.full_hash if row else None) or current_hash
+        entry_id = plan_entry(
+            self.catalog, self.id, removal.file_id, source, destination, size, row.mtime_ns if row else 0, content_hash
+        )
         refusal = self._refusal(source, row, current_hash, unreadable, removal)
         if refusal is None and destination is not None:
             refusal = self._prepare_destination(destination)
         state, reason, landed = "skipped", refusal, None
         if refusal is None:
             try:
-                landed = self._act(source, destination, entry.content_hash, entry.size)
+                landed = self._act(source, destination, content_hash, size)
                 state, reason = "done", None
                 if self.mode == "trash" and landed is None:
                     reason = "in the system trash" if not trash.CAN_RESTORE else "trashed, but not found in the trash"
             except OSError as exc:
                 state, reason = "failed", f"could not remove: {exc.strerror or exc}"
-        with self.catalog.session() as session:
-            entry = session.get(JournalEntry, entry.id)
-            finish_entry(session, entry, state, reason, str(landed) if landed else None)
-            return EntryReport.of(entry)
+        return record_outcome(self.catalog, entry_id, state, reason, str(landed) if landed else None)
 
     def _hash(self, source: Path, row: File | None) -> tuple[str | None, str | None]:
         """(current content hash or None, why the file could not be read or None)."""

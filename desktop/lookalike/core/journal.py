@@ -10,6 +10,11 @@ hash, and write down what really happened; nothing is left unexplained.
 One process at a time may run a batch, an undo or a recovery on a catalog: they
 take an advisory lock on a file beside the catalog (core/locking.py), and the
 catalog's scan lock too, so none of them overlaps a scan of the same catalog.
+
+The journal's tables (`batches`, `journal`) are read and written here alone:
+deletion and undo go through the functions below (`plan_entry`, `record_outcome`,
+`begin_restore`, `end_restore`...), so every state change keeps the catalog row
+of its file in step in one place.
 """
 
 from __future__ import annotations
@@ -55,10 +60,14 @@ class EntryReport:
     size: int
     state: str  # planned | done | skipped | failed | restoring | restored
     reason: str | None
+    id: int | None = None  # the journal row, for undo
+    content_hash: str | None = None  # the bytes the file had when it was removed
 
     @classmethod
     def of(cls, row: JournalEntry) -> EntryReport:
-        return cls(row.file_id, row.source, row.destination, row.size, row.state, row.reason)
+        return cls(
+            row.file_id, row.source, row.destination, row.size, row.state, row.reason, row.id, row.content_hash
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +114,92 @@ def open_batch(catalog: Catalog, mode: str, target: str | None) -> int:
         session.add(batch)
         session.flush()
         return batch.id
+
+
+def plan_entry(
+    catalog: Catalog,
+    batch_id: int,
+    file_id: int | None,
+    source: Path,
+    destination: Path | None,
+    size: int,
+    mtime_ns: int,
+    content_hash: str | None,
+) -> int:
+    """Commit a file's "planned" row (where it will go) before it is touched; returns the row's id."""
+    with catalog.session() as session:
+        entry = JournalEntry(
+            batch_id=batch_id,
+            file_id=file_id,
+            source=str(source),
+            destination=str(destination) if destination else None,
+            size=size,
+            mtime_ns=mtime_ns,
+            content_hash=content_hash,
+            state="planned",
+            updated_at=time.time(),
+        )
+        session.add(entry)
+        session.flush()
+        return entry.id
+
+
+def record_outcome(
+    catalog: Catalog, entry_id: int, state: str, reason: str | None = None, destination: str | None = None
+) -> EntryReport:
+    """`finish_entry` for one row in its own transaction; the row as it ends."""
+    with catalog.session() as session:
+        entry = session.get(JournalEntry, entry_id)
+        finish_entry(session, entry, state, reason, destination)
+        return EntryReport.of(entry)
+
+
+def batch_to_undo(catalog: Catalog) -> int | None:
+    """The most recent batch that is not undone yet (done or interrupted), or None."""
+    with catalog.session() as session:
+        return session.scalar(
+            select(Batch.id).where(Batch.status.in_((DONE, INTERRUPTED))).order_by(Batch.id.desc()).limit(1)
+        )
+
+
+def batch_summary(catalog: Catalog, batch_id: int) -> BatchSummary | None:
+    """One batch as `history` shows it, or None when there is no such batch."""
+    return next(iter(_summaries(catalog, batch_id)), None)
+
+
+def removed_entries(catalog: Catalog, batch_id: int) -> list[EntryReport]:
+    """The files of a batch that are still removed ("done"), the last removed first."""
+    with catalog.session() as session:
+        rows = session.scalars(
+            select(JournalEntry)
+            .where(JournalEntry.batch_id == batch_id, JournalEntry.state == DONE)
+            .order_by(JournalEntry.id.desc())
+        )
+        return [EntryReport.of(row) for row in rows]
+
+
+def begin_restore(catalog: Catalog, entry_id: int) -> None:
+    """Commit that a file is being put back ("restoring") before it moves."""
+    with catalog.session() as session:
+        entry = session.get(JournalEntry, entry_id)
+        entry.state, entry.updated_at = RESTORING, time.time()
+
+
+def end_restore(catalog: Catalog, entry_id: int, failure: str | None) -> EntryReport:
+    """Record a move back: "restored", or (with `failure`) wherever `settle_restoring` finds the file."""
+    with catalog.session() as session:
+        entry = session.get(JournalEntry, entry_id)
+        if failure is None:
+            finish_entry(session, entry, "restored")
+        else:
+            settle_restoring(session, entry, failure)
+        return EntryReport.of(entry)
+
+
+def close_batch_if_undone(catalog: Catalog, batch_id: int) -> None:
+    """`close_if_undone` in its own transaction."""
+    with catalog.session() as session:
+        close_if_undone(session, batch_id)
 
 
 def set_batch_status(catalog: Catalog, batch_id: int, status: str) -> None:
@@ -245,13 +340,19 @@ def _has_bytes(path: Path, content_hash: str | None) -> bool:
 
 def history(catalog: Catalog) -> list[BatchSummary]:
     """Every batch, newest first, with per-state file counts and the bytes still removed."""
+    return _summaries(catalog)
+
+
+def _summaries(catalog: Catalog, batch_id: int | None = None) -> list[BatchSummary]:
+    """Summaries of every batch (or of `batch_id` only), newest first."""
+    batches_stmt = select(Batch).order_by(Batch.id.desc())
+    counts_stmt = select(JournalEntry.batch_id, JournalEntry.state, func.count(), func.sum(JournalEntry.size))
+    if batch_id is not None:
+        batches_stmt = batches_stmt.where(Batch.id == batch_id)
+        counts_stmt = counts_stmt.where(JournalEntry.batch_id == batch_id)
     with catalog.session() as session:
-        batches = list(session.scalars(select(Batch).order_by(Batch.id.desc())))
-        rows = session.execute(
-            select(JournalEntry.batch_id, JournalEntry.state, func.count(), func.sum(JournalEntry.size)).group_by(
-                JournalEntry.batch_id, JournalEntry.state
-            )
-        ).all()
+        batches = list(session.scalars(batches_stmt))
+        rows = session.execute(counts_stmt.group_by(JournalEntry.batch_id, JournalEntry.state)).all()
     counts: dict[int, dict[str, int]] = {}
     removed: dict[int, int] = {}
     for batch_id, state, count, size in rows:

@@ -6,19 +6,32 @@ keeper. The reason shown for a removed copy is the first rule on which the keepe
 beat it: a person can check that one fact instead of reading a score table.
 
 Rules read `schema.File` attributes (path, size, width, height, format, taken_at,
-has_gps) by duck typing, so the UI can pass its own row objects. The Settings
+camera, has_gps, grey) by duck typing, so the UI can pass its own row objects. The
+"original" rule also looks at the pictures (`Evidence`): which copies are derived
+from another one of the group (an upscale, a lossless re-save of a lossy file, a
+turned or mirrored copy). A person's own choice ("keep this one", see
+core/decisions.py) comes before every rule (`chosen`). The Settings
 dialog and `lookalike dedupe` both pass a person's choices through
 `normalise_rules` and `normalise_folders`, so a typo is refused the same way in both.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePath
 from typing import Any, Protocol
+
+import numpy as np
+from PIL import Image
+
+from lookalike.core.images import ImageError, decode, open_upright
+from lookalike.core.structure import SIDE, signature
 
 
 class FileLike(Protocol):
@@ -29,6 +42,7 @@ class FileLike(Protocol):
     height: int | None
     format: str | None
     taken_at: str | None
+    camera: str | None
     has_gps: bool
     grey: bool
 
@@ -40,6 +54,8 @@ class Context:
     preferred_folders: tuple[str, ...] = ()
     #: The copies still in the running: tied with the best on every earlier rule.
     contenders: tuple[FileLike, ...] = ()
+    #: How each derived copy of the group was made from another ("a 2x upscale"), by file id.
+    derived: Mapping[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +105,7 @@ def _preferred_lost(file: FileLike, ctx: Context) -> str:
 # --- resolution -----------------------------------------------------------------
 
 
-def _pixels(file: FileLike, _ctx: Context) -> int:
+def _pixels(file: FileLike, _ctx: Context | None = None) -> int:
     return (file.width or 0) * (file.height or 0)
 
 
@@ -126,7 +142,12 @@ def _format_name(file: FileLike) -> str:
 
 
 def _format_score(file: FileLike, _ctx: Context) -> int:
-    return FORMAT_RANK.get(_format_name(file), 0)
+    """The format's rank; HEIC/HEIF ranks as the camera's own format only with the camera's
+    make and model (a phone's original), else as the lossy re-encode it then is."""
+    name = _format_name(file)
+    if name in ("HEIC", "HEIF") and not _camera(file):
+        return FORMAT_RANK["JPEG"]
+    return FORMAT_RANK.get(name, 0)
 
 
 # --- size -----------------------------------------------------------------------
@@ -210,10 +231,287 @@ def _metadata_lost(file: FileLike, _ctx: Context) -> str:
     return "missing " + " and ".join(missing)
 
 
+# --- original: copies derived from another copy of the group ----------------------
+
+#: Formats that store pixels exactly, and formats that lose detail when saving.
+LOSSLESS = frozenset({"PNG", "TIFF", "BMP"})
+LOSSY = frozenset({"JPEG", "MPO", "WEBP", "HEIC", "HEIF", "AVIF"})
+#: Mean |difference| (grey levels, over RGB) up to which a lossless file holds a lossy
+#: copy's decoded pixels: a lossless re-save, whatever metadata came along. The same
+#: decoder gives 0, another one's rounding stays under it; even a quality-100 JPEG of a
+#: lossless original differs by more (colour conversion, chroma subsampling).
+RESAVE_TOLERANCE = 0.25
+#: Formats a photo is converted to: it is not what a camera wrote unless it carries the
+#: camera's make and model (a phone's HEIC, a scanner's or camera's TIFF).
+CONVERSION_FORMATS = frozenset({"PNG", "TIFF", "BMP", "HEIC", "HEIF", "AVIF", "WEBP"})
+#: Mean |difference| (grey levels, over RGB) up to which two copies of one size hold the
+#: same picture: renderings of one image at JPEG 75-95 or HEIC/AVIF 80 differ by 0.3-5
+#: on the devset, an edit (brightness, watermark...) by more. A conversion-format copy
+#: without camera metadata that holds the same picture as a JPEG is a conversion of
+#: it. (A screenshot saved as PNG and also as JPEG loses here: the pixels cannot tell
+#: it from a photo converted to PNG.)
+SAME_PICTURE = 6.0
+#: A copy at least this much wider (linear factor) than another is checked for being
+#: an upscale of it; below it the round trip below cannot tell (measured on the samples
+#: and the devset at 1.25: originals from 0.42, upscales up to 0.31).
+UPSCALE_MIN_FACTOR = 1.4
+#: `_detail_ratio` under this means the larger copy holds no detail beyond the smaller
+#: one's resolution: an upscale. Measured on 5 samples and 40 devset originals with
+#: Lanczos, bicubic and bilinear upscales saved as JPEG 80 and 95: upscales 0.07 (2x)
+#: to 0.15 (1.5x) at most, originals over their own downscale 0.22 at least.
+UPSCALE_RATIO = 0.18
+#: Side of the centre region (pixels of the larger copy) the detail is measured on:
+#: a statistic of the picture, so a region is enough and a 50 MP photo costs no more.
+DETAIL_REGION = 1024
+#: Side of the decode a signature is made from when the catalog has none (a scan
+#: makes it from the model's input, about this size; JPEGs decode this small fast).
+SIGNATURE_DECODE = 224
+#: A turn or mirror counts when it matches the signatures at least this well (correlation)
+#: and this much better than the photo as it is (symmetric pictures match both ways).
+TURN_MATCH, TURN_MARGIN = 0.6, 0.15
+#: The 8 ways to lay a picture: np.rot90 quarter turns (counter-clockwise), then mirrored.
+_TURN_WORDS = (
+    "", "a copy turned 90°", "a copy turned upside down", "a copy turned 90°",
+    "a mirrored copy", "a mirrored and turned copy", "a copy flipped upside down", "a mirrored and turned copy",
+)  # fmt: skip
+
+
+class Evidence:
+    """What the "original" rule looks at beyond a file's row: its structure signature
+    (core/structure.py, stored by the scan) and, only for the pairs that need them
+    (different resolutions; a lossless and a lossy copy of one size), its pixels.
+
+    Pixel verdicts are cached (for the process) by both files' path, size and
+    modification time, so regrouping (the app's threshold slider) decodes nothing
+    again; decoded pixels are held for the last few files only.
+    """
+
+    _verdicts: OrderedDict[tuple[Any, ...], str | None] = OrderedDict()
+    _verdicts_lock = threading.Lock()
+    VERDICTS_KEPT = 20_000
+    PIXELS_KEPT = 4
+
+    def __init__(self, signatures: Mapping[int, bytes] | None = None) -> None:
+        self._signatures = dict(signatures or {})
+        self._decoded: OrderedDict[int, np.ndarray | None] = OrderedDict()
+
+    def signature(self, file: FileLike) -> np.ndarray | None:
+        """The upright 32x32 greyscale signature, from the catalog, else from a small decode."""
+        blob = self._signatures.get(file.id)
+        if blob is None:
+            try:
+                blob = signature(decode(file.path, (SIGNATURE_DECODE, SIGNATURE_DECODE)).pixels)
+            except (ImageError, OSError):
+                return None
+        return np.frombuffer(blob, dtype=np.uint8).reshape(SIDE, SIDE).astype(np.float32)
+
+    def pixels(self, file: FileLike) -> np.ndarray | None:
+        """Upright RGB pixels, or None when the file cannot be read (it then proves nothing)."""
+        if file.id in self._decoded:
+            self._decoded.move_to_end(file.id)
+            return self._decoded[file.id]
+        try:
+            pixels: np.ndarray | None = np.asarray(open_upright(file.path), dtype=np.uint8)
+        except (ImageError, OSError):
+            pixels = None
+        self._decoded[file.id] = pixels
+        if len(self._decoded) > self.PIXELS_KEPT:
+            self._decoded.popitem(last=False)
+        return pixels
+
+    def verdict(
+        self, copy: FileLike, source: FileLike, test: Callable[[np.ndarray, np.ndarray], str | None]
+    ) -> str | None:
+        """`test(copy's pixels, source's pixels)`: how `copy` was made from `source`, or None."""
+        key = (test.__name__, *_identity(copy), *_identity(source))
+        with self._verdicts_lock:
+            if key in self._verdicts:
+                self._verdicts.move_to_end(key)
+                return self._verdicts[key]
+        a, b = self.pixels(copy), self.pixels(source)
+        found = None if a is None or b is None else test(a, b)
+        with self._verdicts_lock:
+            self._verdicts[key] = found
+            if len(self._verdicts) > self.VERDICTS_KEPT:
+                self._verdicts.popitem(last=False)
+        return found
+
+
+def _identity(file: FileLike) -> tuple[str, int, int]:
+    return (file.path, file.size or 0, getattr(file, "mtime_ns", 0) or 0)
+
+
+def _grey(pixels: np.ndarray) -> np.ndarray:
+    return np.asarray(Image.fromarray(pixels).convert("L"), dtype=np.float32)
+
+
+def _round_trip_loss(grey: np.ndarray, factor: float) -> float:
+    """Mean squared detail lost by shrinking `grey` `factor` times and enlarging it back."""
+    height, width = grey.shape
+    image = Image.fromarray(grey, mode="F")
+    small = image.resize((max(1, round(width / factor)), max(1, round(height / factor))), Image.Resampling.LANCZOS)
+    back = np.asarray(small.resize((width, height), Image.Resampling.LANCZOS), dtype=np.float32)
+    border = 4  # the filters' edge effects
+    lost = (grey - back)[border:-border, border:-border]
+    return float(np.mean(lost * lost)) if lost.size else 0.0
+
+
+def _centre(grey: np.ndarray, fraction: float) -> np.ndarray:
+    """The centre `fraction` of each side of `grey`."""
+    height, width = grey.shape
+    h, w = max(1, round(height * fraction)), max(1, round(width * fraction))
+    top, left = (height - h) // 2, (width - w) // 2
+    return grey[top : top + h, left : left + w]
+
+
+def _detail_ratio(large: np.ndarray, small: np.ndarray) -> float:
+    """Detail the larger copy holds beyond the smaller one's resolution, relative to the
+    detail the smaller one holds in the octave below its own: about 1 for an original
+    (a photo has detail at every scale), near 0 for an upscale (nothing above the source).
+
+    Both are measured on the same centre part of the picture, at most DETAIL_REGION
+    pixels of the larger copy across, so a crop or a 50 MP photo changes little.
+    """
+    factor = float(np.sqrt(large.shape[0] * large.shape[1] / (small.shape[0] * small.shape[1])))
+    fraction = min(1.0, DETAIL_REGION / max(large.shape))
+    above = _round_trip_loss(_centre(large, fraction), factor)
+    below = _round_trip_loss(_centre(small, fraction), factor)
+    return above / max(below, 1e-3)
+
+
+def upscale(copy: np.ndarray, source: np.ndarray) -> str | None:
+    """'a 2x upscale' when `copy` (the larger) carries no detail beyond `source`'s resolution."""
+    factor = float(np.sqrt(copy.shape[0] * copy.shape[1] / (source.shape[0] * source.shape[1])))
+    if factor < UPSCALE_MIN_FACTOR or min(source.shape[:2]) < 64:
+        return None
+    if _detail_ratio(_grey(copy), _grey(source)) >= UPSCALE_RATIO:
+        return None
+    return f"a {factor:.2g}x upscale"
+
+
+def same_pixels(copy: np.ndarray, source: np.ndarray) -> str | None:
+    """How closely `copy` holds `source`'s pixels (same size): "exact" within RESAVE_TOLERANCE,
+    "alike" within SAME_PICTURE, else None."""
+    if copy.shape != source.shape:
+        return None
+    difference = 0.0
+    for start in range(0, copy.shape[0], 256):  # int16 rows in slices: no full-size temporaries
+        rows = slice(start, start + 256)
+        difference += float(np.abs(copy[rows].astype(np.int16) - source[rows].astype(np.int16)).sum())
+    mean = difference / copy.size
+    return "exact" if mean <= RESAVE_TOLERANCE else "alike" if mean <= SAME_PICTURE else None
+
+
+def _turn(reference: np.ndarray, other: np.ndarray) -> int:
+    """The way (index into _TURN_WORDS) `other` is laid relative to `reference`; 0 when unclear."""
+    ways = [np.rot90(m, k) for m in (other, other[:, ::-1]) for k in range(4)]
+    scores = [float(np.corrcoef(reference.ravel(), way.ravel())[0, 1]) for way in ways]
+    scores = [s if np.isfinite(s) else -1.0 for s in scores]
+    best = int(np.argmax(scores))
+    return best if scores[best] >= TURN_MATCH and scores[best] - scores[0] >= TURN_MARGIN else 0
+
+
+def _turned_copies(files: Sequence[FileLike], evidence: Evidence) -> dict[int, str]:
+    """Copies laid differently (turned, mirrored) from the way most copies of the group lie.
+
+    Which way is upright cannot be told from one pair (a mirror of a mirror is the
+    original); the way most copies share is the way it was shot. With no majority
+    (two copies, or a tie) nothing is said.
+    """
+    sigs = {f.id: s for f in files if (s := evidence.signature(f)) is not None}
+    if len(sigs) < 3:
+        return {}
+    reference = next(iter(sigs.values()))
+    ways = {fid: _turn(reference, sig) for fid, sig in sigs.items()}
+    counts = sorted(((list(ways.values()).count(w), w) for w in set(ways.values())), reverse=True)
+    if len(counts) < 2 or counts[0][0] == counts[1][0]:
+        return {}
+    upright = next(fid for fid, way in ways.items() if way == counts[0][1])
+    return {
+        fid: _TURN_WORDS[_turn(sigs[upright], sigs[fid])] or _TURN_WORDS[way]
+        for fid, way in ways.items()
+        if way != counts[0][1]
+    }
+
+
+def _pixel_copies(files: Sequence[FileLike], evidence: Evidence) -> dict[int, str]:
+    """Copies whose pixels show they were made from another copy: upscales, lossless
+    re-saves of a lossy file, and conversions of a JPEG to another format (SAME_PICTURE)."""
+    found: dict[int, str] = {}
+    largest_first = sorted(files, key=lambda f: (-_pixels(f), f.path))  # an upscale is told of its nearest source
+    for copy, source in itertools.product(files, largest_first):
+        if copy.id in found or copy is source or (getattr(source, "grey", False) and not getattr(copy, "grey", False)):
+            continue  # already known; a colour copy is not made from a greyscale one
+        how = None
+        if _pixels(copy) > _pixels(source) > 0:
+            how = evidence.verdict(copy, source, upscale)
+        elif _dimensions(copy) == _dimensions(source) and (
+            _resaved(copy, source) or _converted(copy) and _format_name(source) in ("JPEG", "MPO")
+        ):
+            how = _pixel_words(copy, source, evidence.verdict(copy, source, same_pixels))
+        if how:
+            found[copy.id] = how
+    return found
+
+
+def _resaved(copy: FileLike, source: FileLike) -> bool:
+    """Whether `copy` may be a lossless re-save of `source` (their formats allow it)."""
+    return _format_name(copy) in LOSSLESS and _format_name(source) in LOSSY
+
+
+def _pixel_words(copy: FileLike, source: FileLike, likeness: str | None) -> str | None:
+    """'a lossless re-save (PNG)' of exact pixels, 'a PNG conversion' of a JPEG's picture, else None."""
+    name = _format_name(copy)
+    if likeness == "exact" and _resaved(copy, source):
+        return f"a lossless re-save ({name})"
+    if likeness is not None and _converted(copy) and _format_name(source) in ("JPEG", "MPO"):
+        return f"{'an' if name[0] in 'AEIOU' else 'a'} {name} conversion"
+    return None
+
+
+def _converted(file: FileLike) -> bool:
+    """In a format photos are converted to, without the camera's metadata (see CONVERSION_FORMATS)."""
+    return _format_name(file) in CONVERSION_FORMATS and not _camera(file)
+
+
+def derived_copies(files: Sequence[FileLike], evidence: Evidence) -> dict[int, str]:
+    """How each derived copy of a group was made ("a 2x upscale", "a mirrored copy"), by id."""
+    return _pixel_copies(files, evidence) | _turned_copies(files, evidence)
+
+
+def _camera(file: FileLike) -> str | None:
+    return getattr(file, "camera", None)
+
+
+def _original_score(file: FileLike, ctx: Context) -> tuple[int, int]:
+    """Not derived from another copy first, then the camera's make and model still present."""
+    return (int(file.id not in ctx.derived), int(bool(_camera(file))))
+
+
+def _original_won(file: FileLike, ctx: Context) -> str:
+    if file.id in ctx.derived:  # every copy still in the running is derived: it won on metadata
+        return f"has the camera's metadata ({_camera(file)})"
+    others = list(dict.fromkeys(how for fid, how in ctx.derived.items() if fid != file.id))
+    if others:
+        return "original: the others are " + ", ".join(others)
+    return f"original: has the camera's metadata ({_camera(file)})"
+
+
+def _original_lost(file: FileLike, ctx: Context) -> str:
+    return ctx.derived.get(file.id) or "no camera metadata (make and model)"
+
+
 RULES: dict[str, KeepRule] = {
     rule.name: rule
     for rule in (
         KeepRule("preferred_folder", "In a preferred folder", _preferred_score, _preferred_won, _preferred_lost),
+        KeepRule(
+            "original",
+            "The original (not an upscale, re-save, turned or mirrored copy; camera metadata)",
+            _original_score,
+            _original_won,
+            _original_lost,
+        ),
         KeepRule(
             "colour",
             "Colour over greyscale",
@@ -230,7 +528,7 @@ RULES: dict[str, KeepRule] = {
         ),
         KeepRule(
             "format",
-            "Original format (RAW > TIFF/PNG/HEIC > JPEG/WebP/AVIF)",
+            "Original format (RAW > TIFF/PNG/camera HEIC > JPEG/WebP/AVIF)",
             _format_score,
             lambda f, _c: f"original format ({_format_name(f)})",
             lambda f, _c: f"less original format ({_format_name(f)})",
@@ -263,6 +561,10 @@ RULES: dict[str, KeepRule] = {
 #: The order a photographer expects, most telling first:
 #: 1. preferred_folder: the person's own word ("keep what is in Archive") beats any
 #:    guess; it decides nothing while no folder is set.
+#: 1b. original: a copy made from another copy of the group is never the original,
+#:    however many pixels or bytes it has (an upscale, a PNG of a JPEG, a turned or
+#:    mirrored copy: these used to win on resolution, format or size); then the one
+#:    still carrying the camera's make and model.
 #: 2. colour, 3. resolution, 4. format: keep the copy that holds the most of the
 #:    picture: a greyscale conversion, a downscale or a lossy re-save lost
 #:    something that cannot come back, and RAW/lossless is what the camera wrote.
@@ -278,6 +580,7 @@ RULES: dict[str, KeepRule] = {
 #: sideways copy that happened to be 1% larger over the original.
 DEFAULT_RULES: list[str] = [
     "preferred_folder",
+    "original",
     "colour",
     "resolution",
     "format",
@@ -319,22 +622,30 @@ def choose_keeper(
     rules: Sequence[str] | None = None,
     preferred_folders: Sequence[str] = (),
     relation: str = "duplicate of",
+    kept_by_person: Collection[int] = (),
+    evidence: Evidence | None = None,
 ) -> tuple[int, dict[int, str]]:
     """The id of the copy to keep and, for every file id, a sentence saying why.
 
     `rules` defaults to DEFAULT_RULES; ties on every rule go to the first path in
     sort order, so repeated runs agree. Each rule scores knowing which copies are
-    still in the running (file size compares with the largest of those only). `relation` words the link to the keeper
-    ("duplicate of", "similar to") in the other files' reasons.
+    still in the running (file size compares with the largest of those only).
+    `relation` words the link to the keeper ("duplicate of", "similar to") in the
+    other files' reasons. Ids in `kept_by_person` (a remembered "keep this one")
+    come before every rule. `evidence` lets the "original" rule look at the
+    pictures; without it no copy counts as derived.
     """
     if not files:
         raise ValueError("choose_keeper needs at least one file")
     chosen = [RULES[name] for name in check_rules(DEFAULT_RULES if rules is None else rules)]
+    if any(f.id in kept_by_person for f in files):
+        chosen.insert(0, _person_rule(kept_by_person))
+    derived = derived_copies(files, evidence) if evidence is not None and RULES["original"] in chosen else {}
     scores: dict[int, list[Any]] = {f.id: [] for f in files}
     contexts = []  # the context each rule scored in
     for rule in chosen:
         best = max(scores.values())
-        ctx = Context(tuple(preferred_folders), tuple(f for f in files if scores[f.id] == best))
+        ctx = Context(tuple(preferred_folders), tuple(f for f in files if scores[f.id] == best), derived)
         contexts.append(ctx)
         for f in files:
             scores[f.id].append(rule.score(f, ctx))
@@ -362,6 +673,17 @@ def choose_keeper(
     else:
         reasons[keeper.id] = "first by path (copies equal on every rule)" if len(files) > 1 else "only copy"
     return keeper.id, reasons
+
+
+def _person_rule(kept: Collection[int]) -> KeepRule:
+    """A person's "keep this one": ahead of every rule, so it overrides them for its group."""
+    return KeepRule(
+        "kept_by_person",
+        "Chosen by you",
+        lambda f, _c: int(f.id in kept),
+        lambda f, _c: "you chose to keep this one",
+        lambda f, _c: "you chose to keep another copy",
+    )
 
 
 def _display_names(files: Sequence[FileLike]) -> dict[int, str]:

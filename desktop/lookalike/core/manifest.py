@@ -90,3 +90,9 @@ def _triple(values: object) -> tuple[float, float, float]:
     if len(items) != 3:
         raise ValueError("mean and std need three values (R, G, B)")
     return items[0], items[1], items[2]
+
+
+def manifest_for(choice: str) -> ModelManifest:
+    """The manifest a setting or `--model` names: a shipped model by name, or any manifest
+    file by path (ending in .json). One rule for the CLI and the app."""
+    return load_manifest(Path(choice) if choice.endswith(".json") else default_manifest_path(choice))

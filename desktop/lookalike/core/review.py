@@ -17,33 +17,43 @@ twice and nothing hides behind a chain:
   keeper takes part, so a similar group shows distinct pictures.
 
 The k-NN graph (with its structural scores) is cached by `graph.open_graph`, so a
-new threshold only regroups; `lookalike duplicates` lists the identical groups
-then the duplicate groups.
+new threshold only regroups.
+
+The review model both views use: `view_groups` is what a view lists (the app's
+tabs, `lookalike duplicates` and `similar`), `all_but_keepers` what "mark all but
+keepers" takes (different shots only when asked), `ReviewGroup.reclaimable` what
+removing copies frees; keepers honour a person's remembered "keep this one"
+(core/decisions.py) before the keep rules.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
 from lookalike.core.catalog import Catalog
 from lookalike.core.config import Settings, load_settings
-from lookalike.core.decisions import excluded_pairs
+from lookalike.core.decisions import KeeperChoices, excluded_pairs, keeper_choices
 from lookalike.core.graph import BURST_STRUCTURE, FLOOR, KnnGraph, open_graph
 from lookalike.core.grouping import Group, star_groups
 from lookalike.core.identical import find_identical
-from lookalike.core.keeprules import choose_keeper
+from lookalike.core.keeprules import Evidence, choose_keeper, human_bytes
 from lookalike.core.proof import Verdict
 from lookalike.core.schema import File
 from lookalike.core.shot import best_shot
 
 Kind = Literal["identical", "duplicate", "burst", "similar"]
 KINDS: tuple[str, ...] = get_args(Kind)
-#: Tiers of distinct pictures, not copies: removing one loses a picture, so they free
-#: no space "for free" and bulk selection there needs a person's explicit yes.
-OTHER_SHOTS: tuple[str, ...] = ("burst", "similar")
+#: Tiers whose groups hold copies of one picture: removing all but the keeper frees
+#: space and loses no shot. Every other tier (similar, and shots of one burst) holds
+#: different shots: nothing there is "could free", and selecting in bulk needs a choice.
+COPY_KINDS: tuple[str, ...] = ("identical", "duplicate")
+OTHER_SHOTS: tuple[str, ...] = tuple(kind for kind in KINDS if kind not in COPY_KINDS)
+#: What a review view lists (the app's tabs, the CLI's `duplicates`, `bursts` and `similar`).
+View = Literal["duplicate", "burst", "similar"]
+VIEWS: tuple[str, ...] = get_args(View)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +75,34 @@ class ReviewGroup:
     members: list[ReviewMember]
 
     @property
-    def reclaimable(self) -> int:
-        """Bytes freed by removing every copy but the keeper."""
+    def copies(self) -> bool:
+        """Whether the members are copies of one picture (not different shots)."""
+        return self.kind in COPY_KINDS
+
+    @property
+    def not_kept_bytes(self) -> int:
+        """Size of every member but the keeper."""
         return sum(m.file.size for m in self.members if not m.keep)
+
+    @property
+    def reclaimable(self) -> int:
+        """Bytes freed by removing every copy but the keeper; 0 for different shots,
+        whose removal loses pictures rather than freeing space taken by copies."""
+        return self.not_kept_bytes if self.copies else 0
+
+
+class DifferentShots(ValueError):
+    """A bulk selection would take different shots, not copies, and nobody said it may."""
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What "mark all but keepers" selects, and the words for asking or telling about it."""
+
+    file_ids: list[int]
+    size: int  # bytes of the selected files
+    different_shots: bool  # the selection holds shots that are not copies of a kept one
+    description: str
 
 
 def check_threshold(threshold: float) -> float:
@@ -105,6 +140,56 @@ def find_groups(
     return _review(catalog, kind, groups, settings)
 
 
+def view_groups(
+    catalog: Catalog, model_id: str, view: View, threshold: float | None = None, settings: Settings | None = None
+) -> list[ReviewGroup]:
+    """The groups a review view lists: one notion of a group for the app's tabs and the CLI.
+
+    Duplicates: one group per picture, its byte-identical copies inside
+    (`picture_groups`), so marking all but the keepers never removes a file another
+    group keeps. Bursts and similar: groups of different shots (`find_groups`).
+    """
+    if view == "duplicate":
+        return picture_groups(catalog, model_id, threshold, settings)
+    if view in VIEWS:
+        return find_groups(catalog, model_id, view, threshold, settings)
+    raise ValueError(f"unknown view {view!r}; expected one of {', '.join(VIEWS)}")
+
+
+def all_but_keepers(groups: Sequence[ReviewGroup], different_shots: bool = False) -> Selection:
+    """Every member but the keepers, for "mark all but keepers" and `lookalike dedupe`.
+
+    Groups of different shots (similar, burst) are taken only with `different_shots`
+    (the person said so); otherwise DifferentShots says what the selection would
+    hold. A file in two groups is taken once, and never when one of them keeps it.
+    """
+    kept = {m.file.id for g in groups for m in g.members if m.keep}
+    chosen: dict[int, int] = {}
+    for group in groups:
+        chosen.update((m.file.id, m.file.size) for m in group.members if not m.keep and m.file.id not in kept)
+    shots = bool(shots_among(groups, chosen))
+    count, size = len(chosen), sum(chosen.values())
+    photos = f"{count} photo{'' if count == 1 else 's'} ({human_bytes(size)})"
+    if shots:
+        description = (
+            f"{photos}: these are different shots, not copies: each group keeps only the one its keep "
+            "rules chose and the other shots would be lost"
+        )
+        if not different_shots:
+            raise DifferentShots(description)
+    else:
+        description = f"{photos}: copies of a picture that stays in its kept copy"
+    return Selection(list(chosen), size, shots, description)
+
+
+def shots_among(groups: Iterable[ReviewGroup], file_ids: Collection[int]) -> set[int]:
+    """Of `file_ids`, those whose removal loses a shot: members of a group of different
+    shots that are not a spare copy in a group of copies (whose picture stays)."""
+    groups = list(groups)
+    spare = {m.file.id for g in groups if g.copies for m in g.members if not m.keep}
+    return {m.file.id for g in groups if not g.copies for m in g.members if m.file.id in file_ids} - spare
+
+
 def picture_groups(
     catalog: Catalog, model_id: str, threshold: float | None = None, settings: Settings | None = None
 ) -> list[ReviewGroup]:
@@ -127,16 +212,19 @@ def picture_groups(
             alone.append(group)
         else:
             joining.setdefault(n, []).extend(m for m in group.members if m.file.id not in home)
-    merged = [_with_copies(g, joining[n], settings) if n in joining else g for n, g in enumerate(duplicates)]
+    keeping = _keeping(catalog, [i for members in joining.values() for i in (m.file.id for m in members)])
+    merged = [
+        _with_copies(g, joining[n], settings, keeping) if n in joining else g for n, g in enumerate(duplicates)
+    ]
     return _most_reclaimable_first(merged + alone)
 
 
-def _with_copies(group: ReviewGroup, copies: list[ReviewMember], settings: Settings) -> ReviewGroup:
+def _with_copies(group: ReviewGroup, copies: list[ReviewMember], settings: Settings, keeping: _Keeping) -> ReviewGroup:
     """`group` with identical `copies` of its members added, keeper and reasons over all of them."""
     similarity = {m.file.full_hash: m.similarity for m in group.members}
     everyone = [(m.file, m.similarity) for m in group.members]
     everyone += [(m.file, similarity.get(m.file.full_hash, m.similarity)) for m in copies]
-    keeper, reasons = _keeper([f for f, _ in everyone], settings)
+    keeper, reasons = _keeper([f for f, _ in everyone], settings, keeping)
     members = [ReviewMember(f, s, f.id == keeper, reasons[f.id]) for f, s in everyone]
     return ReviewGroup(group.kind, group.representative_id, _representative_first(members, group.representative_id))
 
@@ -147,8 +235,8 @@ def _representative_first(members: list[ReviewMember], representative: int) -> l
 
 
 def _most_reclaimable_first(groups: list[ReviewGroup]) -> list[ReviewGroup]:
-    """Groups freeing the most bytes first (then the largest, then by representative id)."""
-    return sorted(groups, key=lambda g: (-g.reclaimable, -len(g.members), g.representative_id))
+    """Groups with the most bytes not kept first (then the largest, then by representative id)."""
+    return sorted(groups, key=lambda g: (-g.not_kept_bytes, -len(g.members), g.representative_id))
 
 
 def _grouped(catalog: Catalog, model_id: str, kind: Kind, threshold: float, settings: Settings) -> list[Group]:
@@ -203,32 +291,59 @@ def _apart(ids: Sequence[int], excluded: set[tuple[int, int]]) -> list[list[int]
 def _hidden_copies(catalog: Catalog, groups: list[Group], settings: Settings) -> set[int]:
     """The files of `groups` other than their keepers: a looser tier sees only the keeper."""
     files = catalog.files([i for g in groups for i in g.members])
+    keeping = _keeping(catalog, list(files))
     hidden: set[int] = set()
     for group in groups:
         present = [files[i] for i in group.members if i in files]
         if len(present) > 1:
-            keeper, _ = _keeper(present, settings)
+            keeper, _ = _keeper(present, settings, keeping)
             hidden.update(f.id for f in present if f.id != keeper)
     return hidden
 
 
-def _keeper(files: list[File], settings: Settings, kind: str = "duplicate") -> tuple[int, dict[int, str]]:
-    """Copies keep the original by the keep rules; burst frames keep the best shot."""
+@dataclass(frozen=True, slots=True)
+class _Keeping:
+    """What choosing keepers reads from the catalog besides the files, once per regrouping."""
+
+    choices: KeeperChoices  # remembered "keep this one"
+    evidence: Evidence  # signatures (and pixels) for the "original" rule
+
+
+def _keeping(catalog: Catalog, ids: Sequence[int], kind: str = "duplicate") -> _Keeping:
+    """Remembered choices, and the signatures of `ids` (of copies: different shots need none)."""
+    return _Keeping(keeper_choices(catalog), Evidence(catalog.signatures(ids) if kind in COPY_KINDS else {}))
+
+
+def _keeper(
+    files: list[File], settings: Settings, keeping: _Keeping, kind: str = "duplicate"
+) -> tuple[int, dict[int, str]]:
+    """The keep rules' verdict, after a person's own choice. Similar groups hold distinct
+    shots, not copies of each other: the "original" rule has nothing to look at there;
+    of a burst the best shot is kept."""
+    chosen = keeping.choices.kept_in(f.id for f in files)
     if kind == "burst":
-        return best_shot(files)
+        return best_shot(files, chosen)
     relation = "similar to" if kind == "similar" else "duplicate of"
-    return choose_keeper(files, settings.keep_rules or None, settings.preferred_folders, relation)
+    return choose_keeper(
+        files,
+        settings.keep_rules or None,
+        settings.preferred_folders,
+        relation,
+        chosen,
+        None if kind == "similar" else keeping.evidence,
+    )
 
 
 def _review(catalog: Catalog, kind: str, groups: list[Group], settings: Settings) -> list[ReviewGroup]:
     """Keep verdicts for each group, most reclaimable first (then largest, then by id)."""
     files = catalog.files([i for g in groups for i in g.members])
+    keeping = _keeping(catalog, list(files), kind)
     out: list[ReviewGroup] = []
     for group in groups:
         present = [(files[i], s) for i, s in zip(group.members, group.similarities) if i in files]
         if len(present) < 2:
             continue  # files removed since the graph was built
-        keeper, reasons = _keeper([f for f, _ in present], settings, kind)
+        keeper, reasons = _keeper([f for f, _ in present], settings, keeping, kind)
         members = [ReviewMember(f, float(s), f.id == keeper, reasons[f.id]) for f, s in present]
         shown = {f.id for f, _ in present}
         representative = group.representative if kind != "identical" and group.representative in shown else keeper

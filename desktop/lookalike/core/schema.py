@@ -75,12 +75,13 @@ class Embedding(Base):
 
 
 class Decision(Base):
-    """A remembered "not a duplicate" / "not similar" verdict on a pair (file_a < file_b)."""
+    """A remembered verdict on a pair: "not a duplicate" / "not similar" (file_a < file_b), or a
+    person's "keep this one" (kind "keep": file_a kept over file_b; see core/decisions.py)."""
 
     __tablename__ = "decisions"
     file_a: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), primary_key=True)
     file_b: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), primary_key=True)
-    kind: Mapped[str] = mapped_column(String, primary_key=True)  # not_duplicate | not_similar
+    kind: Mapped[str] = mapped_column(String, primary_key=True)  # not_duplicate | not_similar | keep
     created_at: Mapped[float] = mapped_column(Float)
 
 

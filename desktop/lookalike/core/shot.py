@@ -9,7 +9,7 @@ to tell a shaken or blown-out frame from a good one, not to grade lenses.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Protocol
@@ -53,18 +53,20 @@ class ShotLike(Protocol):
 BLOWN, CRUSHED = 0.02, 0.25
 
 
-def best_shot(files: Sequence[ShotLike]) -> tuple[int, dict[int, str]]:
+def best_shot(files: Sequence[ShotLike], chosen: Collection[int] = ()) -> tuple[int, dict[int, str]]:
     """The frame of a burst to keep and, for every file id, a sentence saying why.
 
-    Well exposed beats blown out or too dark (detail that is gone cannot be
-    sharpened back), then the sharpest wins; frames never measured (scanned by an
-    older version) come last, and ties go to the first path.
+    A frame a person chose to keep (`chosen`) wins; then well exposed beats blown
+    out or too dark (detail that is gone cannot be sharpened back), then the
+    sharpest wins; frames never measured (scanned by an older version) come last,
+    and ties go to the first path.
     """
     if not files:
         raise ValueError("best_shot needs at least one file")
-    ranked = sorted(sorted(files, key=lambda f: f.path), key=_rank, reverse=True)
+    ranked = sorted(sorted(files, key=lambda f: f.path), key=lambda f: (f.id in chosen, *_rank(f)), reverse=True)
     keeper = ranked[0]
-    reasons = {keeper.id: "best shot: " + _qualities(keeper)}
+    title = "kept: your choice" if keeper.id in chosen else "best shot"
+    reasons = {keeper.id: f"{title}: " + _qualities(keeper)}
     for other in ranked[1:]:
         reasons[other.id] = f"other shot of the same moment as {PurePath(keeper.path).name}: " + _qualities(other)
     return keeper.id, reasons

@@ -22,6 +22,12 @@ CANNOT_RESTORE_REASON = (
 )
 
 
+def undoable(mode: str) -> bool:
+    """Whether Lookalike can bring back what a removal in `mode` (trash, quarantine,
+    permanent) removes, on this system: the one answer the CLI and the app give."""
+    return mode == "quarantine" or (mode == "trash" and CAN_RESTORE)
+
+
 def send_to_trash(path: Path, size: int | None = None) -> Path | None:
     """Trash `path`; return the trashed file's new path where it can be known, else None."""
     from send2trash import send2trash  # imported late: it reads XDG_DATA_HOME when imported

@@ -18,12 +18,10 @@ the bytes by. A damaged or tampered row is reported, never followed.
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
-
-from sqlalchemy import select
 
 from lookalike.core import trash
 from lookalike.core.catalog import Catalog
@@ -31,18 +29,17 @@ from lookalike.core.deletion import root_problem, scanned_roots
 from lookalike.core.filemove import is_inside, move_file
 from lookalike.core.hashing import full_hash
 from lookalike.core.journal import (
-    DONE,
-    INTERRUPTED,
-    RESTORING,
     UNDONE,
     EntryReport,
     batch_lock,
-    close_if_undone,
-    finish_entry,
+    batch_summary,
+    batch_to_undo,
+    begin_restore,
+    close_batch_if_undone,
+    end_restore,
     recover_locked,
-    settle_restoring,
+    removed_entries,
 )
-from lookalike.core.schema import Batch, JournalEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +64,7 @@ def undo_last(catalog: Catalog) -> UndoReport:
     """Undo the most recent batch that is not undone yet."""
     with batch_lock(catalog):
         recover_locked(catalog)
-        with catalog.session() as session:
-            batch_id = session.scalar(
-                select(Batch.id).where(Batch.status.in_((DONE, INTERRUPTED))).order_by(Batch.id.desc()).limit(1)
-            )
+        batch_id = batch_to_undo(catalog)
         if batch_id is None:
             return UndoReport(None, None, (), "nothing to undo")
         return _undo(catalog, batch_id)
@@ -80,8 +74,7 @@ def undo_batch(catalog: Catalog, batch_id: int) -> UndoReport:
     """Undo one batch by id (see `journal.history`), e.g. one older than a permanent one."""
     with batch_lock(catalog):
         recover_locked(catalog)
-        with catalog.session() as session:
-            batch = session.get(Batch, batch_id)
+        batch = batch_summary(catalog, batch_id)
         if batch is None:
             return UndoReport(batch_id, None, (), f"there is no batch {batch_id}")
         if batch.status == UNDONE:
@@ -90,42 +83,31 @@ def undo_batch(catalog: Catalog, batch_id: int) -> UndoReport:
 
 
 def _undo(catalog: Catalog, batch_id: int) -> UndoReport:
-    with catalog.session() as session:
-        batch = session.get(Batch, batch_id)
-        mode, target = batch.mode, batch.target
-        done_ids = list(
-            session.scalars(
-                select(JournalEntry.id)
-                .where(JournalEntry.batch_id == batch_id, JournalEntry.state == "done")
-                .order_by(JournalEntry.id.desc())
-            )
-        )
-    if mode == "permanent" and done_ids:
-        with catalog.session() as session:
-            entries = tuple(
-                _refused(session.get(JournalEntry, i), "deleted permanently; it cannot be restored") for i in done_ids
-            )
+    batch = batch_summary(catalog, batch_id)
+    assert batch is not None  # the caller found it under the lock
+    mode, target = batch.mode, batch.target
+    done = removed_entries(catalog, batch_id)
+    if mode == "permanent" and done:
+        entries = tuple(_refused(entry, "deleted permanently; it cannot be restored") for entry in done)
         message = (
             f"batch {batch_id} deleted files permanently: it cannot be undone "
             "(an older batch can still be undone by its number)"
         )
         return UndoReport(batch_id, mode, entries, message)
     roots = scanned_roots(catalog)
-    reports = [_undo_entry(catalog, entry_id, mode, target, roots) for entry_id in done_ids]
-    with catalog.session() as session:
-        close_if_undone(session, batch_id)
+    reports = [_undo_entry(catalog, entry, mode, target, roots) for entry in done]
+    close_batch_if_undone(catalog, batch_id)
     restored = sum(r.state == "restored" for r in reports)
     return UndoReport(batch_id, mode, tuple(reports), f"batch {batch_id}: restored {restored} of {len(reports)} files")
 
 
-def _undo_entry(catalog: Catalog, entry_id: int, mode: str, target: str | None, roots: list[Path]) -> EntryReport:
+def _undo_entry(catalog: Catalog, entry: EntryReport, mode: str, target: str | None, roots: list[Path]) -> EntryReport:
     """Put one file back, its intent committed first; the row as it ends, with why when not restored."""
-    with catalog.session() as session:
-        entry = session.get(JournalEntry, entry_id)
-        problem = _problem(mode, entry, target, roots)
-        if problem is not None:
-            return _refused(entry, problem)
-        entry.state, entry.updated_at = RESTORING, time.time()
+    problem = _problem(mode, entry, target, roots)
+    if problem is not None:
+        return _refused(entry, problem)
+    assert entry.id is not None  # read from the journal
+    begin_restore(catalog, entry.id)
     held, source = Path(entry.destination or ""), Path(entry.source)
     try:
         if mode == "trash":
@@ -136,21 +118,15 @@ def _undo_entry(catalog: Catalog, entry_id: int, mode: str, target: str | None, 
         failure = None
     except OSError as exc:
         failure = f"could not restore: {exc.strerror or exc}"
-    with catalog.session() as session:
-        entry = session.get(JournalEntry, entry_id)
-        if failure is None:
-            finish_entry(session, entry, "restored")
-        else:
-            settle_restoring(session, entry, failure)
-        return EntryReport.of(entry)
+    return end_restore(catalog, entry.id, failure)
 
 
-def _refused(entry: JournalEntry, reason: str) -> EntryReport:
+def _refused(entry: EntryReport, reason: str) -> EntryReport:
     """The row as it stays (done), with why it was not restored."""
-    return EntryReport(entry.file_id, entry.source, entry.destination, entry.size, entry.state, reason)
+    return dataclasses.replace(entry, reason=reason)
 
 
-def _problem(mode: str, entry: JournalEntry, target: str | None, roots: list[Path]) -> str | None:
+def _problem(mode: str, entry: EntryReport, target: str | None, roots: list[Path]) -> str | None:
     """Why this file must not be put back now, or None; touches nothing."""
     if mode == "trash" and not entry.destination:
         return trash.CANNOT_RESTORE_REASON if not trash.CAN_RESTORE else "not found in the trash"
@@ -170,7 +146,7 @@ def _problem(mode: str, entry: JournalEntry, target: str | None, roots: list[Pat
     return None
 
 
-def _untrusted(mode: str, entry: JournalEntry, held: Path, target: str | None, roots: list[Path]) -> str | None:
+def _untrusted(mode: str, entry: EntryReport, held: Path, target: str | None, roots: list[Path]) -> str | None:
     """Why the journal row must not be followed, or None.
 
     Undo moves the file a row names to the path it names: a tampered row could

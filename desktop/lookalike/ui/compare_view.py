@@ -429,7 +429,7 @@ class CompareView(QWidget):
     def mark_all_but_keeper(self) -> None:
         group = self.group()
         if group is not None:
-            mark_extras(self, self.session.marks, self.kind, [group])
+            mark_extras(self, self.session.marks, [group])
 
     def _pane_menu(self, pane: ImagePane, where: QPoint) -> None:
         """Open, show in folder, copy path; mark; "not a duplicate of" the group's reference photo."""

@@ -1,13 +1,13 @@
 """The Duplicates and Similar tabs: groups of photos with a live threshold slider.
 
 One list row per group, painted by a delegate (thousands of groups scroll
-smoothly); grouping itself is `core.review.find_groups`, run off the UI thread
+smoothly); grouping itself is `core.review.view_groups`, run off the UI thread
 and coalesced while the slider moves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QEvent, QModelIndex, QObject, QPersistentModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
@@ -29,10 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lookalike.core.catalog import Catalog
-from lookalike.core.config import Settings
 from lookalike.core.graph import BURST_STRUCTURE
-from lookalike.core.review import OTHER_SHOTS, ReviewGroup, ReviewMember, find_groups, picture_groups
+from lookalike.core.review import OTHER_SHOTS, ReviewGroup, ReviewMember, all_but_keepers, shots_among, view_groups
 from lookalike.ui import format as fmt
 from lookalike.ui.session import Marks, Session
 from lookalike.ui.system import photo_menu
@@ -56,24 +54,6 @@ def verdict(member: ReviewMember) -> str:
     return member.reason.split(": ", 1)[-1]
 
 
-def frees_space(group: ReviewGroup) -> bool:
-    """Whether removing a group's extras frees space without losing a picture: only for copies
-    (identical files, the same picture). Similar photos are other shots, so no "could free"."""
-    return group.kind not in OTHER_SHOTS
-
-
-def extras(groups: Iterable[ReviewGroup]) -> list[int]:
-    """What "mark all but keepers" selects: every photo the keep rules would not keep."""
-    return [m.file.id for g in groups for m in g.members if not m.keep]
-
-
-def other_shots(marked: Iterable[int], copies: Iterable[ReviewGroup], similar: Iterable[ReviewGroup]) -> list[int]:
-    """The marked photos that are similar to others but a copy of none: pictures of their own."""
-    copy_ids = {m.file.id for g in copies for m in g.members}
-    similar_ids = {m.file.id for g in similar for m in g.members}
-    return [i for i in marked if i in similar_ids and i not in copy_ids]
-
-
 def other_shots_text(count: int, action: str) -> str:
     """The plain warning before marking or removing similar photos: they are not copies."""
     photos = f"{count} photo{'' if count == 1 else 's'}"
@@ -84,20 +64,21 @@ def other_shots_text(count: int, action: str) -> str:
     )
 
 
-def mark_extras(parent: QWidget, marks: Marks, kind: str, groups: Sequence[ReviewGroup]) -> bool:
-    """Mark what the keep rules would remove. Similar photos are other shots, so there it
-    happens only after an explicit Yes (Cancel is the default); True when marked."""
-    ids = extras(groups)
-    if not ids:
+def mark_extras(parent: QWidget, marks: Marks, groups: Sequence[ReviewGroup]) -> bool:
+    """Mark what the keep rules would remove (core's `all_but_keepers`). Bursts and similar
+    photos are other shots, so there it happens only after an explicit Yes (Cancel is the
+    default); True when marked."""
+    selection = all_but_keepers(groups, different_shots=True)
+    if not selection.file_ids:
         return False
-    if kind in OTHER_SHOTS:
+    if selection.different_shots:
         answer = QMessageBox.question(
-            parent, "Mark other shots for removal", other_shots_text(len(ids), "Mark"),
+            parent, "Mark other shots for removal", other_shots_text(len(selection.file_ids), "Mark"),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel,
         )
         if answer != QMessageBox.StandardButton.Yes:
             return False
-    marks.set(ids)
+    marks.set(selection.file_ids)
     return True
 
 
@@ -152,14 +133,6 @@ def member_tile(group: ReviewGroup, member: ReviewMember, folder: str, marked: b
         current=current,
         accent=accent,
     )
-
-
-def grouped(catalog: Catalog, model_id: str, tab: str, threshold: float, settings: Settings) -> list[ReviewGroup]:
-    """What one tab lists. Duplicates: one group per picture, its byte-identical copies
-    inside, so marking all but the keepers never removes a file another group keeps."""
-    if tab == "duplicate":
-        return picture_groups(catalog, model_id, threshold, settings)
-    return find_groups(catalog, model_id, tab, threshold, settings)
 
 
 class GroupsModel(QAbstractListModel):
@@ -245,7 +218,7 @@ class GroupDelegate(QStyledItemDelegate):
         title.setBold(True)
         marked = sum(1 for m in group.members if m.file.id in self._marks)
         extra = "  \u00b7  ".join(
-            ([f"could free {fmt.human_bytes(group.reclaimable)}"] if frees_space(group) else []) + ([f"{marked} marked"] if marked else [])
+            ([f"could free {fmt.human_bytes(group.reclaimable)}"] if group.copies else []) + ([f"{marked} marked"] if marked else [])
         )
         painter.setFont(option.font)
         painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
@@ -375,7 +348,7 @@ class GroupsList(QListView):
         mark = QAction("Unmark" if member.file.id in self._marks else "Mark for Removal", self)
         mark.triggered.connect(lambda: self._marks.toggle(member.file.id))
         others = QAction("Mark All but Keeper in This Group", self)
-        others.triggered.connect(lambda: mark_extras(self, self._marks, self.kind, [group]))
+        others.triggered.connect(lambda: mark_extras(self, self._marks, [group]))
         compare = QAction("Compare Side by Side", self)
         compare.triggered.connect(lambda: self.compareRequested.emit(index.row(), hit))
         actions = [mark, others, compare, *apart_actions(self, self.kind, group, member, self.pair_apart)]
@@ -496,7 +469,7 @@ class GroupsPage(QWidget):
         """Regroup from the catalog at the slider's threshold (off the UI thread)."""
         session, kind, threshold = self.session, self.kind, self.threshold
         catalog, model_id, settings = session.catalog, session.model_id, session.settings
-        self._regroup.submit(lambda _progress, _cancel: grouped(catalog, model_id, kind, threshold, settings))
+        self._regroup.submit(lambda _progress, _cancel: view_groups(catalog, model_id, kind, threshold, settings))
 
     def busy(self) -> bool:
         return self._regroup.busy() or self._debounce.isActive()
@@ -506,7 +479,7 @@ class GroupsPage(QWidget):
         self.model.set_groups(groups)
         photos = sum(len(g.members) for g in groups)
         noun = "group" if len(groups) == 1 else "groups"
-        copies = [g for g in groups if frees_space(g)]
+        copies = [g for g in groups if g.copies]
         if copies:
             extra = f"could free {fmt.human_bytes(sum(g.reclaimable for g in copies))}"
         else:
@@ -534,4 +507,4 @@ class GroupsPage(QWidget):
         self.groupsChanged.emit(self.kind, 0)
 
     def mark_all_but_keepers(self) -> None:
-        mark_extras(self, self.session.marks, self.kind, self.model.groups)
+        mark_extras(self, self.session.marks, self.model.groups)

@@ -27,14 +27,14 @@ from PySide6.QtWidgets import (
 from lookalike.core.catalog import CatalogError
 from lookalike.core.config import THUMBNAIL_SIZES
 from lookalike.core.images import is_supported
-from lookalike.core.review import OTHER_SHOTS, ReviewGroup
+from lookalike.core.review import ReviewGroup, shots_among
 from lookalike.core.scan import ScanReport, Scanner
 from lookalike.core.search import search_images
 from lookalike.ui.about import show_about
 from lookalike.ui.compare_view import CompareView
 from lookalike.ui.drop_overlay import DropOverlay
 from lookalike.ui.errors_panel import ErrorsPanel
-from lookalike.ui.groups_view import PAIR_APART_KEY, TITLES, GroupsPage, other_shots, other_shots_text
+from lookalike.ui.groups_view import PAIR_APART_KEY, TITLES, GroupsPage, other_shots_text
 from lookalike.ui.library_panel import LibraryPanel
 from lookalike.ui.review_actions import ReviewActions
 from lookalike.ui.scan_status import ScanStatus, summarize
@@ -443,11 +443,7 @@ class MainWindow(QMainWindow):
     def remove_marked(self) -> None:
         """Remove the marked photos; marked similar photos that are no copy of anything are
         named as other shots first (their own Yes, Cancel by default), then the usual confirmation."""
-        shots = other_shots(
-            self.session.marks.ids(),
-            self.pages["duplicate"].model.groups,
-            [g for kind in OTHER_SHOTS for g in self.pages[kind].model.groups],
-        )
+        shots = shots_among([g for page in self.pages.values() for g in page.model.groups], self.session.marks.ids())
         if shots:
             answer = QMessageBox.question(
                 self, "Remove other shots", other_shots_text(len(shots), "Remove"),

@@ -1,4 +1,5 @@
-"""What a person does to the catalog from any view: remove marked photos, undo, remember verdicts.
+"""What a person does to the catalog from any view: remove marked photos, undo, remember verdicts
+and "keep this one".
 
 Each action asks core (deletion, undo, decisions) in a worker, after the
 confirmation a person needs, then tells every view that the catalog changed.
@@ -11,9 +12,10 @@ from collections.abc import Callable, Sequence
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 
-from lookalike.core import decisions, trash
+from lookalike.core import decisions
 from lookalike.core.deletion import BatchReport, execute, plan_removal
 from lookalike.core.sidecar import MetadataOffer, metadata_offers, write_offers
+from lookalike.core.trash import undoable  # also what Settings says of undo
 from lookalike.core.journal import history
 from lookalike.core.review import ReviewGroup
 from lookalike.core.undo import UndoReport, undo_batch, undo_last
@@ -42,11 +44,6 @@ def removal_selection(sources: Sequence[Sequence[ReviewGroup]], marked: frozense
 
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def undoable(mode: str) -> bool:
-    """Whether Edit \u25b8 Undo can bring back what this deletion mode removes, on this system."""
-    return mode == "quarantine" or (mode == "trash" and trash.CAN_RESTORE)
 
 
 def _destination(mode: str, quarantine_dir: str) -> str:
@@ -213,4 +210,15 @@ class ReviewActions(QObject):
 
     def _remembered(self, _added: int) -> None:
         self.status("Remembered: these photos will not be grouped together again.")
+        self.session.changed()
+
+    def keep_one(self, keeper: int, group: list[int]) -> None:
+        """'Keep this one': core remembers `keeper` over the rest of its group, whatever the rules say."""
+        catalog = self.session.catalog
+        self.session.run(
+            lambda _p, _c: decisions.remember_keeper(catalog, keeper, group), self._kept, self._failed
+        )
+
+    def _kept(self, _stored: int) -> None:
+        self.status("Remembered: this photo is the one kept in its group (Lookalike decisions can revoke it).")
         self.session.changed()

@@ -18,7 +18,8 @@ from lookalike.core.catalog import Catalog
 from lookalike.core.config import Settings, load_settings, save_settings
 from lookalike.core.journal import recover
 from lookalike.ui.thumbnails import ThumbnailCache
-from lookalike.ui.workers import EmbedderProvider, Job, JobRunner, manifest_for
+from lookalike.core.manifest import manifest_for
+from lookalike.ui.workers import EmbedderProvider, Job, JobRunner
 
 
 class Marks(QObject):
@@ -77,7 +78,7 @@ class Session(QObject):
         self.embedders = EmbedderProvider(lambda: self.settings)
         self.marks = Marks(self)
         self.thumbnails = ThumbnailCache(self, side=self.settings.thumbnail_size)
-        self.model_id = manifest_for(self.settings).model_id
+        self.model_id = manifest_for(self.settings.model).model_id
 
     def run(
         self,
@@ -103,7 +104,7 @@ class Session(QObject):
         save_settings(settings)
         self.settings = settings
         if model_changed:
-            self.model_id = manifest_for(settings).model_id
+            self.model_id = manifest_for(settings.model).model_id
             self.embedders.reset()
         self.settingsChanged.emit()
         self.catalogChanged.emit()

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
 from lookalike.core.config import Settings
 from lookalike.core.embedder import Embedder
-from lookalike.core.manifest import ModelManifest, default_manifest_path, load_manifest
+from lookalike.core.manifest import manifest_for
 
 #: What a job runs: core work given a progress callback and a cancel event.
 Work = Callable[[Callable[[object], None], threading.Event], Any]
@@ -183,12 +182,6 @@ class Coalescer(QObject):
             self.busyChanged.emit(False)
 
 
-def manifest_for(settings: Settings) -> ModelManifest:
-    """The manifest the settings name: a shipped model by name, or a manifest file by path."""
-    choice = settings.model
-    return load_manifest(Path(choice) if choice.endswith(".json") else default_manifest_path(choice))
-
-
 class EmbedderProvider:
     """The window's one Embedder, built on first use inside the worker that needs it.
 
@@ -205,7 +198,7 @@ class EmbedderProvider:
         with self._lock:
             if self._embedder is None:
                 settings = self._settings()
-                self._embedder = Embedder(manifest_for(settings), settings.device)  # type: ignore[arg-type]
+                self._embedder = Embedder(manifest_for(settings.model), settings.device)  # type: ignore[arg-type]
             return self._embedder
 
     def loaded(self) -> Embedder | None:
