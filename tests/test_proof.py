@@ -5,6 +5,7 @@ Every photo goes through a real JPEG file and the scan's decoder, as in a scan.
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
+from lookalike.cli import main
 from lookalike.core import proof
 from lookalike.core.catalog import Catalog
 from lookalike.core.embedder import Embedder
@@ -133,9 +135,10 @@ def test_the_scan_records_the_capture_time_with_subseconds(tmp_path: Path) -> No
     assert decode(path, (224, 224)).info.captured == "2024-05-01T10:00:00.35"
 
 
-def test_the_tiers_on_a_folder_of_hard_negatives(tmp_path: Path, embedder: Embedder) -> None:
-    """Through the whole pipeline: only the real copy is a duplicate; burst frames are a burst."""
-    root = tmp_path / "photos"
+@pytest.fixture(scope="module")
+def hard_folder(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(folder, catalog): hard negatives, one real copy and two burst frames, scanned."""
+    root = tmp_path_factory.mktemp("hard") / "photos"
     root.mkdir()
     _horizon(1, 0.30).save(root / "sunset1.jpg", quality=90)
     _horizon(2, 0.62).save(root / "sunset2.jpg", quality=90)
@@ -149,9 +152,15 @@ def test_the_tiers_on_a_folder_of_hard_negatives(tmp_path: Path, embedder: Embed
     chelsea = Image.open(SAMPLES / "chelsea.jpg").convert("RGB")
     chelsea.save(root / "frame1.jpg", quality=92, exif=_exif_capture("2024:05:01 10:00:00", "10"))
     chelsea.save(root / "frame2.jpg", quality=92, exif=_exif_capture("2024:05:01 10:00:00", "45"))
+    catalog = root.parent / "catalog.sqlite"
+    with Catalog(catalog) as opened:
+        Scanner(opened, embedder, workers=2).run([root])
+    return root, catalog
 
-    with Catalog(tmp_path / "catalog.sqlite") as catalog:
-        Scanner(catalog, embedder, workers=2).run([root])
+
+def test_the_tiers_on_a_folder_of_hard_negatives(hard_folder: tuple[Path, Path], embedder: Embedder) -> None:
+    """Through the whole pipeline: only the real copy is a duplicate; burst frames are a burst."""
+    with Catalog(hard_folder[1]) as catalog:
         groups = {
             kind: [sorted(Path(m.file.path).name for m in g.members) for g in find_groups(catalog, embedder.model_id, kind)]
             for kind in ("duplicate", "burst")
@@ -160,3 +169,27 @@ def test_the_tiers_on_a_folder_of_hard_negatives(tmp_path: Path, embedder: Embed
     assert groups == {"duplicate": [["coffee.jpg", "coffee_small.jpg"]], "burst": [["frame1.jpg", "frame2.jpg"]]}
     assert [m.keep for m in best.members].count(True) == 1
     assert next(m.reason for m in best.members if m.keep).startswith("best shot")
+
+
+def _planned(capsys: pytest.CaptureFixture[str]) -> set[str]:
+    """The names `dedupe --json` would remove."""
+    plan = json.loads(capsys.readouterr().out)
+    return {Path(r["path"]).name for g in plan["groups"] for r in g["remove"]}
+
+
+def test_dedupe_removes_burst_frames_only_when_named_and_confirmed(
+    hard_folder: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, catalog = hard_folder
+    base = ["--catalog", str(catalog), "dedupe", "--json"]
+    assert main(base) == 0
+    assert _planned(capsys) == {"coffee_small.jpg"}  # the copy; burst frames are never in the default plan
+    assert main([*base, "--kind", "burst"]) != 0
+    assert "different shots" in capsys.readouterr().err
+    assert main([*base, "--kind", "burst", "--different-shots"]) == 0
+    planned = _planned(capsys)
+    assert len(planned) == 1 and planned < {"frame1.jpg", "frame2.jpg"}
+    assert sorted(p.name for p in root.iterdir()) == sorted(  # plans touch nothing
+        ["coffee.jpg", "coffee_small.jpg", "frame1.jpg", "frame2.jpg", "grey1.jpg", "grey2.jpg", "page1.jpg",
+         "page2.jpg", "sunset1.jpg", "sunset2.jpg"]
+    )

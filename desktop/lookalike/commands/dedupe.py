@@ -9,8 +9,9 @@ undo` reverts it where `core.trash.undoable` says it can (quarantine; the trash 
 Linux), and the report says so.
 
 `--kind duplicate` plans the groups of `lookalike duplicates` and the app's
-Duplicates tab (`core.review.view_groups`). `--kind similar` plans groups of
-different shots: only with `--different-shots`, the explicit choice that
+Duplicates tab (`core.review.view_groups`). `--kind burst` and `--kind similar`
+plan groups of different shots (near-identical frames; other shots of a scene):
+only when named, and only with `--different-shots`, the explicit choice that
 `core.review.all_but_keepers` asks for. `--keep PATH` keeps that photo in its
 group, and is remembered (`lookalike decisions` lists and revokes it).
 """
@@ -46,13 +47,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "what would be removed. Nothing is touched without --apply.",
     )
     parser.add_argument(
-        "--kind", choices=("identical", "duplicate", "similar"), default="duplicate",
+        "--kind", choices=("identical", "duplicate", "burst", "similar"), default="duplicate",
         help="identical: same bytes; duplicate: the same picture, re-encoded or resized, identical copies "
-        "included (default); similar: different shots of one scene (needs --different-shots)",
+        "included (default); burst: near-identical shots, the best one kept; similar: different shots of "
+        "one scene (burst and similar need --different-shots)",
     )  # fmt: skip
     parser.add_argument(
         "--different-shots", action="store_true",
-        help="with --kind similar: yes, remove every shot but the kept one of each group (they are not copies)",
+        help="with --kind burst or similar: yes, remove every shot but the kept one of each group (they are not copies)",
     )  # fmt: skip
     parser.add_argument(
         "--keep", action="append", default=[], metavar="PATH",
