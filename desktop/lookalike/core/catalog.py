@@ -91,7 +91,8 @@ class FileRecord:
 
     `id` is None for a path new to the catalog, else the row to overwrite;
     `same_content` marks a known file re-read only for a new model, whose other
-    models' vectors and full hash stay valid.
+    models' vectors and full hash stay valid. `full_hash` is that of the bytes
+    read (None when they could not be hashed).
     """
 
     location: Location
@@ -106,6 +107,7 @@ class FileRecord:
     has_gps: bool = False
     grey: bool = False
     partial_hash: str | None = None
+    full_hash: str | None = None
     vector: np.ndarray | None = None
     signature: bytes | None = None  # core/structure.py thumbnail, stored with the vector
 
@@ -427,7 +429,7 @@ class Catalog:
         """Write decoded (or failed) files and their vectors in one transaction.
 
         New paths are inserted, known ids overwritten; a changed file loses every
-        older vector (its pixels changed) and its full hash. Returns the ids in
+        older vector (its pixels changed) and takes the full hash of the bytes read. Returns the ids in
         the order of `records`. One transaction per call is what makes an
         interrupted scan resumable without doubled rows.
         """
@@ -662,7 +664,7 @@ def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
 
 def _row(record: FileRecord) -> dict[str, object]:
     loc = record.location
-    row: dict[str, object] = {} if record.same_content else {"full_hash": None}
+    row: dict[str, object] = {} if record.same_content and not record.full_hash else {"full_hash": record.full_hash}
     return row | {
         "path": loc.path, "root_id": loc.root_id, "size": loc.size, "mtime_ns": loc.mtime_ns,
         "inode": loc.inode, "device": loc.device, "partial_hash": record.partial_hash,

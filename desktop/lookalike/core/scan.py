@@ -132,6 +132,7 @@ class _Opened:
     pixels: np.ndarray | None = None
     info: ImageInfo | None = None
     partial_hash: str | None = None
+    full_hash: str | None = None
     signature: bytes | None = None
     error: str | None = None
     vanished: bool = False  # gone from disk when it was to be read: nothing to store
@@ -141,11 +142,14 @@ def _open(path: str, size: tuple[int, int], resize: Resize) -> _Opened:
     """Decode one file for the model; never raises (a worker must not kill the scan)."""
     try:
         decoded = decode(path, size, resize)
+        # The bytes were just read, so hashing them is cheap (about 1 ms per MB): the
+        # partial hash recognises a move, the full one lets a deletion prove that a file
+        # is still the picture that was matched (core/deletion.py).
         try:
-            digest = partial_hash(path)  # the bytes were just read: cheap, and lets a move be recognised
+            digest, whole = partial_hash(path), full_hash(path)
         except OSError:
-            digest = None
-        return _Opened(decoded.pixels, decoded.info, digest, signature(decoded.pixels))
+            digest = whole = None
+        return _Opened(decoded.pixels, decoded.info, digest, whole, signature(decoded.pixels))
     except ImageError as exc:
         return _failed(path, exc.reason)
     except Exception as exc:  # noqa: BLE001 - a codec bug must cost one file, not the scan
@@ -472,6 +476,7 @@ def _record(location: Location, item: _Work, opened: _Opened, vectors: Iterator[
         has_gps=info.has_gps,
         grey=info.grey,
         partial_hash=opened.partial_hash,
+        full_hash=opened.full_hash,
         vector=next(vectors),
         signature=opened.signature,
     )
