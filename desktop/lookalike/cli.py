@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from lookalike import __version__, commands
 from lookalike.commands.common import CommandError
+from lookalike.core.display import shown
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except CommandError as exc:
-        print(f"lookalike: {exc}", file=sys.stderr)
+        print(f"lookalike: {shown(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("lookalike: interrupted", file=sys.stderr)

@@ -13,6 +13,7 @@ from typing import Any
 
 from lookalike.core.catalog import Catalog, CatalogError, CatalogRecovered
 from lookalike.core.config import Settings, load_settings
+from lookalike.core.display import shown
 from lookalike.core.manifest import ManifestError, ModelManifest, default_manifest_path, load_manifest
 from lookalike.core.paths import default_catalog_path
 
@@ -38,7 +39,7 @@ def open_catalog(args: argparse.Namespace) -> Catalog:
     except CatalogError as exc:
         raise CommandError(str(exc)) from exc
     if catalog.recovered is not None:
-        print(f"lookalike: {catalog.recovered}", file=sys.stderr)
+        print(f"lookalike: {shown(catalog.recovered)}", file=sys.stderr)
     return catalog
 
 
@@ -71,9 +72,17 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json_text(data, indent=2) + "\n")
 
 
+def say(text: object) -> None:
+    """Print one line of text output; file names in it cannot break it (core/display.py)."""
+    print(shown(text))
+
+
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """A plain aligned table (rich is used for progress; tables stay pipe-friendly)."""
-    rows = [[("" if v is None else str(v)) for v in row] for row in rows]
+    """A plain aligned table (rich is used for progress; tables stay pipe-friendly).
+
+    Cells are shown safely (core/display.py): a name cannot add a row or a colour.
+    """
+    rows = [[("" if v is None else shown(v)) for v in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
     for row in rows:

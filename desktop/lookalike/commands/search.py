@@ -11,6 +11,7 @@ from lookalike.commands.common import (
     open_catalog,
     print_json,
     print_table,
+    say,
     settings,
 )
 
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     for result in results:
-        print(f"Photos most like {result.query}:")
+        say(f"Photos most like {result.query}:")
         if result.matches:
             rows = [(rank, f"{s:.3f}", f.path) for rank, (f, s) in enumerate(result.matches, start=1)]
             print_table(("#", "SIMILARITY", "PATH"), rows)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
+
+from lookalike.ui import format as fmt
 
 
 class ErrorsPanel(QTreeWidget):
@@ -23,12 +25,13 @@ class ErrorsPanel(QTreeWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
-        self.itemActivated.connect(lambda item, _col: QDesktopServices.openUrl(QUrl.fromLocalFile(item.text(2))))
+        self.itemActivated.connect(lambda item, _col: QDesktopServices.openUrl(QUrl.fromLocalFile(item.data(2, Qt.ItemDataRole.UserRole))))
 
     def set_problems(self, problems: list[tuple[str, str]]) -> None:
         self.clear()
         for path, reason in problems:
-            item = QTreeWidgetItem([Path(path).name, reason, str(Path(path).parent)])
-            item.setToolTip(0, path)
+            item = QTreeWidgetItem([fmt.name(path), reason, fmt.folder(path)])
+            item.setToolTip(0, fmt.path_text(path))
+            item.setData(2, Qt.ItemDataRole.UserRole, str(Path(path).parent))  # the real folder, to open
             item.setToolTip(1, reason)
             self.addTopLevelItem(item)

@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
+import html
+from pathlib import Path
+
+from lookalike.core.display import shown
 from lookalike.core.keeprules import human_bytes
 from lookalike.core.schema import File
 
-__all__ = ["human_bytes", "dimensions", "taken", "percent", "duration"]
+__all__ = ["human_bytes", "dimensions", "taken", "percent", "duration", "name", "folder", "path_text", "rich"]
+
+
+def name(path: str) -> str:
+    """A file's name as a label shows it: one line, no control characters (core/display.py)."""
+    return shown(Path(path).name or path)
+
+
+def folder(path: str) -> str:
+    return shown(Path(path).parent)
+
+
+def path_text(path: str) -> str:
+    return shown(path)
+
+
+def rich(text: object) -> str:
+    """Text for a rich-text label: shown safely and HTML-escaped, so a name cannot add markup (a fake KEEP)."""
+    return html.escape(shown(text))
 
 
 def dimensions(file: File) -> str:

@@ -8,7 +8,6 @@ and coalesced while the slider moves.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QEvent, QModelIndex, QObject, QPersistentModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QContextMenuEvent, QFont, QFontMetrics, QKeyEvent, QMouseEvent, QPainter, QPalette
@@ -71,7 +70,7 @@ def apart_actions(parent: QObject, kind: str, group: ReviewGroup, member: Review
     if reference is None:
         return []
     relation = "Not a Duplicate of" if kind == "duplicate" else "Not Similar to"
-    action = QAction(f"{relation} {Path(reference.file.path).name}", parent)
+    action = QAction(f"{relation} {fmt.name(reference.file.path)}", parent)
     action.setShortcut(PAIR_APART_KEY)
     action.triggered.connect(slot)
     return [action]
@@ -84,12 +83,12 @@ def member_tile(group: ReviewGroup, member: ReviewMember, marked: bool, current:
     if marked:
         last, accent = "Marked for removal", MARK_COLOR
     elif member.keep:
-        last, accent = f"Keep: {verdict(member)}", KEEP_COLOR
+        last, accent = f"Keep: {fmt.path_text(verdict(member))}", KEEP_COLOR
     else:
-        last, accent = verdict(member), None
+        last, accent = fmt.path_text(verdict(member)), None
     return Tile(
         path=file.path,
-        lines=[Path(file.path).name, f"{fmt.human_bytes(file.size)} \u00b7 {fmt.dimensions(file)}", f"{fmt.taken(file)} \u00b7 {similarity}", last],
+        lines=[fmt.name(file.path), f"{fmt.human_bytes(file.size)} \u00b7 {fmt.dimensions(file)}", f"{fmt.taken(file)} \u00b7 {similarity}", last],
         badge="KEEP" if member.keep else "",
         marked=marked,
         current=current,
@@ -207,7 +206,7 @@ class GroupDelegate(QStyledItemDelegate):
             QToolTip.hideText()
             return True
         m = index.data(GroupRole).members[member]
-        QToolTip.showText(event.globalPos(), f"{m.file.path}\n{'Keep' if m.keep else 'Remove'}: {m.reason}", view)  # type: ignore[attr-defined]
+        QToolTip.showText(event.globalPos(), f"{fmt.path_text(m.file.path)}\n{'Keep' if m.keep else 'Remove'}: {fmt.path_text(m.reason)}", view)  # type: ignore[attr-defined]
         return True
 
 

@@ -59,9 +59,9 @@ class MatchesModel(QAbstractListModel):
         if role == MatchRole:
             return file, similarity
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{index.row() + 1}. {Path(file.path).name} ({fmt.percent(similarity)})"
+            return f"{index.row() + 1}. {fmt.name(file.path)} ({fmt.percent(similarity)})"
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{file.path}\n{fmt.percent(similarity)} similar"
+            return f"{fmt.path_text(file.path)}\n{fmt.percent(similarity)} similar"
         return None
 
 
@@ -80,7 +80,7 @@ class MatchDelegate(QStyledItemDelegate):
         tile = Tile(
             path=file.path,
             lines=[
-                Path(file.path).name,
+                fmt.name(file.path),
                 f"{fmt.human_bytes(file.size)} \u00b7 {fmt.dimensions(file)}",
                 fmt.taken(file),
                 f"#{index.row() + 1} \u00b7 {fmt.percent(similarity)} similar",
@@ -163,20 +163,20 @@ class SearchView(QWidget):
 
     def searching(self, paths: list[str]) -> None:
         """Show that a search is running (the model may still be loading)."""
-        names = ", ".join(Path(p).name for p in paths[:3]) + ("\u2026" if len(paths) > 3 else "")
+        names = ", ".join(fmt.rich(Path(p).name) for p in paths[:3]) + ("\u2026" if len(paths) > 3 else "")
         self.title.setText(f"Searching for photos like <b>{names}</b>\u2026")
 
     def show_results(self, results: list[SearchResult]) -> None:
         self.results = results
         self.queries.blockSignals(True)
         self.queries.clear()
-        self.queries.addItems([Path(str(r.query)).name for r in results])
+        self.queries.addItems([fmt.name(str(r.query)) for r in results])
         self.queries.blockSignals(False)
         self.queries.setVisible(len(results) > 1)
         self._show_query(0)
 
     def show_error(self, message: str) -> None:
-        self.title.setText(f"<b>Search failed:</b> {message}")
+        self.title.setText(f"<b>Search failed:</b> {fmt.rich(message)}")
         self.model.set_matches([])
         self.stack.setCurrentWidget(self.hint)
 
@@ -187,8 +187,8 @@ class SearchView(QWidget):
         self.model.set_matches(result.matches)
         query = str(result.query)
         best = f" \u00b7 best match {fmt.percent(result.matches[0][1])}" if result.matches else ""
-        self.title.setText(f"Photos most like <b>{Path(query).name}</b><br>{len(result.matches)} results{best}")
-        self.title.setToolTip(query)
+        self.title.setText(f"Photos most like <b>{fmt.rich(Path(query).name)}</b><br>{len(result.matches)} results{best}")
+        self.title.setToolTip(fmt.path_text(query))
         self.query_picture.show()
         self._query_thumbnail(query)
         self.stack.setCurrentWidget(self.grid if result.matches else self.hint)
