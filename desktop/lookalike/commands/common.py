@@ -30,8 +30,12 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
 
 
-def open_catalog(args: argparse.Namespace) -> Catalog:
+def open_catalog(args: argparse.Namespace, create: bool = False) -> Catalog:
+    """The catalog of --catalog (else the default one). Only `create=True` (scan) starts a new
+    one: any other verb given a mistyped path says so instead of working on an empty catalog."""
     path = Path(args.catalog) if getattr(args, "catalog", None) else default_catalog_path()
+    if not create and not path.expanduser().exists():
+        raise CommandError(f"no catalog at {path}; check --catalog, or create one with `lookalike scan FOLDER`")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CatalogRecovered)  # said below, in one plain line

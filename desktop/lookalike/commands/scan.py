@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     config = settings()
     manifest = manifest_for(args.model)
     cancel = threading.Event()
-    with open_catalog(args) as catalog, _scan_lock(catalog):
+    with open_catalog(args, create=True) as catalog, _scan_lock(catalog):
         try:
             embedder = Embedder(manifest, device=args.device or config.device)  # type: ignore[arg-type]
         except (EmbedderError, ManifestError) as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from lookalike.commands.common import (
     CommandError,
@@ -14,6 +15,7 @@ from lookalike.commands.common import (
     say,
     settings,
 )
+from lookalike.core.display import shown
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,7 +35,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     # Imported here: the model and the index stack load only for the verbs that need them.
     from lookalike.core.embedder import Embedder, EmbedderError
-    from lookalike.core.images import ImageError
     from lookalike.core.manifest import ManifestError
     from lookalike.core.search import search_images
 
@@ -45,21 +46,26 @@ def run(args: argparse.Namespace) -> int:
     except (EmbedderError, ManifestError) as exc:
         raise CommandError(str(exc)) from exc
     with open_catalog(args) as catalog:
-        try:
-            results = search_images(catalog, embedder, args.images, top_k=args.top)
-        except ImageError as exc:
-            raise CommandError(str(exc)) from exc
+        results = search_images(catalog, embedder, args.images, top_k=args.top)
+    failed = 1 if any(r.error for r in results) else 0
     if args.json:
         print_json(
             {
                 "results": [
-                    {"query": r.query, "matches": [{"path": f.path, "similarity": round(s, 4)} for f, s in r.matches]}
+                    {
+                        "query": r.query,
+                        "matches": [{"path": f.path, "similarity": round(s, 4)} for f, s in r.matches],
+                        **({"error": r.error} if r.error else {}),
+                    }
                     for r in results
                 ]
             }
         )
-        return 0
+        return failed
     for result in results:
+        if result.error:
+            print(f"lookalike: {shown(result.error)}", file=sys.stderr)
+            continue
         say(f"Photos most like {result.query}:")
         if result.matches:
             rows = [(rank, f"{s:.3f}", f.path) for rank, (f, s) in enumerate(result.matches, start=1)]
@@ -67,4 +73,4 @@ def run(args: argparse.Namespace) -> int:
         else:
             print("  (the catalog holds no photos for this model; run `lookalike scan` first)")
         print()
-    return 0
+    return failed

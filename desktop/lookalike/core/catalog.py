@@ -210,6 +210,9 @@ class Catalog:
     def _vet(self) -> None:
         """Refuse a file that is not ours (left untouched); set a damaged catalog aside and start afresh."""
         untouched = "it was left untouched: choose another file"
+        newer = _stored_version(self.path)
+        if newer is not None and newer > SCHEMA_VERSION:
+            raise CatalogError(_newer_message(self.path, newer))
         if _foreign(self.path):
             raise CatalogError(f"{self.path} is another program's database, not a Lookalike catalog; {untouched}")
         damage = _damage(self.path)
@@ -235,9 +238,22 @@ class Catalog:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A transaction: committed when the block ends, rolled back on error."""
-        with self._sessions() as session, session.begin():
-            yield session
+        """A transaction: committed when the block ends, rolled back on error.
+
+        A disk that is full or failing is a `CatalogError` with one sentence: the
+        transaction was rolled back, so the catalog holds everything before it.
+        """
+        try:
+            with self._sessions() as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            reason = _disk_failure(exc)
+            if reason is None:
+                raise
+            raise CatalogError(
+                f"cannot write the catalog {self.path}: {reason}; what was saved before is intact: "
+                "free some space and run the command again"
+            ) from exc
 
     @contextmanager
     def scan_lock(self) -> Iterator[None]:
@@ -283,11 +299,8 @@ class Catalog:
         with self.session() as session:
             row = session.get(Meta, "schema_version")
             version = int(row.value) if row else SCHEMA_VERSION
-            if version > SCHEMA_VERSION:
-                raise CatalogError(
-                    f"{self.path} was written by a newer Lookalike (schema {version}, "
-                    f"this version reads up to {SCHEMA_VERSION})"
-                )
+            if version > SCHEMA_VERSION:  # upgraded by a newer Lookalike since `_vet` looked
+                raise CatalogError(_newer_message(self.path, version))
             while version < SCHEMA_VERSION:
                 MIGRATIONS[version](session)
                 version += 1
@@ -587,12 +600,52 @@ def _foreign(path: Path) -> bool:
     return bool(tables) and not tables & Base.metadata.tables.keys()
 
 
+def _stored_version(path: Path) -> int | None:
+    """The schema version a catalog file records, read without writing anything; None if unreadable.
+
+    Read before the open writes anything (the health check's time stamp, WAL mode,
+    tables): a catalog of a newer Lookalike is refused untouched.
+    """
+    try:
+        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=1)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        finally:
+            db.close()
+        return int(row[0]) if row else None
+    except (sqlite3.Error, ValueError):
+        return None  # absent, empty, damaged, locked or not ours: the checks that follow say so
+
+
+def _newer_message(path: Path, version: int) -> str:
+    return (
+        f"{path} was written by a newer Lookalike (schema {version}, this version reads up to "
+        f"{SCHEMA_VERSION}); it was left untouched"
+    )
+
+
 def _looks_like_a_catalog(path: Path) -> bool:
     """Whether a damaged file is ours to set aside: a SQLite file, a file named like a
     catalog, or one holding our schema's text (a catalog whose header was overwritten)."""
     with path.open("rb") as handle:
         start = handle.read(64 * 1024)
     return start.startswith(_SQLITE_MAGIC) or path.suffix.lower() in _CATALOG_SUFFIXES or _SCHEMA_MARK in start
+
+
+#: SQLite's primary result codes for a failed write (extended codes keep them in the low byte).
+_SQLITE_IOERR, _SQLITE_FULL = 10, 13
+
+
+def _disk_failure(exc: OperationalError) -> str | None:
+    """"the disk is full" or "the disk failed (...)" for SQLite's write failures, else None."""
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    message = str(exc.orig)
+    if primary == _SQLITE_FULL or "database or disk is full" in message:
+        return "the disk is full"
+    if primary == _SQLITE_IOERR or "disk I/O error" in message:
+        return f"the disk failed ({message})"
+    return None
 
 
 def _os_reason(exc: OSError) -> str:

@@ -211,6 +211,12 @@ def execute(
         if not quarantine_dir:
             raise DeletionError("quarantine needs a folder to move the files to")
         target = Path(quarantine_dir).expanduser().resolve()
+        inside = root_of(target, scanned_roots(catalog))
+        if inside is not None:
+            raise DeletionError(
+                f"the quarantine folder {target} lies inside the scanned folder {inside}: the next scan would "
+                "catalogue the quarantined photos again; choose a folder outside the scanned folders"
+            )
     with batch_lock(catalog):
         recover_locked(catalog)
         batch = _Batch(catalog, plan, mode, target)

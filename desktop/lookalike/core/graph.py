@@ -40,7 +40,7 @@ from lookalike.core.index import (
     catalog_state,
     file_stamp,
     open_index,
-    temporary_beside,
+    save_atomically,
 )
 from lookalike.core.schema import File, Signature
 
@@ -210,8 +210,10 @@ class KnnGraph:
         return np.where(found, pos, -1)
 
     def save(self, path: Path | str) -> None:
-        path = Path(path)
-        tmp = temporary_beside(path)
+        """Write atomically, leaving no temporary file; SaveError (core/index.py) when it fails."""
+        save_atomically(Path(path), self._write)
+
+    def _write(self, tmp: Path) -> None:
         with tmp.open("wb") as handle:
             np.savez(
                 handle,
@@ -225,7 +227,6 @@ class KnnGraph:
                 **({} if self.structure is None else {"structure": self.structure}),
                 **({} if self.stamps is None else {"stamps": self.stamps}),
             )
-        tmp.replace(path)
 
     @classmethod
     def load(cls, path: Path | str) -> KnnGraph:

@@ -50,7 +50,7 @@ from lookalike.core.discovery import FoundFile, walk
 from lookalike.core.embedder import Embedder
 from lookalike.core.hashing import full_hash, partial_hash
 from lookalike.core.images import ImageError, ImageInfo, Resize, decode
-from lookalike.core.index import open_index
+from lookalike.core.index import index_saved, open_index
 from lookalike.core.paths import thumbnail_dir
 from lookalike.core.progress import ProgressCallback, ProgressMeter, ScanProgress
 from lookalike.core.structure import signature
@@ -227,8 +227,11 @@ class Scanner:
         meter.set_phase("finishing")
         if walked is not None and not report.cancelled and not report.stalled:
             self.catalog.mark_scanned(i for p, i in walked[1].items() if p not in report.roots_offline)
-            if report.touched_vectors:  # an unchanged rescan must not pay even the index's check
-                open_index(self.catalog, self.embedder.model_id, self.embedder.dim)
+            # An unchanged rescan must not pay even the index's check, unless the index is not
+            # saved (a full disk stopped the last save, or it was deleted).
+            model_id = self.embedder.model_id
+            if report.touched_vectors or not index_saved(self.catalog, model_id):
+                open_index(self.catalog, model_id, self.embedder.dim)
         report.elapsed = meter.elapsed
         return report
 

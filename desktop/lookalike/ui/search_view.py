@@ -186,6 +186,9 @@ class SearchView(QWidget):
         result = self.results[row]
         self.model.set_matches(result.matches)
         query = str(result.query)
+        if result.error:
+            self.show_error(result.error)
+            return
         best = f" \u00b7 best match {fmt.percent(result.matches[0][1])}" if result.matches else ""
         self.title.setText(f"Photos most like <b>{fmt.rich(Path(query).name)}</b><br>{len(result.matches)} results{best}")
         self.title.setToolTip(fmt.path_text(query))
