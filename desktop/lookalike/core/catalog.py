@@ -16,6 +16,7 @@ or unreadable file) is a `CatalogError` with a one-line reason.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -202,7 +203,10 @@ class Catalog:
             self._migrate()
         except SQLAlchemyError as exc:
             self.engine.dispose()
-            raise CatalogError(f"cannot open the catalog {self.path}: {getattr(exc, 'orig', None) or exc}") from exc
+            reason = _disk_failure(exc, self.path.parent) if isinstance(exc, OperationalError) else None
+            raise CatalogError(
+                f"cannot open the catalog {self.path}: {reason or getattr(exc, 'orig', None) or exc}"
+            ) from exc
         except CatalogError:
             self.engine.dispose()
             raise
@@ -247,7 +251,7 @@ class Catalog:
             with self._sessions() as session, session.begin():
                 yield session
         except OperationalError as exc:
-            reason = _disk_failure(exc)
+            reason = _disk_failure(exc, self.path.parent)
             if reason is None:
                 raise
             raise CatalogError(
@@ -636,16 +640,29 @@ def _looks_like_a_catalog(path: Path) -> bool:
 _SQLITE_IOERR, _SQLITE_FULL = 10, 13
 
 
-def _disk_failure(exc: OperationalError) -> str | None:
-    """"the disk is full" or "the disk failed (...)" for SQLite's write failures, else None."""
+def _disk_failure(exc: OperationalError, folder: Path) -> str | None:
+    """"the disk is full" or "the disk failed (...)" for SQLite's write failures, else None.
+
+    SQLite reports a full disk as an I/O error when it cannot grow its shared-memory
+    file, so an I/O error on a disk with (almost) no space left is called full.
+    """
     code = getattr(exc.orig, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else None
     message = str(exc.orig)
-    if primary == _SQLITE_FULL or "database or disk is full" in message:
-        return "the disk is full"
-    if primary == _SQLITE_IOERR or "disk I/O error" in message:
-        return f"the disk failed ({message})"
-    return None
+    full = primary == _SQLITE_FULL or "database or disk is full" in message
+    if not full and (primary == _SQLITE_IOERR or "disk I/O error" in message):
+        if not nearly_full(folder):
+            return f"the disk failed ({message})"
+        full = True
+    return "the disk is full" if full else None
+
+
+def nearly_full(folder: Path) -> bool:
+    """Whether the disk holding `folder` has under 1 MiB free: why a write there most likely failed."""
+    try:
+        return shutil.disk_usage(folder).free < 1 << 20
+    except OSError:
+        return False
 
 
 def _os_reason(exc: OSError) -> str:

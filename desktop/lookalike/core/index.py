@@ -20,7 +20,6 @@ defaults gave recall@10 of 0.95 on 100k clustered vectors, the values below >= 0
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ import onnxruntime  # noqa: F401  (before usearch: the other order crashes in li
 from sqlalchemy import func, select
 from usearch.index import BatchMatches, Index
 
-from lookalike.core.catalog import Catalog, CatalogError
+from lookalike.core.catalog import Catalog, CatalogError, nearly_full
 from lookalike.core.schema import Embedding, File
 
 DTYPE = "i8"
@@ -289,7 +288,7 @@ class SaveError(CatalogError):
         if isinstance(exc, OSError):
             reason = (exc.strerror or str(exc)).lower()
         else:  # usearch says only "Failed to serialize into stream"
-            reason = "no space left on device" if _nearly_full(path.parent) else str(exc)
+            reason = "no space left on device" if nearly_full(path.parent) else str(exc)
         super().__init__(
             f"cannot save {path.name} beside the catalog ({reason}); the catalog is intact and the "
             "next scan rebuilds it: free some space and run the command again"
@@ -306,14 +305,6 @@ def save_atomically(path: Path, write: Callable[[Path], None]) -> None:
     except (OSError, RuntimeError) as exc:  # usearch says "Failed to serialize into stream"
         tmp.unlink(missing_ok=True)
         raise SaveError(path, exc) from exc
-
-
-def _nearly_full(folder: Path) -> bool:
-    """Whether the disk holding `folder` has under 1 MiB free (why a write there most likely failed)."""
-    try:
-        return shutil.disk_usage(folder).free < 1 << 20
-    except OSError:
-        return False
 
 
 def temporary_beside(path: Path) -> Path:

@@ -55,7 +55,7 @@ def _run(capsys: pytest.CaptureFixture[str], catalog_path: Path, *argv: str) -> 
     return capsys.readouterr().out
 
 
-def test_dedupe_plan_shows_no_forged_line(forged_library: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_dedupe_plan_shows_no_forged_line(forged_library: tuple[Path, Path], capsys: pytest.CaptureFixture[str], record) -> None:  # type: ignore[no-untyped-def]
     catalog_path, photos = forged_library
     out = _run(capsys, catalog_path, "dedupe")
     lines = out.splitlines()
@@ -67,9 +67,12 @@ def test_dedupe_plan_shows_no_forged_line(forged_library: tuple[Path, Path], cap
     plan = json.loads(_run(capsys, catalog_path, "dedupe", "--json"))
     removed = [m["path"] for g in plan["groups"] for m in g["remove"]]
     assert str(photos / FORGED) in removed  # JSON keeps the exact name
+    record("names", "a copy named 'copy.jpg<newline>  keep    FAKE <ESC>[32m(in colour)...' in the `dedupe` plan", 1,
+           "one line, shown as copy.jpg\\n  keep    FAKE \\x1b[32m...; no forged keep line, no escape reaches "
+           "the terminal; --json keeps the exact name")
 
 
-def test_listings_escape_names(forged_library: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_listings_escape_names(forged_library: tuple[Path, Path], capsys: pytest.CaptureFixture[str], record) -> None:  # type: ignore[no-untyped-def]
     catalog_path, _ = forged_library
     for verb in (("duplicates",), ("errors",)):
         out = _run(capsys, catalog_path, *verb)
@@ -77,9 +80,11 @@ def test_listings_escape_names(forged_library: tuple[Path, Path], capsys: pytest
         assert not any(line.lstrip().startswith("FAKE") or line.lstrip().startswith("keep    FAKE") for line in out.splitlines())
     errors = json.loads(_run(capsys, catalog_path, "errors", "--json"))
     assert any(e["path"].endswith("broken\n  FAKE error\x1b[31m.jpg") for e in errors["errors"])
+    record("names", "names with newlines and escape sequences in `duplicates` and `errors`", 2,
+           "escaped in text, exact in JSON")
 
 
-def test_app_labels_stay_one_line_without_markup(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_app_labels_stay_one_line_without_markup(qtbot, tmp_path: Path, record) -> None:  # type: ignore[no-untyped-def]
     from lookalike.core.review import ReviewGroup, ReviewMember
     from lookalike.core.schema import File
     from lookalike.ui.compare_view import PhotoPanel
@@ -95,3 +100,5 @@ def test_app_labels_stay_one_line_without_markup(qtbot, tmp_path: Path) -> None:
     assert "x.jpg\\n&lt;b style=&#x27;color:green&#x27;&gt;KEEP" in panel.caption.text()  # shown as text
     tile = member_tile(ReviewGroup("duplicate", 1, [member]), member, marked=False, current=False)
     assert all("\n" not in line for line in tile.lines)
+    record("names", "the app: a name with a newline and HTML (a fake KEEP tag) in a compare caption and a group tile",
+           2, "one line, the markup shown as text")

@@ -72,7 +72,7 @@ def _replace_keeping_stamp(path: Path, data: bytes) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_keeper_replaced_before_apply_keeps_its_group(
-    mode: str, tmp_path: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str]
+    mode: str, tmp_path: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str], record  # type: ignore[no-untyped-def]
 ) -> None:
     """`cp other.jpg kept.jpg` after the scan, then `dedupe --apply`: nothing of that group goes."""
     catalog_path, _, stranger = _library(tmp_path, embedder)
@@ -91,10 +91,13 @@ def test_keeper_replaced_before_apply_keeps_its_group(
         assert "no longer the picture that was matched" in states[copy][1]
     others = [copy for _, copies in groups[1:] for copy in copies]
     assert all(states[c][0] == "done" and not Path(c).exists() for c in others)  # the batch did run
+    record("removal proof", f"a group's kept copy replaced by another photo after the scan, then "
+           f"`dedupe --apply --mode {mode}`", 1, "the group's copies skipped ('the kept copy is no longer the "
+           "picture that was matched'); the other groups' copies removed")
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_keeper_replaced_while_the_batch_runs_keeps_its_group(mode: str, tmp_path: Path, embedder: Embedder) -> None:
+def test_keeper_replaced_while_the_batch_runs_keeps_its_group(mode: str, tmp_path: Path, embedder: Embedder, record) -> None:  # type: ignore[no-untyped-def]
     """Another thread overwrites a later group's keeper after the batch's first file."""
     catalog_path, _, stranger = _library(tmp_path, embedder)
     with Catalog(catalog_path) as catalog:
@@ -125,10 +128,12 @@ def test_keeper_replaced_while_the_batch_runs_keeps_its_group(mode: str, tmp_pat
     group = [r.path for r in plan.removals if r.keepers == last.keepers]
     assert all(states[p].state == "skipped" and Path(p).is_file() for p in group)
     assert "no longer the picture that was matched" in states[last.path].reason
+    record("removal proof", f"a later group's kept copy overwritten by another thread while a {mode} batch runs",
+           1, "that group's copies skipped, nothing of it removed; the earlier groups removed")
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_same_size_and_mtime_edits_are_caught(mode: str, tmp_path: Path, embedder: Embedder) -> None:
+def test_same_size_and_mtime_edits_are_caught(mode: str, tmp_path: Path, embedder: Embedder, record) -> None:  # type: ignore[no-untyped-def]
     """A copy and a keeper (sizes shared with no other file) edited in place, mtime put back."""
     catalog_path, photos, _ = _library(tmp_path, embedder)
     with Catalog(catalog_path) as catalog:
@@ -147,3 +152,6 @@ def test_same_size_and_mtime_edits_are_caught(mode: str, tmp_path: Path, embedde
     assert outcome[kept_copy][0] == "skipped" and "content changed since it was scanned" in outcome[kept_copy][1]
     assert Path(kept_copy).is_file() and edited_copy.is_file()
     assert {outcome[str(photos / "copies" / f"{n}.jpg")][0] for n in ("coffee", "rocket")} == {"done"}
+    record("removal proof", f"a copy and a kept copy (sizes shared by no other file) rewritten with other bytes, "
+           f"size and mtime put back (os.utime), then a {mode} batch", 2,
+           "both groups skipped: the scan's full hash differs ('content changed since it was scanned')")
