@@ -608,10 +608,12 @@ def _stored_version(path: Path) -> int | None:
     """The schema version a catalog file records, read without writing anything; None if unreadable.
 
     Read before the open writes anything (the health check's time stamp, WAL mode,
-    tables): a catalog of a newer Lookalike is refused untouched.
+    tables): a catalog of a newer Lookalike is refused untouched. `immutable`: even a
+    read-only connection would create the -wal and -shm files beside it; one that a
+    running writer has not checkpointed yet is caught by `_migrate`'s check instead.
     """
     try:
-        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=1)
+        db = sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True, timeout=1)
         try:
             row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         finally:
