@@ -100,7 +100,8 @@ def test_scan_on_a_full_disk_fails_in_one_line_and_recovers(tmp_path: Path, smal
     assert len([g for g in listed["groups"] if g["kind"] == "identical"]) == IDENTICAL
     assert _leftovers(small_disk) == []
     record("full disk", "first scan of 123 photos with the catalog on a 400 KiB tmpfs, then the disk grown and the "
-           "scan run again", 2, f"exit 1 with one line ({line.removeprefix('lookalike: ')[:90]}...), no traceback, "
+           "scan run again", 2, f"exit 1 with one line (cannot write the catalog ...: {line.rsplit('.sqlite: ', 1)[-1][:40]}...), "
+           "no traceback, "
            "no temporary file, integrity ok; the rescan catalogued every photo, saved the index and found the "
            f"{IDENTICAL} identical groups")
 

@@ -25,12 +25,14 @@ from lookalike.core.scan import Scanner
 FORGED = "copy.jpg\n  keep    FAKE \x1b[32m(in colour)\x1b[0m.jpg"
 
 
-def test_shown_escapes_controls_and_marks_undecodable_bytes() -> None:
+def test_shown_escapes_controls_and_marks_undecodable_bytes(record) -> None:  # type: ignore[no-untyped-def]
     name = os.fsdecode(b"caf\xe9\t\x1b[2J\xe2\x80\xae.jpg")  # a Latin-1 byte, a tab, ESC, a bidi override
     assert shown(name) == "caf\\xe9\\t\\x1b[2J\\u202e.jpg"
     assert shown("line\r\nnext\x7f\u2028") == "line\\r\\nnext\\x7f\\u2028"
     assert shown("Fotos/été 2024/ü.jpg") == "Fotos/été 2024/ü.jpg"  # plain names untouched
     assert shown(shown(name)) == shown(name)
+    record("names", "core/display.shown: a tab, ESC, CR LF, DEL, U+2028, a bidi override, a byte that is not UTF-8", 7,
+           "shown as \\t \\x1b \\r\\n \\x7f \\u2028 \\u202e \\xe9; accented names untouched")
 
 
 @pytest.fixture
