@@ -327,7 +327,7 @@ class _Batch:
                 changed, _ = unchanged_problem(Path(keeper.path), keeper)
                 if changed is None:
                     return None
-                problems.append(f"is no longer the picture that was matched: it {changed}")
+                problems.append(f"is no longer the picture that was matched: {changed}")
         detail = "; ".join(dict.fromkeys(problems)) or "is not named"
         return f"no kept copy of its group would remain (the kept copy {detail})"
 
