@@ -186,7 +186,7 @@ def test_a_catalog_path_that_cannot_be_created_is_one_line(
     else:
         (tmp_path / "notes.txt").write_text("a note")
         catalog = tmp_path / "notes.txt" / "cat.sqlite"
-    err = _refused(capsys, catalog, "stats")
+    err = _refused(capsys, catalog, "scan", str(tmp_path))  # scan creates catalogs; other verbs need one
     assert str(catalog) in err and ("not a directory" in err or "no such file" in err)
 
 

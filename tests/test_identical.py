@@ -56,8 +56,8 @@ def test_sample_copy_is_the_only_identical_group(samples: Path, catalog: Catalog
 
     assert groups == [sorted([ids[str(samples / "astronaut.jpg")], ids[str(samples / "copies" / "astronaut (copy).jpg")]])]
     rows = {r.path: r for r in catalog.files(list(ids.values())).values()}
-    hashed = {os.path.relpath(p, samples) for p, r in rows.items() if r.full_hash}
-    assert hashed == {"astronaut.jpg", "copies/astronaut (copy).jpg", "hubble_deep_field.jpg", "copies/hubble_altered.jpg"}
+    # The scan hashed every file it read (deletion proves content by it): grouping reads nothing again.
+    assert all(r.full_hash == full_hash(p) for p, r in rows.items() if r.status == "ok")
     assert find_identical(catalog) == groups  # stored hashes reused
 
 

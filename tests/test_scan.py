@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from lookalike.core.catalog import Catalog
 from lookalike.core.embedder import Embedder
@@ -99,6 +99,9 @@ def test_modified_moved_and_deleted_files(samples: Path, catalog: Catalog, embed
     scanner = Scanner(catalog, embedder)
     scanner.run([samples])
     find_identical(catalog)  # hashes the astronaut and its copy in full: its content is on record
+    assert all(row.full_hash == full_hash(path) for path, row in _rows(catalog).items())  # the scan hashed every file
+    with catalog.session() as session:  # as a catalog written before scans hashed files would be
+        session.execute(update(File).where(File.path == str(samples / "chelsea.jpg")).values(full_hash=None))
     before = _rows(catalog)
     vectors_before = _vectors(catalog, embedder.model_id)
 
@@ -163,8 +166,9 @@ def test_same_size_and_ends_but_another_middle_is_read_again(
     scanner = Scanner(catalog, embedder)
     scanner.run([root])
     old = _rows(catalog)[str(first)]
-    if hash_on_record:
-        catalog.set_hashes({}, {old.id: full_hash(first)})
+    if not hash_on_record:  # a catalog written before scans hashed every file
+        with catalog.session() as session:
+            session.execute(update(File).where(File.id == old.id).values(full_hash=None))
     old_vector = _vectors(catalog, embedder.model_id)[old.id]
     first.unlink()
     target = root / "moved" / "a.bmp"
@@ -175,7 +179,7 @@ def test_same_size_and_ends_but_another_middle_is_read_again(
 
     assert (report.embedded, report.missing, report.new) == (1, 0, 0)
     row = _rows(catalog)[str(target)]
-    assert row.id == old.id and row.full_hash is None  # the row follows the path, read afresh
+    assert row.id == old.id and row.full_hash == full_hash(target)  # the row follows the path, read afresh
     assert _vectors(catalog, embedder.model_id)[row.id] != old_vector
     assert str(first) not in _rows(catalog)
 

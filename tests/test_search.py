@@ -56,14 +56,16 @@ def test_several_queries_and_top_k(originals: Catalog, samples: Path, embedder: 
         assert result.matches[0][1] == pytest.approx(1.0, abs=1e-3)
 
 
-def test_a_bad_query_raises_image_error(originals: Catalog, tmp_path: Path, embedder: Embedder) -> None:
+def test_a_bad_query_is_reported_and_the_others_answered(
+    originals: Catalog, samples: Path, tmp_path: Path, embedder: Embedder
+) -> None:
     bad = tmp_path / "notes.jpg"
     bad.write_text("not a photo")
-    with pytest.raises(ImageError) as caught:
-        search_images(originals, embedder, [bad])
-    assert caught.value.path == str(bad)
-    with pytest.raises(ImageError, match="not found"):
-        search_images(originals, embedder, [tmp_path / "nowhere.jpg"])
+    results = search_images(originals, embedder, [bad, samples / "coffee.jpg", tmp_path / "nowhere.jpg"], top_k=99_999_999_999)
+    assert results[0].error == str(ImageError(str(bad), "not an image, or a format Lookalike cannot read"))
+    assert results[0].matches == [] and "not found" in str(results[2].error)
+    assert results[1].error is None and len(results[1].matches) == 5  # --top bounded by the catalog's photos
+    assert Path(results[1].matches[0][0].path).name == "coffee.jpg"
 
 
 def test_search_cli(originals: Catalog, samples: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -258,7 +258,7 @@ def test_listing_verbs_print_names_that_are_not_utf8(tmp_path: Path, embedder: E
     verbs = [("errors",), ("errors", "--json"), ("export", "--format", "csv"), ("export", "--format", "json"),
              ("duplicates",), ("duplicates", "--json")]
     record("file system", "listing verbs printing non-UTF-8 names (strict UTF-8 stdout)", len(verbs),
-           "names printed as their bytes; JSON escapes them (\\udcXX) and reads back to the exact name")
+           "text shows undecodable bytes marked as \\xNN (core/display.py); JSON escapes them (\\udcXX) and reads back to the exact name")
     for verb in verbs:
         done = run_cli(catalog_path, *verb, env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"},
                        errors="surrogateescape")

@@ -19,7 +19,7 @@ from lookalike.cli import main
 from lookalike.core.catalog import Catalog, FileRecord, Location
 from lookalike.core.deletion import execute, plan_removal
 from lookalike.core.embedder import Embedder
-from lookalike.core.hashing import full_hash
+from lookalike.core.hashing import full_hash, partial_hash
 from lookalike.core.scan import Scanner
 from lookalike.core.schema import JournalEntry
 from lookalike.core.undo import undo_last
@@ -48,10 +48,12 @@ def scene(tmp_path: Path) -> Iterator[tuple[Catalog, Path, Path, int]]:
 
 
 def _record(path: Path | str, root_id: int, like: Path | None = None) -> FileRecord:
-    """A catalog row for `path` with the size and mtime of `like` (the real file behind it)."""
+    """A catalog row for `path` with the size, mtime and hashes of `like` (the real file behind it),
+    as a scan records them."""
     info = os.stat(like or path)
     return FileRecord(Location(str(path), info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev, root_id),
-                      width=10, height=10, format="JPEG")
+                      width=10, height=10, format="JPEG", partial_hash=partial_hash(like or path),
+                      full_hash=full_hash(like or path))
 
 
 def test_deletion_refuses_rows_that_point_outside_the_roots(

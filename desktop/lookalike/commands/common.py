@@ -14,6 +14,7 @@ from typing import Any
 from lookalike.core.catalog import Catalog, CatalogError, CatalogRecovered
 from lookalike.core.config import Settings, load_settings
 from lookalike.core import manifest
+from lookalike.core.display import shown
 from lookalike.core.manifest import ManifestError, ModelManifest
 from lookalike.core.paths import default_catalog_path
 
@@ -30,8 +31,12 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
 
 
-def open_catalog(args: argparse.Namespace) -> Catalog:
+def open_catalog(args: argparse.Namespace, create: bool = False) -> Catalog:
+    """The catalog of --catalog (else the default one). Only `create=True` (scan) starts a new
+    one: any other verb given a mistyped path says so instead of working on an empty catalog."""
     path = Path(args.catalog) if getattr(args, "catalog", None) else default_catalog_path()
+    if not create and not path.expanduser().exists():
+        raise CommandError(f"no catalog at {path}; check --catalog, or create one with `lookalike scan FOLDER`")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CatalogRecovered)  # said below, in one plain line
@@ -39,7 +44,7 @@ def open_catalog(args: argparse.Namespace) -> Catalog:
     except CatalogError as exc:
         raise CommandError(str(exc)) from exc
     if catalog.recovered is not None:
-        print(f"lookalike: {catalog.recovered}", file=sys.stderr)
+        print(f"lookalike: {shown(catalog.recovered)}", file=sys.stderr)
     return catalog
 
 
@@ -70,9 +75,17 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json_text(data, indent=2) + "\n")
 
 
+def say(text: object) -> None:
+    """Print one line of text output; file names in it cannot break it (core/display.py)."""
+    print(shown(text))
+
+
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """A plain aligned table (rich is used for progress; tables stay pipe-friendly)."""
-    rows = [[("" if v is None else str(v)) for v in row] for row in rows]
+    """A plain aligned table (rich is used for progress; tables stay pipe-friendly).
+
+    Cells are shown safely (core/display.py): a name cannot add a row or a colour.
+    """
+    rows = [[("" if v is None else shown(v)) for v in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
     for row in rows:

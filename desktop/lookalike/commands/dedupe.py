@@ -23,7 +23,7 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lookalike.commands.common import CommandError, add_json_flag, manifest_for, open_catalog, print_json, settings
+from lookalike.commands.common import CommandError, add_json_flag, manifest_for, open_catalog, print_json, say, settings
 from lookalike.commands.decide import file_ids
 from lookalike.commands.history import entries_json, print_entries
 from lookalike.core.catalog import Catalog
@@ -203,10 +203,10 @@ def _show_plan(
     for number, group in enumerate(groups, start=1):
         print(f"Group {number}")
         for member in sorted(group.members, key=lambda m: not m.keep):
-            print(f"  {'keep  ' if member.keep else 'remove'}  {member.file.path}  ({member.reason})")
+            say(f"  {'keep  ' if member.keep else 'remove'}  {member.file.path}  ({member.reason})")
         offer = _offer_for(group, offer_of)
         if offer is not None:
-            print(f"  note    {_offer_text(offer, merging)}")
+            say(f"  note    {_offer_text(offer, merging)}")
     print()
     print(
         f"Would remove {len(plan.removals)} file(s) and keep {len(plan.kept)}, freeing "
@@ -266,7 +266,7 @@ def _show_report(report: BatchReport, sidecars: list[str], as_json: bool) -> Non
         print_entries(report.entries)
         print()
     for sidecar in sidecars:
-        print(f"wrote {sidecar}")
+        say(f"wrote {sidecar}")
     print(
         f"Batch {report.batch_id}: removed {len(report.done)} file(s) ({human_bytes(report.bytes_freed)}, "
         f"{report.mode}), skipped {len(report.skipped)}, failed {len(report.failed)}." + _undo_note(report.mode)

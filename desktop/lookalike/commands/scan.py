@@ -20,7 +20,7 @@ from types import TracebackType
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from lookalike.commands.common import CommandError, add_json_flag, manifest_for, open_catalog, print_json, settings
+from lookalike.commands.common import CommandError, add_json_flag, manifest_for, open_catalog, print_json, say, settings
 from lookalike.core.catalog import Catalog, CatalogBusy
 from lookalike.core.discovery import folder_problem
 from lookalike.core.embedder import Embedder, EmbedderError
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     config = settings()
     manifest = manifest_for(args.model)
     cancel = threading.Event()
-    with open_catalog(args) as catalog, _scan_lock(catalog):
+    with open_catalog(args, create=True) as catalog, _scan_lock(catalog):
         try:
             embedder = Embedder(manifest, device=args.device or config.device)  # type: ignore[arg-type]
         except (EmbedderError, ManifestError) as exc:
@@ -216,8 +216,8 @@ def _print_summary(report: ScanReport) -> None:
     if report.stalled:
         print("  stopped reading: many files in a row took too long to decode (is a disk not responding?)")
     for root in report.roots_offline:
-        print(f"  offline (its photos are kept, not marked missing): {root}")
+        say(f"  offline (its photos are kept, not marked missing): {root}")
     for path, reason in report.unreadable:
-        print(f"  could not read {path}: {reason}")
+        say(f"  could not read {path}: {reason}")
     if report.cancelled or report.stalled:
         print("  run the same scan again to finish it")

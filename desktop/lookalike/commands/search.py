@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from lookalike.commands.common import (
     CommandError,
@@ -11,8 +12,10 @@ from lookalike.commands.common import (
     open_catalog,
     print_json,
     print_table,
+    say,
     settings,
 )
+from lookalike.core.display import shown
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,7 +35,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     # Imported here: the model and the index stack load only for the verbs that need them.
     from lookalike.core.embedder import Embedder, EmbedderError
-    from lookalike.core.images import ImageError
     from lookalike.core.manifest import ManifestError
     from lookalike.core.search import CLOSE_MATCH, is_close, search_images
 
@@ -44,22 +46,27 @@ def run(args: argparse.Namespace) -> int:
     except (EmbedderError, ManifestError) as exc:
         raise CommandError(str(exc)) from exc
     with open_catalog(args) as catalog:
-        try:
-            results = search_images(catalog, embedder, args.images, top_k=args.top)
-        except ImageError as exc:
-            raise CommandError(str(exc)) from exc
+        results = search_images(catalog, embedder, args.images, top_k=args.top)
+    failed = 1 if any(r.error for r in results) else 0
     if args.json:
         print_json(
             {
                 "results": [
-                    {"query": r.query, "matches": [{"path": f.path, "similarity": round(s, 4)} for f, s in r.matches]}
+                    {
+                        "query": r.query,
+                        "matches": [{"path": f.path, "similarity": round(s, 4)} for f, s in r.matches],
+                        **({"error": r.error} if r.error else {}),
+                    }
                     for r in results
                 ]
             }
         )
-        return 0
+        return failed
     for result in results:
-        print(f"Photos most like {result.query}:")
+        if result.error:
+            print(f"lookalike: {shown(result.error)}", file=sys.stderr)
+            continue
+        say(f"Photos most like {result.query}:")
         if result.matches:
             if not is_close(result.matches[0][1]):
                 print(f"  No close match: the best is {result.matches[0][1]:.3f}, below {CLOSE_MATCH:.2f}.")
@@ -68,4 +75,4 @@ def run(args: argparse.Namespace) -> int:
         else:
             print("  (the catalog holds no photos for this model; run `lookalike scan` first)")
         print()
-    return 0
+    return failed

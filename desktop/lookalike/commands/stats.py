@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 
-from lookalike.commands.common import add_json_flag, manifest_for, open_catalog, print_json, print_table
+from lookalike.commands.common import add_json_flag, manifest_for, open_catalog, print_json, print_table, say
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         print_json(data)
         return 0
     files = data["files"]
-    print(f"Catalog   {data['catalog']} ({data['catalog_bytes'] / 1e6:.1f} MB)")
+    say(f"Catalog   {data['catalog']} ({data['catalog_bytes'] / 1e6:.1f} MB)")
     print(f"Files     {files['ok']} ok, {files['error']} errors, {files['missing']} missing")
     print(f"Embedded  {data['embedded']} with {model_id}")
     if data["roots"]:

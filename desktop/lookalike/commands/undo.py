@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from lookalike.commands.common import CommandError, add_json_flag, open_catalog, print_json
+from lookalike.commands.common import CommandError, add_json_flag, open_catalog, print_json, say
 from lookalike.commands.history import entries_json, print_entries
 from lookalike.core.journal import DeletionError
 from lookalike.core.undo import undo_batch, undo_last
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
             }
         )
     else:
-        print(report.message)
+        say(report.message)
         if report.not_restored:
             print()
             print_entries(report.not_restored)

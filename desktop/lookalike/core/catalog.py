@@ -16,6 +16,7 @@ or unreadable file) is a `CatalogError` with a one-line reason.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -106,7 +107,8 @@ class FileRecord:
 
     `id` is None for a path new to the catalog, else the row to overwrite;
     `same_content` marks a known file re-read only for a new model, whose other
-    models' vectors and full hash stay valid.
+    models' vectors and full hash stay valid. `full_hash` is that of the bytes
+    read (None when they could not be hashed).
     """
 
     location: Location
@@ -122,6 +124,7 @@ class FileRecord:
     has_gps: bool = False
     grey: bool = False
     partial_hash: str | None = None
+    full_hash: str | None = None
     vector: np.ndarray | None = None
     signature: bytes | None = None  # core/structure.py thumbnail, stored with the vector
     detail: bytes | None = None  # core/proof.py thumbnail, stored with it
@@ -218,7 +221,10 @@ class Catalog:
             self._migrate()
         except SQLAlchemyError as exc:
             self.engine.dispose()
-            raise CatalogError(f"cannot open the catalog {self.path}: {getattr(exc, 'orig', None) or exc}") from exc
+            reason = _disk_failure(exc, self.path.parent) if isinstance(exc, OperationalError) else None
+            raise CatalogError(
+                f"cannot open the catalog {self.path}: {reason or getattr(exc, 'orig', None) or exc}"
+            ) from exc
         except CatalogError:
             self.engine.dispose()
             raise
@@ -226,6 +232,9 @@ class Catalog:
     def _vet(self) -> None:
         """Refuse a file that is not ours (left untouched); set a damaged catalog aside and start afresh."""
         untouched = "it was left untouched: choose another file"
+        newer = _stored_version(self.path)
+        if newer is not None and newer > SCHEMA_VERSION:
+            raise CatalogError(_newer_message(self.path, newer))
         if _foreign(self.path):
             raise CatalogError(f"{self.path} is another program's database, not a Lookalike catalog; {untouched}")
         damage = _damage(self.path)
@@ -251,9 +260,22 @@ class Catalog:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A transaction: committed when the block ends, rolled back on error."""
-        with self._sessions() as session, session.begin():
-            yield session
+        """A transaction: committed when the block ends, rolled back on error.
+
+        A disk that is full or failing is a `CatalogError` with one sentence: the
+        transaction was rolled back, so the catalog holds everything before it.
+        """
+        try:
+            with self._sessions() as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            reason = _disk_failure(exc, self.path.parent)
+            if reason is None:
+                raise
+            raise CatalogError(
+                f"cannot write the catalog {self.path}: {reason}; what was saved before is intact: "
+                "free some space and run the command again"
+            ) from exc
 
     @contextmanager
     def scan_lock(self) -> Iterator[None]:
@@ -299,11 +321,8 @@ class Catalog:
         with self.session() as session:
             row = session.get(Meta, "schema_version")
             version = int(row.value) if row else SCHEMA_VERSION
-            if version > SCHEMA_VERSION:
-                raise CatalogError(
-                    f"{self.path} was written by a newer Lookalike (schema {version}, "
-                    f"this version reads up to {SCHEMA_VERSION})"
-                )
+            if version > SCHEMA_VERSION:  # upgraded by a newer Lookalike since `_vet` looked
+                raise CatalogError(_newer_message(self.path, version))
             while version < SCHEMA_VERSION:
                 MIGRATIONS[version](session)
                 version += 1
@@ -463,7 +482,7 @@ class Catalog:
         """Write decoded (or failed) files and their vectors in one transaction.
 
         New paths are inserted, known ids overwritten; a changed file loses every
-        older vector (its pixels changed) and its full hash. Returns the ids in
+        older vector (its pixels changed) and takes the full hash of the bytes read. Returns the ids in
         the order of `records`. One transaction per call is what makes an
         interrupted scan resumable without doubled rows.
         """
@@ -621,12 +640,67 @@ def _foreign(path: Path) -> bool:
     return bool(tables) and not tables & Base.metadata.tables.keys()
 
 
+def _stored_version(path: Path) -> int | None:
+    """The schema version a catalog file records, read without writing anything; None if unreadable.
+
+    Read before the open writes anything (the health check's time stamp, WAL mode,
+    tables): a catalog of a newer Lookalike is refused untouched. `immutable`: even a
+    read-only connection would create the -wal and -shm files beside it; one that a
+    running writer has not checkpointed yet is caught by `_migrate`'s check instead.
+    """
+    try:
+        db = sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True, timeout=1)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        finally:
+            db.close()
+        return int(row[0]) if row else None
+    except (sqlite3.Error, ValueError):
+        return None  # absent, empty, damaged, locked or not ours: the checks that follow say so
+
+
+def _newer_message(path: Path, version: int) -> str:
+    return (
+        f"{path} was written by a newer Lookalike (schema {version}, this version reads up to "
+        f"{SCHEMA_VERSION}); it was left untouched"
+    )
+
+
 def _looks_like_a_catalog(path: Path) -> bool:
     """Whether a damaged file is ours to set aside: a SQLite file, a file named like a
     catalog, or one holding our schema's text (a catalog whose header was overwritten)."""
     with path.open("rb") as handle:
         start = handle.read(64 * 1024)
     return start.startswith(_SQLITE_MAGIC) or path.suffix.lower() in _CATALOG_SUFFIXES or _SCHEMA_MARK in start
+
+
+#: SQLite's primary result codes for a failed write (extended codes keep them in the low byte).
+_SQLITE_IOERR, _SQLITE_FULL = 10, 13
+
+
+def _disk_failure(exc: OperationalError, folder: Path) -> str | None:
+    """"the disk is full" or "the disk failed (...)" for SQLite's write failures, else None.
+
+    SQLite reports a full disk as an I/O error when it cannot grow its shared-memory
+    file, so an I/O error on a disk with (almost) no space left is called full.
+    """
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    message = str(exc.orig)
+    full = primary == _SQLITE_FULL or "database or disk is full" in message
+    if not full and (primary == _SQLITE_IOERR or "disk I/O error" in message):
+        if not nearly_full(folder):
+            return f"the disk failed ({message})"
+        full = True
+    return "the disk is full" if full else None
+
+
+def nearly_full(folder: Path) -> bool:
+    """Whether the disk holding `folder` has under 1 MiB free: why a write there most likely failed."""
+    try:
+        return shutil.disk_usage(folder).free < 1 << 20
+    except OSError:
+        return False
 
 
 def _os_reason(exc: OSError) -> str:
@@ -698,7 +772,7 @@ def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
 
 def _row(record: FileRecord) -> dict[str, object]:
     loc = record.location
-    row: dict[str, object] = {} if record.same_content else {"full_hash": None}
+    row: dict[str, object] = {} if record.same_content and not record.full_hash else {"full_hash": record.full_hash}
     return row | {
         "path": loc.path, "root_id": loc.root_id, "size": loc.size, "mtime_ns": loc.mtime_ns,
         "inode": loc.inode, "device": loc.device, "partial_hash": record.partial_hash,

@@ -6,10 +6,23 @@ one to the system trash, a quarantine folder or (only when confirmed) for good.
 Before a file is touched its journal row is committed; then it must pass every
 safety check, each refusal becoming a reason in the report:
 
-- it is still the file that was scanned (size, mtime and, when known, hash);
+- it is still the file that was scanned: same size and mtime, and its bytes
+  proven by the content hash recorded when it was read (`unchanged_problem`);
 - it lies inside a scanned folder, with no symbolic link on the way;
-- a kept copy of its group is still on disk and is not being removed itself;
+- a kept copy of its group is still on disk, is not being removed itself and is
+  proven, the same way, to still be the picture that was matched: a keeper
+  overwritten by another photo (even one given back its old size and mtime)
+  protects nothing, so its group's copies stay;
 - in quarantine, its new folder really lies inside the quarantine folder.
+
+Why a hash recorded at scan time: only bytes read when the file was matched can
+prove that the file on disk now is that picture; a hash taken at deletion time
+proves nothing about what was matched. The scan hashes every file it decodes (the
+bytes were just read: about 1 ms per MB, a few percent of the decode), so the
+full hash is compared. Files catalogued by versions that did not do so have only
+the partial hash of their size and first and last 64 KiB, compared instead (an
+edit inside the middle of such a file goes unseen until it is read again); a
+file with neither (its read failed halfway through the scan) is refused.
 
 Undo lives in `undo.py`, crash recovery and history in `journal.py`.
 """
@@ -27,7 +40,7 @@ from typing import Literal, get_args
 from lookalike.core import trash
 from lookalike.core.catalog import Catalog
 from lookalike.core.filemove import free_name, is_inside, move_file, sync_dir
-from lookalike.core.hashing import full_hash
+from lookalike.core.hashing import full_hash, partial_hash
 from lookalike.core.journal import (
     DONE,
     DeletionError,
@@ -43,10 +56,6 @@ from lookalike.core.schema import File
 
 Mode = Literal["trash", "quarantine", "permanent"]
 MODES: tuple[str, ...] = get_args(Mode)
-#: Before a permanent deletion a missing full hash is computed only up to this size
-#: (a photo is read in well under a second). Undoable modes always hash: undo
-#: restores only a file whose bytes it can prove by the journal's hash.
-HASH_LIMIT = 512 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +211,12 @@ def execute(
         if not quarantine_dir:
             raise DeletionError("quarantine needs a folder to move the files to")
         target = Path(quarantine_dir).expanduser().resolve()
+        inside = root_of(target, scanned_roots(catalog))
+        if inside is not None:
+            raise DeletionError(
+                f"the quarantine folder {target} lies inside the scanned folder {inside}: the next scan would "
+                "catalogue the quarantined photos again; choose a folder outside the scanned folders"
+            )
     with batch_lock(catalog):
         recover_locked(catalog)
         batch = _Batch(catalog, plan, mode, target)
@@ -229,13 +244,15 @@ class _Batch:
     def remove(self, removal: Removal) -> EntryReport:
         row = self.rows.get(removal.file_id)
         source = Path(row.path if row else removal.path)
-        current_hash, unreadable = self._hash(source, row)
+        refusal, current_hash = self._refusal(source, row)
         destination = self._destination(source, root_of(source, self.roots))
-        size, content_hash = (row.size if row else removal.size), (row.full_hash if row else None) or current_hash
+        size = row.size if row else removal.size
+        content_hash = current_hash or (row.full_hash if row else None)
         entry_id = plan_entry(
             self.catalog, self.id, removal.file_id, source, destination, size, row.mtime_ns if row else 0, content_hash
         )
-        refusal = self._refusal(source, row, current_hash, unreadable, removal)
+        if refusal is None:  # as late as possible: the keeper is proven just before the copy goes
+            refusal = self._keeper_problem(source, removal)
         if refusal is None and destination is not None:
             refusal = self._prepare_destination(destination)
         state, reason, landed = "skipped", refusal, None
@@ -249,19 +266,6 @@ class _Batch:
                 state, reason = "failed", f"could not remove: {exc.strerror or exc}"
         return record_outcome(self.catalog, entry_id, state, reason, str(landed) if landed else None)
 
-    def _hash(self, source: Path, row: File | None) -> tuple[str | None, str | None]:
-        """(current content hash or None, why the file could not be read or None)."""
-        if row is None or not (row.full_hash or self.mode != "permanent" or row.size <= HASH_LIMIT):
-            return None, None
-        try:
-            if not stat.S_ISREG(source.lstat().st_mode):
-                return None, None  # the checks below say what is wrong with it
-            return full_hash(source), None
-        except FileNotFoundError:
-            return None, None
-        except OSError as exc:
-            return None, f"cannot read the file ({exc.strerror or exc})"
-
     def _destination(self, source: Path, root: Path | None) -> Path | None:
         """The quarantine path: the path relative to its root, under a folder named for the root."""
         if self.target is None or root is None:
@@ -269,38 +273,32 @@ class _Batch:
         relative = Path(os.path.abspath(source)).relative_to(os.path.abspath(root))
         return free_name(self.target / (root.name or "root") / relative)
 
-    def _refusal(
-        self,
-        source: Path,
-        row: File | None,
-        current_hash: str | None,
-        unreadable: str | None,
-        removal: Removal,
-    ) -> str | None:
-        """Why this file must not be removed now, or None when every check passes."""
+    def _refusal(self, source: Path, row: File | None) -> tuple[str | None, str | None]:
+        """(why this file must not be removed now or None, its full hash when it was read).
+
+        The kept copies are checked later, just before the file is touched.
+        """
         if row is None:
-            return "no longer in the catalog"
+            return "no longer in the catalog", None
         try:
             info = source.lstat()
         except FileNotFoundError:
-            return "file no longer exists"
+            return "file no longer exists", None
+        except OSError as exc:
+            return f"cannot read the file ({exc.strerror or exc})", None
         if stat.S_ISLNK(info.st_mode):
-            return "is a symbolic link; only real files are removed"
+            return "is a symbolic link; only real files are removed", None
         if not stat.S_ISREG(info.st_mode):
-            return "not a regular file"
+            return "not a regular file", None
         outside = root_problem(source, self.roots)
         if outside:
-            return outside
-        if info.st_size != row.size or info.st_mtime_ns != row.mtime_ns:
-            return "file changed since it was scanned (size or modification time differ)"
-        if unreadable:
-            return unreadable
-        if row.full_hash and current_hash != row.full_hash:
-            return "file content changed since it was scanned"
-        return self._keeper_problem(source, removal)
+            return outside, None
+        problem, digest = unchanged_problem(source, row)
+        return (f"file {problem}" if problem else None), digest
 
     def _keeper_problem(self, source: Path, removal: Removal) -> str | None:
-        """None when a kept copy of the group is on disk, distinct from `source`, and staying."""
+        """None when a kept copy of the group is on disk, distinct from `source`, staying,
+        and still the picture that was matched (`unchanged_problem`)."""
         problems = []
         for keeper_id in removal.keepers:
             keeper = self.rows.get(keeper_id)
@@ -315,7 +313,10 @@ class _Batch:
             elif os.path.samefile(keeper.path, source):
                 problems.append("is the same file, linked")
             else:
-                return None
+                changed, _ = unchanged_problem(Path(keeper.path), keeper)
+                if changed is None:
+                    return None
+                problems.append(f"is no longer the picture that was matched: {changed}")
         detail = "; ".join(dict.fromkeys(problems)) or "is not named"
         return f"no kept copy of its group would remain (the kept copy {detail})"
 
@@ -359,3 +360,31 @@ class _Batch:
         os.unlink(source)
         sync_dir(source.parent)
         return None
+
+
+def unchanged_problem(path: Path, row: File) -> tuple[str | None, str | None]:
+    """(why `path` is not provably the file `row` was read as, or None; its full hash now).
+
+    Same size and mtime, then the bytes: the full hash recorded when the file was
+    read, else (older catalogs) the partial hash; a file with neither on record
+    cannot be proven and is refused. Reads the whole file every time: a file
+    edited and given back its size and mtime (`os.utime`) must still be caught.
+    """
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})", None
+    if info.st_size != row.size or info.st_mtime_ns != row.mtime_ns:
+        return "changed since it was scanned (size or modification time differ)", None
+    try:
+        digest = full_hash(path)
+        partial = partial_hash(path) if not row.full_hash else None
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})", None
+    if row.full_hash:
+        same = digest == row.full_hash
+    elif row.partial_hash:
+        same = partial == row.partial_hash
+    else:
+        return "has no content hash on record, so it cannot be proven unchanged", digest
+    return (None if same else "content changed since it was scanned"), digest

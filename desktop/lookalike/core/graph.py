@@ -42,7 +42,7 @@ from lookalike.core.index import (
     catalog_state,
     file_stamp,
     open_index,
-    temporary_beside,
+    save_atomically,
 )
 from lookalike.core.schema import File, Signature
 
@@ -254,8 +254,10 @@ class KnnGraph:
         return np.where(found, pos, -1)
 
     def save(self, path: Path | str) -> None:
-        path = Path(path)
-        tmp = temporary_beside(path)
+        """Write atomically, leaving no temporary file; SaveError (core/index.py) when it fails."""
+        save_atomically(Path(path), self._write)
+
+    def _write(self, tmp: Path) -> None:
         with tmp.open("wb") as handle:
             np.savez(
                 handle,
@@ -270,7 +272,6 @@ class KnnGraph:
                 **({} if self.stamps is None else {"stamps": self.stamps}),
                 **({} if self.proof is None else {"proof": self.proof}),
             )
-        tmp.replace(path)
 
     @classmethod
     def load(cls, path: Path | str) -> KnnGraph:

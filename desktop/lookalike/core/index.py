@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +30,7 @@ import onnxruntime  # noqa: F401  (before usearch: the other order crashes in li
 from sqlalchemy import func, select
 from usearch.index import BatchMatches, Index
 
-from lookalike.core.catalog import Catalog
+from lookalike.core.catalog import Catalog, CatalogError, nearly_full
 from lookalike.core.schema import Embedding, File
 
 DTYPE = "i8"
@@ -204,11 +204,8 @@ class VectorIndex:
         return keys, sims
 
     def save(self, path: Path | str) -> None:
-        """Write atomically (a crash leaves the previous file, never half of one)."""
-        path = Path(path)
-        tmp = temporary_beside(path)
-        self._index.save(str(tmp))
-        tmp.replace(path)
+        """Write atomically (a crash leaves the previous file, never half of one); SaveError."""
+        save_atomically(Path(path), lambda tmp: self._index.save(str(tmp)))
 
     @classmethod
     def load(cls, path: Path | str, dim: int, threads: int = DEFAULT_THREADS, token: str | None = None) -> VectorIndex:
@@ -254,10 +251,22 @@ def open_index(catalog: Catalog, model_id: str, dim: int, threads: int = DEFAULT
         else:
             index = VectorIndex(dim, threads, state.token)
             index.build(*catalog.vectors(model_id))  # one ordered scan, not a million look-ups
-        index.save(path)
-        _write_state(sidecar_path(path), state.token, current)
+        try:
+            index.save(path)
+            _write_state(sidecar_path(path), state.token, current)
+        except SaveError:
+            # Without its record the saved index counts as not saved: the next scan rebuilds it.
+            sidecar_path(path).unlink(missing_ok=True)
+            raise
     _opened[path] = (file_stamp(path), index)
     return index
+
+
+def index_saved(catalog: Catalog, model_id: str) -> bool:
+    """Whether `model_id`'s index and its record are on disk (two stats, no query): a scan that
+    changed nothing still rebuilds an index that a full disk or a deleted file left missing."""
+    path = catalog.index_path(model_id)
+    return path.is_file() and sidecar_path(path).is_file()
 
 
 def _load_or_none(path: Path, dim: int, threads: int, token: str) -> VectorIndex | None:
@@ -269,6 +278,33 @@ def _load_or_none(path: Path, dim: int, threads: int, token: str) -> VectorIndex
 
 #: The last index opened per file (with the file's mtime), reused while both still match.
 _opened: dict[Path, tuple[int | None, VectorIndex]] = {}
+
+
+class SaveError(CatalogError):
+    """A cache beside the catalog (vector index, neighbour graph) could not be written;
+    the catalog is intact, no temporary file is left, and the cache is rebuilt later."""
+
+    def __init__(self, path: Path, exc: BaseException) -> None:
+        if isinstance(exc, OSError):
+            reason = (exc.strerror or str(exc)).lower()
+        else:  # usearch says only "Failed to serialize into stream"
+            reason = "no space left on device" if nearly_full(path.parent) else str(exc)
+        super().__init__(
+            f"cannot save {path.name} beside the catalog ({reason}); the catalog is intact and the "
+            "next scan rebuilds it: free some space and run the command again"
+        )
+
+
+def save_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """`write(temporary)` then rename it to `path`: a crash or a full disk leaves the previous
+    file (or none), never half of one, and never the temporary file; failures are SaveError."""
+    tmp = temporary_beside(path)
+    try:
+        write(tmp)
+        tmp.replace(path)
+    except (OSError, RuntimeError) as exc:  # usearch says "Failed to serialize into stream"
+        tmp.unlink(missing_ok=True)
+        raise SaveError(path, exc) from exc
 
 
 def temporary_beside(path: Path) -> Path:
@@ -296,10 +332,11 @@ def saved_state(index_path: Path) -> tuple[str | None, Stamps | None]:
 
 
 def _write_state(path: Path, token: str, stamps: Stamps) -> None:
-    tmp = temporary_beside(path)
-    with tmp.open("wb") as handle:
-        np.savez(handle, token=np.str_(token), ids=stamps.ids, stamps=stamps.stamps)
-    tmp.replace(path)
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as handle:
+            np.savez(handle, token=np.str_(token), ids=stamps.ids, stamps=stamps.stamps)
+
+    save_atomically(path, write)
 
 
 def quantize(vectors: np.ndarray) -> np.ndarray:

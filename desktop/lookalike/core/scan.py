@@ -50,7 +50,7 @@ from lookalike.core.discovery import FoundFile, walk
 from lookalike.core.embedder import Embedder
 from lookalike.core.hashing import full_hash, partial_hash
 from lookalike.core.images import ImageError, ImageInfo, Resize, decode
-from lookalike.core.index import open_index
+from lookalike.core.index import index_saved, open_index
 from lookalike.core.paths import thumbnail_dir
 from lookalike.core.progress import ProgressCallback, ProgressMeter, ScanProgress
 from lookalike.core.proof import detail
@@ -134,6 +134,7 @@ class _Opened:
     pixels: np.ndarray | None = None
     info: ImageInfo | None = None
     partial_hash: str | None = None
+    full_hash: str | None = None
     signature: bytes | None = None
     detail: bytes | None = None
     shot: Shot | None = None
@@ -145,12 +146,15 @@ def _open(path: str, size: tuple[int, int], resize: Resize) -> _Opened:
     """Decode one file for the model; never raises (a worker must not kill the scan)."""
     try:
         decoded = decode(path, size, resize)
+        # The bytes were just read, so hashing them is cheap (about 1 ms per MB): the
+        # partial hash recognises a move, the full one lets a deletion prove that a file
+        # is still the picture that was matched (core/deletion.py).
         try:
-            digest = partial_hash(path)  # the bytes were just read: cheap, and lets a move be recognised
+            digest, whole = partial_hash(path), full_hash(path)
         except OSError:
-            digest = None
+            digest = whole = None
         pixels = decoded.pixels
-        return _Opened(pixels, decoded.info, digest, signature(pixels), detail(pixels), measure(pixels))
+        return _Opened(pixels, decoded.info, digest, whole, signature(pixels), detail(pixels), measure(pixels))
     except ImageError as exc:
         return _failed(path, exc.reason)
     except Exception as exc:  # noqa: BLE001 - a codec bug must cost one file, not the scan
@@ -228,8 +232,11 @@ class Scanner:
         meter.set_phase("finishing")
         if walked is not None and not report.cancelled and not report.stalled:
             self.catalog.mark_scanned(i for p, i in walked[1].items() if p not in report.roots_offline)
-            if report.touched_vectors:  # an unchanged rescan must not pay even the index's check
-                open_index(self.catalog, self.embedder.model_id, self.embedder.dim)
+            # An unchanged rescan must not pay even the index's check, unless the index is not
+            # saved (a full disk stopped the last save, or it was deleted).
+            model_id = self.embedder.model_id
+            if report.touched_vectors or not index_saved(self.catalog, model_id):
+                open_index(self.catalog, model_id, self.embedder.dim)
         report.elapsed = meter.elapsed
         return report
 
@@ -478,6 +485,7 @@ def _record(location: Location, item: _Work, opened: _Opened, vectors: Iterator[
         has_gps=info.has_gps,
         grey=info.grey,
         partial_hash=opened.partial_hash,
+        full_hash=opened.full_hash,
         vector=next(vectors),
         signature=opened.signature,
         detail=opened.detail,

@@ -10,7 +10,7 @@ import numpy as np
 
 from lookalike.core.catalog import Catalog
 from lookalike.core.embedder import Embedder
-from lookalike.core.images import decode
+from lookalike.core.images import ImageError, decode
 from lookalike.core.index import open_index
 from lookalike.core.schema import File
 
@@ -33,33 +33,40 @@ def is_close(similarity: float) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class SearchResult:
-    """One query image (absolute path) and its matches, most similar first."""
+    """One query image (absolute path) and its matches, most similar first;
+    `error` says why a query that could not be read has none."""
 
     query: str
     matches: list[tuple[File, float]]
+    error: str | None = None
 
 
 def search_images(
     catalog: Catalog, embedder: Embedder, paths: Sequence[Path | str], top_k: int = 10
 ) -> list[SearchResult]:
-    """The `top_k` catalogued photos nearest to each query by cosine.
+    """The `top_k` catalogued photos nearest to each query by cosine, one result per query.
 
-    Every query is decoded before anything is searched, so an unreadable one
-    raises `ImageError` (naming the file) without partial results.
+    A query that cannot be read gets its reason (`error`) and no matches; the others
+    are still answered. `top_k` is bounded by the number of catalogued photos, so
+    a huge one costs no more than asking for all of them.
     """
     queries = [Path(p).expanduser().resolve() for p in paths]
     size, resize = embedder.input_size, embedder.manifest.resize
-    pixels = [decode(path, size, resize).pixels for path in queries]  # type: ignore[arg-type]
-    if not queries:
-        return []
-    vectors = embedder.embed(pixels)
+    pixels: dict[int, np.ndarray] = {}
+    errors: dict[int, str] = {}
+    for number, path in enumerate(queries):
+        try:
+            pixels[number] = decode(path, size, resize).pixels
+        except ImageError as exc:
+            errors[number] = str(exc)
+    if not pixels:
+        return [SearchResult(str(path), [], errors[n]) for n, path in enumerate(queries)]
     index = open_index(catalog, embedder.model_id, embedder.dim)
-    keys, sims = index.search(vectors, top_k)
+    readable = sorted(pixels)
+    keys, sims = index.search(embedder.embed([pixels[n] for n in readable]), max(1, min(top_k, len(index))))
     files = catalog.files(np.unique(keys[keys >= 0]).tolist())
-    return [
-        SearchResult(
-            str(path),
-            [(files[int(k)], float(s)) for k, s in zip(row_keys, row_sims) if int(k) in files],
-        )
-        for path, row_keys, row_sims in zip(queries, keys, sims)
-    ]
+    found = {
+        n: [(files[int(k)], float(s)) for k, s in zip(row_keys, row_sims) if int(k) in files]
+        for n, row_keys, row_sims in zip(readable, keys, sims)
+    }
+    return [SearchResult(str(path), found.get(n, []), errors.get(n)) for n, path in enumerate(queries)]

@@ -28,11 +28,20 @@ def undoable(mode: str) -> bool:
     return mode == "quarantine" or (mode == "trash" and CAN_RESTORE)
 
 
+#: The longest file name most file systems take (bytes); a trashed file's record is its
+#: name plus ".trashinfo", so a longer name than NAME_MAX - 10 cannot be trashed as it is.
+NAME_MAX = 255
+_INFO_SUFFIX = b".trashinfo"
+
+
 def send_to_trash(path: Path, size: int | None = None) -> Path | None:
     """Trash `path`; return the trashed file's new path where it can be known, else None."""
     from send2trash import send2trash  # imported late: it reads XDG_DATA_HOME when imported
 
-    send2trash(str(path))
+    if CAN_RESTORE and len(os.fsencode(path.name)) > NAME_MAX - len(_INFO_SUFFIX):
+        _trash_long_name(path)
+    else:
+        send2trash(str(path))
     return locate(path, size) if CAN_RESTORE else None
 
 
@@ -42,6 +51,52 @@ def trash_file(path: Path) -> Path | None:
     if path.is_symlink() or not path.is_file():
         raise OSError(f"{path} is not a file (only single files can be moved to the trash here)")
     return send_to_trash(path, path.stat().st_size)
+
+
+def _trash_long_name(path: Path) -> None:
+    """Trash a file whose name leaves no room for ".trashinfo" (Send2Trash fails with
+    "File name too long"): the same trash Send2Trash would choose, under a shortened
+    name; the record keeps the full original path, so undo and file managers restore
+    it under its own name."""
+    from send2trash import plat_other as freedesktop
+
+    source = os.fsencode(path)
+    if freedesktop.get_dev(source) == freedesktop.get_dev(os.path.realpath(os.path.expanduser(b"~"))):
+        topdir, trash_dir = freedesktop.XDG_DATA_HOME, freedesktop.HOMETRASH_B
+    else:
+        topdir = freedesktop.find_mount_point(source)
+        trash_dir = freedesktop.find_ext_volume_trash(topdir)
+    files, info = os.path.join(trash_dir, b"files"), os.path.join(trash_dir, b"info")
+    freedesktop.check_create(files)
+    freedesktop.check_create(info)
+    stem, ext = os.path.splitext(os.path.basename(source))
+    room = NAME_MAX - len(_INFO_SUFFIX) - len(ext) - 8  # 8: " " and a counter
+    stem = stem[:room].decode("utf-8", "ignore").encode("utf-8") if _is_utf8(stem) else stem[:room]
+    for counter in range(1, 10**6):
+        name = stem + (b" %d" % counter if counter > 1 else b"") + ext
+        record = os.path.join(info, name + _INFO_SUFFIX)
+        try:
+            with open(record, "x") as handle:  # "x": never over another trashed file's record
+                handle.write(freedesktop.info_for(source, topdir))
+        except FileExistsError:
+            continue
+        if os.path.lexists(os.path.join(files, name)):
+            os.unlink(record)
+            continue
+        try:
+            os.rename(source, os.path.join(files, name))
+        except OSError:
+            os.unlink(record)
+            raise
+        return
+
+
+def _is_utf8(name: bytes) -> bool:
+    try:
+        name.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
 
 
 def restore(trashed: Path, original: Path, expected_hash: str | None) -> None:

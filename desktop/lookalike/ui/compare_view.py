@@ -43,8 +43,8 @@ from lookalike.ui.workers import Job
 ZOOM_STEP = 1.25
 #: Rows of the metadata table: label and how to read it from a member.
 FIELDS: list[tuple[str, object]] = [
-    ("Name", lambda m: Path(m.file.path).name),
-    ("Folder", lambda m: str(Path(m.file.path).parent)),
+    ("Name", lambda m: fmt.name(m.file.path)),
+    ("Folder", lambda m: fmt.folder(m.file.path)),
     ("Dimensions", lambda m: fmt.dimensions(m.file)),
     ("File size", lambda m: fmt.human_bytes(m.file.size)),
     ("Format", lambda m: m.file.format or "unknown"),
@@ -165,7 +165,7 @@ class PhotoPanel(QFrame):
         self.setLineWidth(2)
 
     def show_state(self, member: ReviewMember, marked: bool, current: bool) -> None:
-        name = Path(member.file.path).name
+        name = fmt.rich(Path(member.file.path).name)
         tag = ""
         if member.keep:
             tag = f" <span style='color:{KEEP_COLOR.name()}'><b>KEEP</b></span>"
@@ -470,7 +470,7 @@ class CompareView(QWidget):
         self.table.setColumnCount(len(group.members))
         self.table.setRowCount(len(FIELDS))
         self.table.setVerticalHeaderLabels([label for label, _ in FIELDS])
-        self.table.setHorizontalHeaderLabels([Path(m.file.path).name for m in group.members])
+        self.table.setHorizontalHeaderLabels([fmt.name(m.file.path) for m in group.members])
         for row, (label, read) in enumerate(FIELDS):
             reference = read(keeper)  # type: ignore[operator]
             for column, member in enumerate(group.members):

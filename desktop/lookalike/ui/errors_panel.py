@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction, QContextMenuEvent, QGuiApplication, QKeySeque
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QMessageBox, QTreeWidget, QTreeWidgetItem, QWidget
 
 from lookalike.core import trash
+from lookalike.ui import format as fmt
 from lookalike.ui.session import Session
 from lookalike.ui.system import open_folder
 
@@ -56,9 +57,9 @@ class ErrorsPanel(QTreeWidget):
     def set_problems(self, problems: list[tuple[str, str]]) -> None:
         self.clear()
         for path, reason in problems:
-            item = QTreeWidgetItem([Path(path).name, reason, str(Path(path).parent)])
+            item = QTreeWidgetItem([fmt.name(path), reason, fmt.folder(path)])
             item.setData(0, PathRole, path)
-            item.setToolTip(0, f"{path}\nRight-click: open its folder, copy its path, move it to the trash")
+            item.setToolTip(0, f"{fmt.path_text(path)}\nRight-click: open its folder, copy its path, move it to the trash")
             item.setToolTip(1, reason)
             self.addTopLevelItem(item)
         self.updateGeometry()
@@ -99,7 +100,7 @@ class ErrorsPanel(QTreeWidget):
         path = self.current_path()
         if path:
             QGuiApplication.clipboard().setText(path)
-            self.message.emit(f"Copied {path}")
+            self.message.emit(f"Copied {fmt.path_text(path)}")
 
     def move_to_trash(self) -> None:
         """After a Yes (Cancel is the default), the file goes to the system trash through core."""
@@ -109,7 +110,7 @@ class ErrorsPanel(QTreeWidget):
         answer = QMessageBox.question(
             self,
             "Move to Trash",
-            f"Move {Path(path).name} to the trash?\n\n{path}\nLookalike could not use it: {item.text(1)}.\n\n"
+            f"Move {fmt.name(path)} to the trash?\n\n{fmt.path_text(path)}\nLookalike could not use it: {item.text(1)}.\n\n"
             "It is in no group and Undo does not cover it: restore it from the Trash if you need it back.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel,
@@ -128,4 +129,4 @@ class ErrorsPanel(QTreeWidget):
                 self.takeTopLevelItem(i)
                 break
         self.updateGeometry()
-        self.message.emit(f"Moved {Path(path).name} to the trash.")
+        self.message.emit(f"Moved {fmt.name(path)} to the trash.")

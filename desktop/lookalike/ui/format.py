@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
+from lookalike.core.display import shown
 from lookalike.core.keeprules import human_bytes
 from lookalike.core.schema import File
 
-__all__ = ["human_bytes", "dimensions", "taken", "percent", "duration", "folder_labels"]
+__all__ = [
+    "human_bytes", "dimensions", "taken", "percent", "duration", "folder_labels", "name", "folder", "path_text", "rich",
+]
+
+
+def name(path: str) -> str:
+    """A file's name as a label shows it: one line, no control characters (core/display.py)."""
+    return shown(Path(path).name or path)
+
+
+def folder(path: str) -> str:
+    return shown(Path(path).parent)
+
+
+def path_text(path: str) -> str:
+    return shown(path)
+
+
+def rich(text: object) -> str:
+    """Text for a rich-text label: shown safely and HTML-escaped, so a name cannot add markup (a fake KEEP)."""
+    return html.escape(shown(text))
 
 
 def dimensions(file: File) -> str:
@@ -51,7 +73,7 @@ def folder_labels(paths: Sequence[str]) -> list[str]:
         clashing = [i for i in range(len(parents))
                     if any(labels[j] == labels[i] and parents[j] != parents[i] for j in range(len(parents)))]
         if not clashing:
-            return labels
+            return [shown(text) for text in labels]
         for i in clashing:
             depth[i] += 1
-    return [label(i) for i in range(len(parents))]
+    return [shown(label(i)) for i in range(len(parents))]

@@ -8,7 +8,6 @@ and coalesced while the slider moves.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QEvent, QModelIndex, QObject, QPersistentModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QContextMenuEvent, QFont, QFontMetrics, QKeyEvent, QMouseEvent, QPainter, QPalette
@@ -101,7 +100,7 @@ def apart_actions(parent: QObject, kind: str, group: ReviewGroup, member: Review
     if reference is None:
         return []
     relation = "Not a Duplicate of" if kind == "duplicate" else "Not Similar to"
-    action = QAction(f"{relation} {Path(reference.file.path).name}", parent)
+    action = QAction(f"{relation} {fmt.name(reference.file.path)}", parent)
     action.setShortcut(PAIR_APART_KEY)
     action.triggered.connect(slot)
     return [action]
@@ -121,12 +120,12 @@ def member_tile(group: ReviewGroup, member: ReviewMember, folder: str, marked: b
     if marked:
         note, accent = "Marked for removal", MARK_COLOR
     elif member.keep:
-        note, accent = f"Keep: {verdict(member)}", KEEP_COLOR
+        note, accent = f"Keep: {fmt.path_text(verdict(member))}", KEEP_COLOR
     else:
-        note, accent = verdict(member), None
+        note, accent = fmt.path_text(verdict(member)), None
     return Tile(
         path=file.path,
-        lines=[Path(file.path).name, f"in {folder}", f"{fmt.human_bytes(file.size)} \u00b7 {fmt.dimensions(file)}", f"{fmt.taken(file)} \u00b7 {similarity}"],
+        lines=[fmt.name(file.path), f"in {folder}", f"{fmt.human_bytes(file.size)} \u00b7 {fmt.dimensions(file)}", f"{fmt.taken(file)} \u00b7 {similarity}"],
         note=note,
         badge="KEEP" if member.keep else "",
         marked=marked,
@@ -245,7 +244,7 @@ class GroupDelegate(QStyledItemDelegate):
             QToolTip.hideText()
             return True
         m = index.data(GroupRole).members[member]
-        QToolTip.showText(event.globalPos(), f"{m.file.path}\n{'Keep' if m.keep else 'Remove'}: {m.reason}", view)  # type: ignore[attr-defined]
+        QToolTip.showText(event.globalPos(), f"{fmt.path_text(m.file.path)}\n{'Keep' if m.keep else 'Remove'}: {fmt.path_text(m.reason)}", view)  # type: ignore[attr-defined]
         return True
 
 

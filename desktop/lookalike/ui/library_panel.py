@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from lookalike.core.discovery import folder_problem
+from lookalike.ui import format as fmt
 from lookalike.ui.session import Session
 
 
@@ -130,10 +130,10 @@ class LibraryPanel(QWidget):
         for folder in self.folders:
             photos, scanned = self._counts.get(folder, (0, None))
             total += photos
-            name = Path(folder).name or folder
+            name = fmt.name(folder)
             item = QListWidgetItem(f"{name}\n{photos:,} photos \u00b7 {_ago(scanned, photos)}")
             item.setData(Qt.ItemDataRole.UserRole, folder)
-            item.setToolTip(folder)
+            item.setToolTip(fmt.path_text(folder))
             item.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DirIcon))
             self.list.addItem(item)
             item.setSelected(folder in selected)

@@ -164,7 +164,7 @@ class ReviewActions(QObject):
         self.status(removed_text(report))
         problems = report.skipped + report.failed
         if problems:
-            details = "\n".join(f"{e.source}: {e.reason}" for e in problems[:20])
+            details = "\n".join(f"{fmt.path_text(e.source)}: {fmt.path_text(e.reason)}" for e in problems[:20])
             QMessageBox.warning(self.window, "Some photos were not removed", f"{_plural(len(problems), 'photo')} stayed where they are:\n\n{details}")
         self.session.changed()
 
@@ -187,7 +187,7 @@ class ReviewActions(QObject):
         self.session.thumbnails.forget([e.source for e in report.restored])
         self.status(report.message[0].upper() + report.message[1:] + ".")
         if report.not_restored:
-            details = "\n".join(f"{e.source}: {e.reason}" for e in report.not_restored[:20])
+            details = "\n".join(f"{fmt.path_text(e.source)}: {fmt.path_text(e.reason)}" for e in report.not_restored[:20])
             QMessageBox.warning(self.window, "Some photos were not restored", details)
         self.session.changed()
 

@@ -64,10 +64,10 @@ class MatchesModel(QAbstractListModel):
         if role == MatchRole:
             return file, similarity
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{index.row() + 1}. {Path(file.path).name} ({fmt.percent(similarity)})"
+            return f"{index.row() + 1}. {fmt.name(file.path)} ({fmt.percent(similarity)})"
         if role == Qt.ItemDataRole.ToolTipRole:
             verdict = "" if is_close(similarity) else f" (not a close match: below {fmt.percent(CLOSE_MATCH)})"
-            return f"{file.path}\n{fmt.percent(similarity)} similar{verdict}"
+            return f"{fmt.path_text(file.path)}\n{fmt.percent(similarity)} similar{verdict}"
         return None
 
 
@@ -88,7 +88,7 @@ class MatchDelegate(QStyledItemDelegate):
         rank = f"#{index.row() + 1} \u00b7 {fmt.percent(similarity)} similar"
         tile = Tile(
             path=file.path,
-            lines=[Path(file.path).name, f"in {index.model().folders[index.row()]}", f"{fmt.human_bytes(file.size)} \u00b7 {fmt.dimensions(file)}", fmt.taken(file)],
+            lines=[fmt.name(file.path), f"in {index.model().folders[index.row()]}", f"{fmt.human_bytes(file.size)} \u00b7 {fmt.dimensions(file)}", fmt.taken(file)],
             note=rank if close else f"{rank}: not a close match",
             badge=fmt.percent(similarity),
             badge_color=KEEP_COLOR if close else FAR_COLOR,
@@ -175,20 +175,20 @@ class SearchView(QWidget):
 
     def searching(self, paths: list[str]) -> None:
         """Show that a search is running (the model may still be loading)."""
-        names = ", ".join(Path(p).name for p in paths[:3]) + ("\u2026" if len(paths) > 3 else "")
+        names = ", ".join(fmt.rich(Path(p).name) for p in paths[:3]) + ("\u2026" if len(paths) > 3 else "")
         self.title.setText(f"Searching for photos like <b>{names}</b>\u2026")
 
     def show_results(self, results: list[SearchResult]) -> None:
         self.results = results
         self.queries.blockSignals(True)
         self.queries.clear()
-        self.queries.addItems([Path(str(r.query)).name for r in results])
+        self.queries.addItems([fmt.name(str(r.query)) for r in results])
         self.queries.blockSignals(False)
         self.queries.setVisible(len(results) > 1)
         self._show_query(0)
 
     def show_error(self, message: str) -> None:
-        self.title.setText(f"<b>Search failed:</b> {message}")
+        self.title.setText(f"<b>Search failed:</b> {fmt.rich(message)}")
         self.model.set_matches([])
         self.stack.setCurrentWidget(self.hint)
 
@@ -198,7 +198,10 @@ class SearchView(QWidget):
         result = self.results[row]
         self.model.set_matches(result.matches)
         query = str(result.query)
-        name = Path(query).name
+        if result.error:
+            self.show_error(result.error)
+            return
+        name = fmt.rich(Path(query).name)
         if result.matches and not is_close(result.matches[0][1]):
             self.title.setText(
                 f"<b>No close match</b> for <b>{name}</b>: the library holds nothing much like it.<br>"
@@ -209,7 +212,7 @@ class SearchView(QWidget):
             close = sum(1 for _, s in result.matches if is_close(s))
             best = f" \u00b7 best match {fmt.percent(result.matches[0][1])}" if result.matches else ""
             self.title.setText(f"Photos most like <b>{name}</b><br>{close} close matches of {len(result.matches)} results{best}")
-        self.title.setToolTip(query)
+        self.title.setToolTip(fmt.path_text(query))
         self.query_picture.show()
         self._query_thumbnail(query)
         self.stack.setCurrentWidget(self.grid if result.matches else self.hint)
