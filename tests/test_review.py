@@ -60,19 +60,31 @@ def test_sample_tiers(sampled: Catalog, samples: Path, embedder: Embedder) -> No
         assert all(m.similarity >= Settings().duplicate_threshold for m in group.members)
 
 
-def test_similar_tier_shows_distinct_pictures(sampled: Catalog, embedder: Embedder) -> None:
-    settings = Settings(similar_threshold=0.15)  # low enough to pull unrelated samples together
+@pytest.fixture
+def with_detail(samples: Path, tmp_path: Path, embedder: Embedder) -> Catalog:
+    """The samples plus a detail cut from coffee.jpg (its centre half): another picture of
+    the same subject, so the similar tier has a group beside coffee's duplicate group."""
+    with Image.open(samples / "coffee.jpg") as photo:
+        width, height = photo.size
+        photo.crop((width // 4, height // 4, width * 3 // 4, height * 3 // 4)).save(samples / "coffee_detail.jpg", quality=92)
+    with scan(samples, tmp_path / "cat" / "catalog.sqlite", embedder) as catalog:
+        yield catalog
+
+
+def test_similar_tier_shows_distinct_pictures(with_detail: Catalog, samples: Path, embedder: Embedder) -> None:
+    settings = Settings()
     duplicate_sets = [
         {m.file.id for m in g.members}
         for kind in ("identical", "duplicate")
-        for g in find_groups(sampled, embedder.model_id, kind, settings=settings)
+        for g in find_groups(with_detail, embedder.model_id, kind, settings=settings)
     ]
-    similar = find_groups(sampled, embedder.model_id, "similar", settings=settings)
-    assert similar
+    similar = find_groups(with_detail, embedder.model_id, "similar", settings=settings)
+    assert [len(g.members) for g in similar] == [2]
+    (group,) = names(similar, samples)
+    assert "coffee_detail.jpg" in group and group & {"coffee.jpg", "copies/coffee_cropped.jpg"}  # one copy: the keeper
     for group in similar:
         ids = {m.file.id for m in group.members}
         assert all(len(ids & copies) <= 1 for copies in duplicate_sets)
-        assert all(m.similarity >= 0.15 for m in group.members)
 
 
 def test_decisions_keep_pairs_apart(sampled: Catalog, samples: Path, embedder: Embedder) -> None:
@@ -166,13 +178,15 @@ def test_duplicates_and_similar_json(
             assert isinstance(file["keep"], bool) and file["width"] > 0 and file["size"] > 0
         assert sum(f["keep"] for f in group["files"]) == 1
 
-    code, out, _ = run_cli(capsys, sampled, "similar", "--threshold", "0.15", "--json")
-    similar = json.loads(out)["groups"]
-    assert code == 0 and {g["kind"] for g in similar} == {"similar"}
-    assert {g["reclaimable"] for g in similar} == {0}  # different shots: nothing "could free"
-
     code, out, _ = run_cli(capsys, sampled, "duplicates")
     assert code == 0 and "keep" in out and str(samples / "chelsea.jpg") in out
+
+
+def test_similar_json(with_detail: Catalog, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, with_detail, "similar", "--json")
+    similar = json.loads(out)["groups"]
+    assert code == 0 and {g["kind"] for g in similar} == {"similar"} and len(similar) == 1
+    assert {g["reclaimable"] for g in similar} == {0}  # different shots: nothing "could free"
 
 
 @pytest.mark.parametrize("verb", ["duplicates", "similar"])

@@ -15,9 +15,13 @@ from lookalike.core.paths import APP_NAME
 #: turned, mirrored, grey, watermarked). Copies score >= 0.926 on the devset, other
 #: shots of one scene <= 0.868: see docs/calibration.md.
 DUPLICATE_THRESHOLD = 0.90
-#: Embedding cosine at or above which two photos show the same scene or subject.
-#: Unrelated photos reach 0.559 on the devset, overlapping shots start at 0.676.
-SIMILAR_THRESHOLD = 0.62
+#: Scene score (core/scene.py) at or above which two photos show the same scene or
+#: subject. On real photos 0.58 groups with member precision 0.90 and finds 56% of
+#: same-scene pairs; 0.50 (looser) to 0.64 (stricter) stay usable (docs/calibration.md).
+SIMILAR_THRESHOLD = 0.58
+#: What similar_threshold measures; a saved threshold for another measure (the raw
+#: cosine of earlier versions) is not carried over.
+SIMILAR_MEASURE = "scene"
 #: Side of the app's photo tiles in pixels: the default, and the range the size control
 #: allows (the thumbnail disk cache keeps 256 px images, so larger would only blur).
 THUMBNAIL_SIZE = 150
@@ -28,6 +32,7 @@ THUMBNAIL_SIZES = range(96, 257)
 class Settings:
     duplicate_threshold: float = DUPLICATE_THRESHOLD
     similar_threshold: float = SIMILAR_THRESHOLD
+    similar_measure: str = SIMILAR_MEASURE
     model: str = "efficientnet_lite0"  # a shipped model's name, or a manifest path
     device: str = "auto"  # auto | cpu | cuda
     workers: int = 2
@@ -60,6 +65,9 @@ def load_settings(path: Path | None = None) -> Settings:
     known = {f.name for f in fields(Settings)}
     defaults = asdict(Settings())
     clean = {k: v for k, v in data.items() if k in known and type(v) is type(defaults[k])}
+    if clean.get("similar_measure") != SIMILAR_MEASURE:
+        clean.pop("similar_threshold", None)
+        clean.pop("similar_measure", None)
     return Settings(**clean)
 
 

@@ -32,7 +32,7 @@ from typing import Literal
 import numpy as np
 from sqlalchemy import func, select
 
-from lookalike.core import proof, structure
+from lookalike.core import proof, scene, structure
 from lookalike.core.catalog import Catalog
 from lookalike.core.index import (
     DEFAULT_THREADS,
@@ -46,7 +46,7 @@ from lookalike.core.index import (
 )
 from lookalike.core.schema import File, Signature
 
-Measure = Literal["cosine", "structure"]
+Measure = Literal["cosine", "structure", "scene"]
 
 #: Neighbours searched per file. Groups larger than this are still found whole as
 #: long as every member lists the representative among its own K nearest.
@@ -89,6 +89,10 @@ class KnnGraph:
     stamps: np.ndarray | None = None
     #: int8 proof.Verdict per entry; UNCHECKED where the pair is no candidate or lacks details.
     proof: np.ndarray | None = None
+    #: float32 projected similarity per entry (core/scene.py), NaN until computed.
+    scene: np.ndarray | None = None
+    #: The library's principal axes the scene similarities were computed in.
+    basis: scene.Basis | None = None
 
     @classmethod
     def build(cls, index: VectorIndex, k: int = K, floor: float = FLOOR) -> KnnGraph:
@@ -109,7 +113,8 @@ class KnnGraph:
         new_src, new_dst, new_sim = _search_edges(index, ids, fresh[np.isin(fresh, ids)], self.k, self.floor)
         old_score = self.structure[alive] if self.structure is not None else np.full(int(alive.sum()), np.nan)
         old_proof = self.proof[alive] if self.proof is not None else np.full(int(alive.sum()), proof.Verdict.UNCHECKED)
-        return KnnGraph.from_edges(
+        old_scene = self.scene[alive] if self.scene is not None else np.full(int(alive.sum()), np.nan)
+        updated = KnnGraph.from_edges(
             ids,
             np.concatenate([np.searchsorted(ids, u[alive]), new_src]),
             np.concatenate([np.searchsorted(ids, v[alive]), new_dst]),
@@ -119,7 +124,9 @@ class KnnGraph:
             token=index.token,
             structure=np.concatenate([old_score, np.full(len(new_sim), np.nan)]).astype(np.float32),
             proof=np.concatenate([old_proof, np.full(len(new_sim), proof.Verdict.UNCHECKED)]).astype(np.int8),
+            scene=np.concatenate([old_scene, np.full(len(new_sim), np.nan)]).astype(np.float32),
         )
+        return replace(updated, basis=self.basis)  # the axes stay until a rebuild refits them
 
     @classmethod
     def from_edges(
@@ -133,10 +140,11 @@ class KnnGraph:
         token: str | None = None,
         structure: np.ndarray | None = None,
         proof: np.ndarray | None = None,
+        scene: np.ndarray | None = None,
     ) -> KnnGraph:
         """Any edge list (either direction, repeats allowed) as symmetric sorted adjacency.
 
-        `structure` and `proof`, when given, are per-edge values carried to both directions.
+        `structure`, `proof` and `scene`, when given, are per-edge values carried to both directions.
         """
         n = len(ids)
         lo = np.minimum(src, dst).astype(np.int64)
@@ -161,6 +169,7 @@ class KnnGraph:
             token=token,
             structure=both_ways(structure, np.float32),
             proof=both_ways(proof, np.int8),
+            scene=both_ways(scene, np.float32),
         )
 
     def __len__(self) -> int:
@@ -175,14 +184,20 @@ class KnnGraph:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Directed entries (u, v, score) with score >= threshold, grouped by u.
 
-        `by` picks the score: the cosine (any threshold down to the floor) or the
-        structural score (only entries at or above DUPLICATE_GATE have one).
+        `by` picks the score: the cosine (any threshold down to the floor), the
+        structural score (only entries at or above DUPLICATE_GATE have one), or the
+        scene score (core/scene.py; only entries whose cosine reaches scene.GATE).
         `proven` keeps only entries whose verdict is at least that one.
         """
         if by == "cosine":
             if threshold < self.floor:
                 raise ValueError(f"threshold {threshold} is below this graph's floor {self.floor}")
             score = self.sim
+        elif by == "scene":
+            if self.scene is None:
+                raise ValueError("this graph has no scene similarities")
+            score = scene.scores(self.scene, self.indptr, self.owners(), self.nbr, self.k)
+            score[self.sim < np.float32(scene.GATE)] = np.nan
         elif self.structure is None:
             raise ValueError("this graph has no structural scores")
         else:
@@ -246,6 +261,19 @@ class KnnGraph:
             _give_both_entries(verdicts, u, v, todo, proof.verdicts(pairs))
         return replace(self, proof=verdicts)
 
+    def with_scene(self, fetch: Callable[[np.ndarray], np.ndarray]) -> KnnGraph:
+        """A copy whose entries without a scene similarity get one (the axes fitted first
+        when the graph has none); `fetch` returns float32 vectors of file ids, in order."""
+        if not len(self.ids):
+            return replace(self, scene=np.zeros(0, np.float32))
+        basis = self.basis or scene.fit(fetch(scene.sample_ids(self.ids)))
+        u, v = self.owners().astype(np.int64), self.nbr.astype(np.int64)
+        values = self.scene.copy() if self.scene is not None and self.basis is not None else np.full(len(u), np.nan, np.float32)
+        todo = (u < v) & np.isnan(values)
+        if todo.any():
+            _give_both_entries(values, u, v, todo, scene.similarities(u[todo], v[todo], self.ids, fetch, basis))
+        return replace(self, scene=values, basis=basis)
+
     def positions(self, file_ids: np.ndarray) -> np.ndarray:
         """Node positions of file ids; -1 for ids not in the graph."""
         file_ids = np.asarray(file_ids, dtype=np.int64)
@@ -271,6 +299,8 @@ class KnnGraph:
                 **({} if self.structure is None else {"structure": self.structure}),
                 **({} if self.stamps is None else {"stamps": self.stamps}),
                 **({} if self.proof is None else {"proof": self.proof}),
+                **({} if self.scene is None else {"scene": self.scene}),
+                **({} if self.basis is None else {"basis_mean": self.basis.mean, "basis_axes": self.basis.axes}),
             )
 
     @classmethod
@@ -289,6 +319,8 @@ class KnnGraph:
                     structure=data["structure"] if "structure" in data else None,
                     stamps=data["stamps"] if "stamps" in data else None,
                     proof=data["proof"] if "proof" in data else None,
+                    scene=data["scene"] if "scene" in data else None,
+                    basis=scene.Basis(data["basis_mean"], data["basis_axes"]) if "basis_axes" in data else None,
                 )
         except (OSError, ValueError, KeyError) as exc:
             raise ValueError(f"cannot read neighbour graph {path}: {exc}") from exc
@@ -330,6 +362,7 @@ def open_graph(
             graph = KnnGraph.build(index, floor=min(floor, FLOOR))
         graph = replace(graph, stamps=current.aligned(graph.ids))
     graph = graph.with_structure(catalog.signatures).with_proof(catalog.details)
+    graph = graph.with_scene(lambda ids: catalog.vectors_of(model_id, ids.tolist()))
     # The vectors' token from before they were read, so a change during the build shows as stale.
     graph = replace(graph, token=f"{graph.token}:{_signature_count(catalog)}:{proof.VERSION}")
     graph.save(path)

@@ -12,7 +12,8 @@ twice and nothing hides behind a chain:
   moments apart: core/proof.py SAME_MOMENT), distinct pictures whose keeper is the
   best shot (core/shot.py); of each identical or duplicate group only the keeper
   takes part;
-- similar: the same scene or subject, cosine at or above the threshold; of each
+- similar: the same scene or subject: a cosine of at least scene.GATE and a scene
+  score (core/scene.py: similarity for this library) at or above the threshold; of each
   identical or duplicate group (at the settings' duplicate threshold) only the
   keeper takes part, so a similar group shows distinct pictures.
 
@@ -241,7 +242,7 @@ def _most_reclaimable_first(groups: list[ReviewGroup]) -> list[ReviewGroup]:
 
 def _grouped(catalog: Catalog, model_id: str, kind: Kind, threshold: float, settings: Settings) -> list[Group]:
     """Duplicate, burst or similar groups, the stricter tiers collapsed into their keepers."""
-    graph = _graph(catalog, model_id, threshold if kind == "similar" else None)
+    graph = _graph(catalog, model_id)
     hidden = _hidden_copies(catalog, _identical(catalog), settings)
     not_duplicate = excluded_pairs(catalog, "not_duplicate")
     if kind == "duplicate":
@@ -253,16 +254,16 @@ def _grouped(catalog: Catalog, model_id: str, kind: Kind, threshold: float, sett
     not_similar = excluded_pairs(catalog, "not_similar")
     if kind == "burst":
         return star_groups(graph, threshold, not_similar, hidden, by="structure", proven=Verdict.SAME_MOMENT)
-    return star_groups(graph, threshold, not_similar, hidden)
+    return star_groups(graph, threshold, not_similar, hidden, by="scene")
 
 
 _lock = threading.Lock()
 
 
-def _graph(catalog: Catalog, model_id: str, cosine: float | None) -> KnnGraph:
-    """The cached graph, reaching down to `cosine` when grouping by it (one build at a time)."""
+def _graph(catalog: Catalog, model_id: str) -> KnnGraph:
+    """The cached graph (one build at a time)."""
     with _lock:
-        return open_graph(catalog, model_id, FLOOR if cosine is None else cosine)
+        return open_graph(catalog, model_id, FLOOR)
 
 
 def _identical(catalog: Catalog) -> list[Group]:
