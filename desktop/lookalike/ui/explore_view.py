@@ -1,0 +1,153 @@
+"""The Explore tab: the collection by how it looks, as clusters, a map and album comparisons.
+
+Each page computes in the background when first shown and again, when shown, after
+the catalog changed (a scan, a removal); the rules live in core/explore.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QShowEvent
+from PySide6.QtWidgets import (
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lookalike.core.explore.clusters import PhotoCluster, catalog_clusters
+from lookalike.core.schema import File
+from lookalike.ui.albums_view import AlbumsView
+from lookalike.ui.map_view import MapView
+from lookalike.ui.search_view import MatchDelegate, MatchesGrid, MatchesModel
+from lookalike.ui.session import Session
+from lookalike.ui.system import open_file
+
+ICON_PX = 64
+
+
+class ClustersView(QWidget):
+    """Clusters largest first, each shown by its most typical photo; a cluster's members in a grid."""
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.stale = True
+        self.loading = False
+        self.clusters: list[PhotoCluster] = []
+        self.files: dict[int, File] = {}
+        self.status = QLabel("Clusters are found when this tab is first shown.")
+        self.list = QListWidget()
+        self.list.setIconSize(QSize(ICON_PX, ICON_PX))
+        self.list.setAccessibleName("Clusters")
+        self.list.currentRowChanged.connect(self._show_cluster)
+        self.model = MatchesModel(self)
+        self.grid = MatchesGrid(session.thumbnails)
+        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
+        self.grid.setUniformItemSizes(True)
+        self.grid.setSpacing(6)
+        self.grid.setModel(self.model)
+        self.grid.setItemDelegate(MatchDelegate(self.grid, session.thumbnails))
+        self.grid.setAccessibleName("Photos of the cluster")
+        self.grid.doubleClicked.connect(lambda index: open_file(self.model.matches[index.row()][0].path))
+        session.thumbnails.ready.connect(self._thumbnail_ready)
+        session.thumbnails.ready.connect(self.grid.viewport().update)
+        splitter = QSplitter()
+        splitter.addWidget(self.list)
+        splitter.addWidget(self.grid)
+        splitter.setSizes([260, 900])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.status)
+        layout.addWidget(splitter, 1)
+
+    def refresh(self) -> None:
+        if self.loading:
+            return
+        self.loading, self.stale = True, False
+        self.status.setText("Finding clusters\u2026")
+        catalog, model_id = self.session.catalog, self.session.model_id
+
+        def work(_progress, _cancel):  # type: ignore[no-untyped-def]
+            found = catalog_clusters(catalog, model_id)
+            return found, catalog.files([i for c in found for i in c.ids])
+
+        self.session.run(work, self._done, self._failed)
+
+    def _done(self, result: tuple[list[PhotoCluster], dict[int, File]]) -> None:
+        self.loading = False
+        self.clusters, self.files = result
+        self.list.clear()
+        for n, cluster in enumerate(self.clusters, start=1):
+            item = QListWidgetItem(f"Cluster {n}: {len(cluster.ids)} photo{'s' if len(cluster.ids) != 1 else ''}")
+            item.setToolTip("\n".join(cluster.paths[: cluster.central]))
+            self.list.addItem(item)
+            self._set_icon(n - 1)
+        photos = sum(len(c.ids) for c in self.clusters)
+        self.status.setText(f"{photos} photos in {len(self.clusters)} clusters, largest first; each opens on its most typical photos."
+                            if self.clusters else "No photos yet: add a folder and scan it to see clusters.")
+        if self.clusters:
+            self.list.setCurrentRow(0)
+        else:
+            self.model.set_matches([])
+        if self.stale and self.isVisible():  # the catalog changed while this ran
+            self.refresh()
+
+    def _failed(self, message: str) -> None:
+        self.loading = False
+        self.status.setText(f"Clusters could not be found: {message}")
+
+    def _show_cluster(self, row: int) -> None:
+        if 0 <= row < len(self.clusters):
+            cluster = self.clusters[row]
+            self.model.set_matches([(self.files[i], t) for i, t in zip(cluster.ids, cluster.typicality) if i in self.files])
+
+    def _set_icon(self, row: int) -> None:
+        pixmap = self.session.thumbnails.get(self.clusters[row].paths[0])
+        if pixmap is not None:
+            self.list.item(row).setIcon(QIcon(pixmap))
+
+    def _thumbnail_ready(self, path: str) -> None:
+        for row, cluster in enumerate(self.clusters):
+            if cluster.paths[0] == path:
+                self._set_icon(row)
+
+
+class ExploreView(QTabWidget):
+    """Clusters, Map and Albums; each page recomputes, when shown, after the catalog changed."""
+
+    searchRequested = Signal(list)  # paths to search the library with
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.clusters = ClustersView(session)
+        self.map = MapView(session)
+        self.albums = AlbumsView(session)
+        self.addTab(self.clusters, "Clusters")
+        self.addTab(self.map, "Map")
+        self.addTab(self.albums, "Albums")
+        self.map.searchRequested.connect(self.searchRequested)
+        self.currentChanged.connect(lambda _: self._refresh_visible())
+        session.catalogChanged.connect(self._catalog_changed)
+
+    def _catalog_changed(self) -> None:
+        self.clusters.stale = self.map.stale = True
+        if self.isVisible():
+            self._refresh_visible()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._refresh_visible()
+
+    def _refresh_visible(self) -> None:
+        page = self.currentWidget()
+        if isinstance(page, (ClustersView, MapView)) and page.stale:
+            page.refresh()
+
+    def busy(self) -> bool:
+        return self.clusters.loading or self.map.loading or self.albums.loading
