@@ -83,7 +83,7 @@ class MapCanvas(QGraphicsView):
         self.selected: set[int] = set()
         self._scale = 1.0
         self._origin: tuple[float, float] = (0.0, 0.0)
-        self._band: tuple[QPointF, QPointF] | None = None
+        self._band: QRect | None = None
         self._pan_from: QPointF | None = None
         self.setScene(QGraphicsScene(self))
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -137,14 +137,16 @@ class MapCanvas(QGraphicsView):
 
     # --- the selection band -------------------------------------------------------------
 
-    def _band_moved(self, rect: QRect, from_scene: QPointF, to_scene: QPointF) -> None:
-        if rect.isNull():  # the band was released: select what it held
-            if self._band is not None and self.layout_ is not None:
-                (a, b), self._band = self._band, None
-                ids = self.layout_.select(*self._map_point(a), *self._map_point(b))
-                self.select_ids(ids.tolist())
+    def _band_moved(self, rect: QRect, _from: QPointF, _to: QPointF) -> None:
+        """Track the band (its viewport rectangle is current; Qt's scene points lag a move)
+        and, when it is released (a null rectangle), select what it held."""
+        if not rect.isNull():
+            self._band = rect
             return
-        self._band = (from_scene, to_scene)
+        if self._band is not None and self.layout_ is not None:
+            area, self._band = self.mapToScene(self._band).boundingRect(), None
+            ids = self.layout_.select(*self._map_point(area.topLeft()), *self._map_point(area.bottomRight()))
+            self.select_ids(ids.tolist())
 
     def _map_point(self, point: QPointF) -> tuple[float, float]:
         return point.x() / self._scale + float(self._origin[0]), point.y() / self._scale + float(self._origin[1])
