@@ -1,4 +1,4 @@
-"""Screenshots of the real app at 1280x800: library + duplicates, compare, search, similar, settings.
+"""Screenshots of the real app at 1280x800: library + duplicates, compare, search, similar, explore, settings.
 
 Runs the window on a fresh catalog of the devset (../shared/data/devset), or of the
 bundled samples where the devset is absent, scanning it the way a person would,
@@ -126,6 +126,20 @@ def shoot(out: Path, photos: Path | None, home: Path) -> int:
     window.search_by_image([str(query)])
     settle(1.0, lambda: idle() and window.search.model.rowCount() > 0)
     save(window, "search")
+
+    window.tabs.setCurrentWidget(window.explore)
+    window.explore.setCurrentWidget(window.explore.clusters)
+    save(window, "explore-clusters")
+    window.explore.setCurrentWidget(window.explore.map)
+    settle(1.0, lambda: idle() and window.explore.map.canvas.layout_ is not None)
+    window.explore.map.canvas.scale(2.5, 2.5)  # zoomed in: the points become thumbnails
+    save(window, "explore-map")
+    window.explore.setCurrentWidget(window.explore.albums)
+    window.explore.albums.find_pairs()
+    settle(0.5, lambda: idle() and not window.explore.albums.loading)
+    if window.explore.albums.found.topLevelItemCount():
+        window.explore.albums.pick_pair(window.explore.albums.found.topLevelItem(0))
+    save(window, "explore-albums")
 
     window.problems_dock.show()
     window.tabs.setCurrentWidget(page)

@@ -131,5 +131,5 @@ def test_explore_on_the_devset(qtbot, window: MainWindow, devset_copy: Path, tru
 
     albums.find_button.click()
     qtbot.waitUntil(lambda: not albums.loading, timeout=60_000)
-    found = {(albums.found.topLevelItem(i).text(1), albums.found.topLevelItem(i).text(2)) for i in range(albums.found.topLevelItemCount())}
-    assert (str(devset_copy), str(backup)) in found
+    found = {frozenset((albums.found.topLevelItem(i).text(1), albums.found.topLevelItem(i).text(2))) for i in range(albums.found.topLevelItemCount())}
+    assert frozenset((str(devset_copy), str(backup))) in found

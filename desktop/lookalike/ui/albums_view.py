@@ -51,8 +51,8 @@ class AlbumsView(QWidget):
         self.found.setHeaderLabels(["Overlap", "Folder A", "Folder B"])
         self.found.setRootIsDecorated(False)
         self.found.setAccessibleName("Folder pairs")
-        self.found.itemActivated.connect(self._pick_pair)
-        self.found.itemClicked.connect(self._pick_pair)
+        self.found.itemActivated.connect(self.pick_pair)
+        self.found.itemClicked.connect(self.pick_pair)
         self.pairs = QTreeWidget()
         self.pairs.setHeaderLabels(["Similarity", "In A", "In B"])
         self.pairs.setRootIsDecorated(False)
@@ -173,7 +173,7 @@ class AlbumsView(QWidget):
         self.summary.setText(f"{len(pairs)} folder pairs hold largely the same pictures; pick one to compare it."
                              if pairs else "No two folders hold largely the same pictures.")
 
-    def _pick_pair(self, item: QTreeWidgetItem) -> None:
+    def pick_pair(self, item: QTreeWidgetItem) -> None:
         pair = self.album_pairs[self.found.indexOfTopLevelItem(item)]
         self.folder_a.setText(pair.a)
         self.folder_b.setText(pair.b)

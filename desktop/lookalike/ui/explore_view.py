@@ -6,14 +6,11 @@ the catalog changed (a scan, a removal); the rules live in core/explore.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtGui import QIcon, QShowEvent
 from PySide6.QtWidgets import (
-    QLabel,
-    QListView,
     QListWidget,
     QListWidgetItem,
-    QPushButton,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -23,36 +20,32 @@ from PySide6.QtWidgets import (
 from lookalike.core.explore.clusters import PhotoCluster, catalog_clusters
 from lookalike.core.schema import File
 from lookalike.ui.albums_view import AlbumsView
+from lookalike.ui.background_page import BackgroundPage
 from lookalike.ui.map_view import MapView
-from lookalike.ui.search_view import MatchDelegate, MatchesGrid, MatchesModel
+from lookalike.ui.search_view import MatchesModel, matches_grid
 from lookalike.ui.session import Session
 from lookalike.ui.system import open_file
+from lookalike.ui.workers import Work
 
 ICON_PX = 64
 
 
-class ClustersView(QWidget):
+class ClustersView(BackgroundPage):
     """Clusters largest first, each shown by its most typical photo; a cluster's members in a grid."""
 
+    busy_text = "Finding clusters\u2026"
+    failed_text = "Clusters could not be found"
+
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.session = session
-        self.stale = True
-        self.loading = False
+        super().__init__(session, parent)
         self.clusters: list[PhotoCluster] = []
         self.files: dict[int, File] = {}
-        self.status = QLabel("Clusters are found when this tab is first shown.")
         self.list = QListWidget()
         self.list.setIconSize(QSize(ICON_PX, ICON_PX))
         self.list.setAccessibleName("Clusters")
         self.list.currentRowChanged.connect(self._show_cluster)
         self.model = MatchesModel(self)
-        self.grid = MatchesGrid(session.thumbnails)
-        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
-        self.grid.setUniformItemSizes(True)
-        self.grid.setSpacing(6)
-        self.grid.setModel(self.model)
-        self.grid.setItemDelegate(MatchDelegate(self.grid, session.thumbnails))
+        self.grid = matches_grid(self.model, session.thumbnails)
         self.grid.setAccessibleName("Photos of the cluster")
         self.grid.doubleClicked.connect(lambda index: open_file(self.model.matches[index.row()][0].path))
         session.thumbnails.ready.connect(self._thumbnail_ready)
@@ -66,21 +59,16 @@ class ClustersView(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(splitter, 1)
 
-    def refresh(self) -> None:
-        if self.loading:
-            return
-        self.loading, self.stale = True, False
-        self.status.setText("Finding clusters\u2026")
+    def work(self) -> Work:
         catalog, model_id = self.session.catalog, self.session.model_id
 
-        def work(_progress, _cancel):  # type: ignore[no-untyped-def]
+        def find(_progress, _cancel):  # type: ignore[no-untyped-def]
             found = catalog_clusters(catalog, model_id)
             return found, catalog.files([i for c in found for i in c.ids])
 
-        self.session.run(work, self._done, self._failed)
+        return find
 
-    def _done(self, result: tuple[list[PhotoCluster], dict[int, File]]) -> None:
-        self.loading = False
+    def show_result(self, result: tuple[list[PhotoCluster], dict[int, File]]) -> None:
         self.clusters, self.files = result
         self.list.clear()
         for n, cluster in enumerate(self.clusters, start=1):
@@ -95,12 +83,6 @@ class ClustersView(QWidget):
             self.list.setCurrentRow(0)
         else:
             self.model.set_matches([])
-        if self.stale and self.isVisible():  # the catalog changed while this ran
-            self.refresh()
-
-    def _failed(self, message: str) -> None:
-        self.loading = False
-        self.status.setText(f"Clusters could not be found: {message}")
 
     def _show_cluster(self, row: int) -> None:
         if 0 <= row < len(self.clusters):

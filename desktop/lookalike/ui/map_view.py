@@ -26,9 +26,11 @@ from PySide6.QtWidgets import (
 )
 
 from lookalike.core.explore.layout import MapLayout, open_map
+from lookalike.ui.background_page import BackgroundPage
 from lookalike.ui.session import Session
 from lookalike.ui.system import open_file
 from lookalike.ui.thumbnails import RepaintThrottle, ThumbnailCache
+from lookalike.ui.workers import Work
 
 #: Scene units across the map's longer side.
 EXTENT = 1000.0
@@ -194,19 +196,16 @@ class MapCanvas(QGraphicsView):
         return item if isinstance(item, PointItem) else None
 
 
-class MapView(QWidget):
+class MapView(BackgroundPage):
     """The canvas, a preview of the photo under the pointer, and what to do with a selection."""
 
     searchRequested = Signal(list)  # paths
+    busy_text = "Drawing the map\u2026"
+    failed_text = "The map could not be drawn"
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.session = session
-        self.stale = True
-        self.loading = False
+        super().__init__(session, parent)
         self.canvas = MapCanvas(session.thumbnails)
-        self.status = QLabel("The map is drawn when this tab is first shown.")
-        self.status.setWordWrap(True)
         self.preview = QLabel()
         self.preview.setFixedSize(PREVIEW_PX, PREVIEW_PX)
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -245,41 +244,30 @@ class MapView(QWidget):
         layout.addWidget(self.status)
         layout.addLayout(body, 1)
 
-    def refresh(self) -> None:
-        """Compute (or update, or read from the cache) the map in the background."""
-        if self.loading:
-            return
-        self.loading, self.stale = True, False
-        self.status.setText("Drawing the map\u2026")
+    def work(self) -> Work:
+        """Read the cached map, update it, or compute it (the PCA view reported first)."""
         catalog, model_id = self.session.catalog, self.session.model_id
 
-        def work(progress, _cancel):  # type: ignore[no-untyped-def]
+        def draw(progress, _cancel):  # type: ignore[no-untyped-def]
             layout = open_map(catalog, model_id, quick=lambda quick: progress(self._with_paths(catalog, quick)))
             return self._with_paths(catalog, layout)
 
-        self.session.run(work, self._done, self._failed, self._show)
+        return draw
 
     @staticmethod
     def _with_paths(catalog, layout: MapLayout) -> tuple[MapLayout, dict[int, str]]:  # type: ignore[no-untyped-def]
         return layout, {i: f.path for i, f in catalog.files(layout.ids.tolist()).items()}
 
-    def _show(self, result: tuple[MapLayout, dict[int, str]]) -> None:
+    def show_partial(self, result: tuple[MapLayout, dict[int, str]]) -> None:
         layout, paths = result
         self.canvas.set_layout(layout, paths)
         what = "quick view (PCA); the detailed map follows" if layout.method == "pca" else "t-SNE map"
         self.status.setText(f"{len(layout)} photos \u00b7 {what}. Wheel: zoom \u00b7 right-drag: pan \u00b7 drag: select \u00b7 double-click: open")
 
-    def _done(self, result: tuple[MapLayout, dict[int, str]]) -> None:
-        self.loading = False
-        self._show(result)
+    def show_result(self, result: tuple[MapLayout, dict[int, str]]) -> None:
+        self.show_partial(result)
         if not len(result[0]):
             self.status.setText("No photos yet: add a folder and scan it to see the map.")
-        if self.stale and self.isVisible():  # the catalog changed while this ran
-            self.refresh()
-
-    def _failed(self, message: str) -> None:
-        self.loading = False
-        self.status.setText(f"The map could not be drawn: {message}")
 
     def selected_paths(self) -> list[str]:
         return sorted(self.canvas.items[i].path for i in self.canvas.selected)
