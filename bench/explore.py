@@ -2,7 +2,7 @@
 time and memory of clusters, the map and the map's update at scale.
 
     python -m bench.explore quality               # realset + devset: methods compared (scans both into /tmp)
-    python -m bench.explore scale [--sizes 10000 100000]
+    python -m bench.explore scale [--sizes 10000 100000] [--map-sizes 10000]
 
 `quality` scores every candidate method the same way: the share of same-scene
 pairs (realset kinds duplicate, near_identical_shots, same_scene_shots; devset
@@ -184,14 +184,16 @@ def _time_map(count: int) -> dict[str, float]:
     return {"map_seconds": round(mapped, 2), "update_seconds": round(time.perf_counter() - start, 2), "added": len(new)}
 
 
-def scale(sizes: list[int]) -> dict[str, object]:
-    out: dict[str, object] = {}
+def scale(sizes: list[int], map_sizes: list[int]) -> dict[str, object]:
+    out: dict[str, dict[str, object]] = {}
     for count in sizes:
         clusters, memory = isolated(_time_clusters, count)
         print(count, "clusters", clusters, memory, flush=True)
-        mapped, map_memory = isolated(_time_map, count)
-        print(count, "map", mapped, map_memory, flush=True)
-        out[str(count)] = {"clusters": {**clusters, **memory}, "map": {**mapped, **map_memory}}
+        out[str(count)] = {"clusters": {**clusters, **memory}}
+        if count in map_sizes:
+            mapped, map_memory = isolated(_time_map, count)
+            print(count, "map", mapped, map_memory, flush=True)
+            out[str(count)]["map"] = {**mapped, **map_memory}
     return out
 
 
@@ -199,13 +201,16 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.explore", description=__doc__.splitlines()[0])
     parser.add_argument("parts", nargs="*", choices=("quality", "scale"), default=["quality", "scale"])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--map-sizes", type=int, nargs="*", help="sizes to map too (default: all of --sizes)")
     args = parser.parse_args(argv)
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     results["machine"] = machine.describe()
     if "quality" in args.parts:
         results["quality"] = quality()
     if "scale" in args.parts:
-        results.setdefault("scale", {}).update(scale(args.sizes))
+        map_sizes = args.sizes if args.map_sizes is None else args.map_sizes
+        for size, figures in scale(args.sizes, map_sizes).items():
+            results.setdefault("scale", {}).setdefault(size, {}).update(figures)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {RESULTS}")
