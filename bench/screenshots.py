@@ -129,10 +129,12 @@ def shoot(out: Path, photos: Path | None, home: Path) -> int:
 
     window.tabs.setCurrentWidget(window.explore)
     window.explore.setCurrentWidget(window.explore.clusters)
+    settle(3.0, idle)  # the clusters, then their thumbnails
     save(window, "explore-clusters")
     window.explore.setCurrentWidget(window.explore.map)
     settle(1.0, lambda: idle() and window.explore.map.canvas.layout_ is not None)
-    window.explore.map.canvas.scale(2.5, 2.5)  # zoomed in: the points become thumbnails
+    window.explore.map.canvas.scale(1.6, 1.6)
+    settle(2.0, idle)
     save(window, "explore-map")
     window.explore.setCurrentWidget(window.explore.albums)
     window.explore.albums.find_pairs()

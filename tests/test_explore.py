@@ -210,3 +210,18 @@ def test_compare_a_folder_with_a_trimmed_reencoded_copy_reports_exactly_the_remo
     found = {frozenset((a["a"], a["b"])) for a in json.loads(albums.stdout)["albums"]}
     assert frozenset((str(album), str(backup))) in found
     assert frozenset((str(album / "copies"), str(backup / "copies"))) in found
+
+
+def test_compare_a_folder_with_a_subfolder_leaves_the_subfolder_out_of_the_outer_side(samples: Path, tmp_path: Path) -> None:
+    catalog = tmp_path / "c.sqlite"
+    done = cli(catalog, "compare", str(samples), str(samples / "copies"), "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    inner = str(samples / "copies") + os.sep
+    a_side = [p["a"] for p in result["pairs"]] + result["only_a"]
+    b_side = [p["b"] for p in result["pairs"]] + result["only_b"]
+    assert a_side and not any(p.startswith(inner) for p in a_side)
+    assert sorted(b_side) == sorted(str(p) for p in (samples / "copies").iterdir())
+    assert result["pairs"]  # the copies match their originals one level up
+    same = cli(catalog, "compare", str(samples), str(samples), "--json")
+    assert json.loads(same.stdout)["similarity_optimal"] == pytest.approx(1.0, abs=1e-3)

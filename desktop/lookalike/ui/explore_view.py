@@ -6,12 +6,18 @@ the catalog changed (a scan, a removal); the rules live in core/explore.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Signal
-from PySide6.QtGui import QIcon, QShowEvent
+from collections.abc import Callable
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QPainter, QPalette, QShowEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QListWidget,
     QListWidgetItem,
     QSplitter,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -25,9 +31,35 @@ from lookalike.ui.map_view import MapView
 from lookalike.ui.search_view import MatchesModel, matches_grid
 from lookalike.ui.session import Session
 from lookalike.ui.system import open_file
+from lookalike.ui.thumbnails import RepaintThrottle, ThumbnailCache
 from lookalike.ui.workers import Work
 
 ICON_PX = 64
+
+
+class ClusterDelegate(QStyledItemDelegate):
+    """A cluster row: its most typical photo, then its size. Painting asks for the thumbnail,
+    so only the rows in view load theirs."""
+
+    def __init__(self, view: QListWidget, thumbnails: ThumbnailCache, first_path: Callable[[int], str]) -> None:
+        super().__init__(view)
+        self._thumbnails, self._first_path = thumbnails, first_path
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        return QSize(ICON_PX * 3, ICON_PX + 8)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+        style = option.widget.style() if option.widget else QApplication.style()
+        style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, option.widget)
+        square = QRect(option.rect.left() + 4, option.rect.top() + 4, ICON_PX, ICON_PX)
+        pixmap = self._thumbnails.get(self._first_path(index.row()))
+        if pixmap is not None and not pixmap.isNull():
+            scaled = pixmap.scaled(square.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            painter.drawPixmap(square.center() - QPoint(scaled.width() // 2, scaled.height() // 2), scaled)
+        text = option.rect.adjusted(ICON_PX + 12, 0, 0, 0)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.setPen(option.palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text))
+        painter.drawText(text, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, index.data())
 
 
 class ClustersView(BackgroundPage):
@@ -41,15 +73,17 @@ class ClustersView(BackgroundPage):
         self.clusters: list[PhotoCluster] = []
         self.files: dict[int, File] = {}
         self.list = QListWidget()
-        self.list.setIconSize(QSize(ICON_PX, ICON_PX))
+        self.list.setItemDelegate(ClusterDelegate(self.list, session.thumbnails, lambda row: self.clusters[row].paths[0]))
         self.list.setAccessibleName("Clusters")
         self.list.currentRowChanged.connect(self._show_cluster)
         self.model = MatchesModel(self)
         self.grid = matches_grid(self.model, session.thumbnails)
         self.grid.setAccessibleName("Photos of the cluster")
         self.grid.doubleClicked.connect(lambda index: open_file(self.model.matches[index.row()][0].path))
-        session.thumbnails.ready.connect(self._thumbnail_ready)
-        session.thumbnails.ready.connect(self.grid.viewport().update)
+        for view in (self.list, self.grid):
+            throttle = RepaintThrottle(view.viewport())
+            throttle.setParent(self)
+            session.thumbnails.ready.connect(throttle.poke)
         splitter = QSplitter()
         splitter.addWidget(self.list)
         splitter.addWidget(self.grid)
@@ -75,7 +109,6 @@ class ClustersView(BackgroundPage):
             item = QListWidgetItem(f"Cluster {n}: {len(cluster.ids)} photo{'s' if len(cluster.ids) != 1 else ''}")
             item.setToolTip("\n".join(cluster.paths[: cluster.central]))
             self.list.addItem(item)
-            self._set_icon(n - 1)
         photos = sum(len(c.ids) for c in self.clusters)
         self.status.setText(f"{photos} photos in {len(self.clusters)} clusters, largest first; each opens on its most typical photos."
                             if self.clusters else "No photos yet: add a folder and scan it to see clusters.")
@@ -88,17 +121,6 @@ class ClustersView(BackgroundPage):
         if 0 <= row < len(self.clusters):
             cluster = self.clusters[row]
             self.model.set_matches([(self.files[i], t) for i, t in zip(cluster.ids, cluster.typicality) if i in self.files])
-
-    def _set_icon(self, row: int) -> None:
-        pixmap = self.session.thumbnails.get(self.clusters[row].paths[0])
-        if pixmap is not None:
-            self.list.item(row).setIcon(QIcon(pixmap))
-
-    def _thumbnail_ready(self, path: str) -> None:
-        for row, cluster in enumerate(self.clusters):
-            if cluster.paths[0] == path:
-                self._set_icon(row)
-
 
 class ExploreView(QTabWidget):
     """Clusters, Map and Albums; each page recomputes, when shown, after the catalog changed."""

@@ -106,11 +106,24 @@ def compare_folders(
     catalog: Catalog, model_id: str, folder_a: Path | str, folder_b: Path | str,
     s: float = PAIR_THRESHOLD, m: int | None = None,
 ) -> Comparison:
-    paths_a, vectors_a = photos_under(catalog, model_id, folder_a)
-    paths_b, vectors_b = photos_under(catalog, model_id, folder_b)
+    """Compare the photos at or under each folder; when one folder lies inside the other,
+    the outer one's photos exclude the inner one's (a backup kept in a subfolder)."""
+    key_a, key_b = Path(folder_key(folder_a)), Path(folder_key(folder_b))
+    paths_a, vectors_a = photos_under(catalog, model_id, key_a)
+    paths_b, vectors_b = photos_under(catalog, model_id, key_b)
+    if key_a != key_b and key_b.is_relative_to(key_a):
+        paths_a, vectors_a = _outside(paths_a, vectors_a, key_b)
+    elif key_a != key_b and key_a.is_relative_to(key_b):
+        paths_b, vectors_b = _outside(paths_b, vectors_b, key_a)
     if not len(paths_a) or not len(paths_b):
         return Comparison(0.0, 0.0, [], paths_a, paths_b)
     return compare_sets(paths_a, vectors_a, paths_b, vectors_b, s, m)
+
+
+def _outside(paths: list[str], vectors: np.ndarray, inner: Path) -> tuple[list[str], np.ndarray]:
+    """The photos not at or under the folder `inner`."""
+    keep = [i for i, p in enumerate(paths) if not Path(p).is_relative_to(inner)]
+    return [paths[i] for i in keep], vectors[keep]
 
 
 def in_catalog(catalog: Catalog, folder: Path | str) -> bool:
