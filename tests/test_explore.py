@@ -132,7 +132,12 @@ def test_map_is_cached_and_new_photos_are_placed_without_moving_the_others(tmp_p
 
         store(catalog, more, start=80)
         updated = open_map(catalog, MODEL, quick=quick.append)
-    assert len(quick) == 1  # an update, not a recomputation
+        gone = updated.ids[:5]
+        catalog.mark_missing(gone.tolist())
+        trimmed = open_map(catalog, MODEL, quick=quick.append)
+    assert len(quick) == 1  # updates, not recomputations
+    assert trimmed.ids.tolist() == updated.ids[5:].tolist()
+    assert np.array_equal(trimmed.xy, updated.xy[5:])
     assert len(updated) == 88
     old = np.isin(updated.ids, first.ids)
     assert np.array_equal(updated.xy[old], first.xy)

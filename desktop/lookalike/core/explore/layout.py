@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from lookalike.core.catalog import Catalog
-from lookalike.core.index import REBUILD_SHARE, Stamps, catalog_stamps, temporary_beside
+from lookalike.core.index import Stamps, catalog_stamps, temporary_beside
 
 #: Dimensions kept by PCA before t-SNE: enough for the neighbourhoods, fast for openTSNE's search.
 PCA_DIMS = 50
@@ -151,11 +151,12 @@ def open_map(catalog: Catalog, model_id: str, quick: Callable[[MapLayout], None]
         gone, fresh = current.changes_since(before)
         if not len(gone) and not len(fresh):
             return cached
-        if cached.method == "tsne" and len(cached) >= 4 and current.small_change(before) and len(fresh) <= REBUILD_SHARE * len(cached):
-            layout = dropped(cached, gone)
-            layout = place(layout, catalog.vectors_of(model_id, layout.ids.tolist()), fresh,
-                           catalog.vectors_of(model_id, fresh.tolist()), threads)
-            return _store(layout, current, path)
+        kept = dropped(cached, gone)
+        if cached.method == "tsne" and len(kept) >= 4 and current.small_change(before):
+            if len(fresh):  # photos only removed: their points just go
+                kept = place(kept, catalog.vectors_of(model_id, kept.ids.tolist()), fresh,
+                             catalog.vectors_of(model_id, fresh.tolist()), threads)
+            return _store(kept, current, path)
     ids, vectors = catalog.vectors(model_id)
     if quick is not None and len(ids) >= 4:
         quick(pca_layout(ids, vectors))
