@@ -1,4 +1,5 @@
-"""Screenshots of the real app at 1920x1080 and 1280x800: library + duplicates, compare, search, similar, settings.
+"""Screenshots of the real app at 1920x1080 and 1280x800: library + duplicates, bursts, compare, search, similar,
+explore, settings.
 
 Runs the window on a fresh catalog of the devset (../shared/data/devset), or of the
 bundled samples where the devset is absent, scanning it the way a person would,
@@ -125,12 +126,31 @@ def shoot(out: Path, photos: Path | None, home: Path) -> int:
         save(window, f"compare{suffix}")
         window.session.marks.clear()
 
+        window.tabs.setCurrentWidget(window.pages["burst"])
+        save(window, f"bursts{suffix}")
+
         window.tabs.setCurrentWidget(window.pages["similar"])
         save(window, f"similar{suffix}")
 
         window.search_by_image([str(query)])
         settle(1.0, lambda: idle() and window.search.model.rowCount() > 0)
         save(window, f"search{suffix}")
+
+        window.tabs.setCurrentWidget(window.explore)
+        window.explore.setCurrentWidget(window.explore.clusters)
+        settle(3.0, idle)  # the clusters, then their thumbnails
+        save(window, f"explore-clusters{suffix}")
+        window.explore.setCurrentWidget(window.explore.map)
+        settle(1.0, lambda: idle() and window.explore.map.canvas.layout_ is not None)
+        window.explore.map.canvas.scale(1.6, 1.6)
+        settle(2.0, idle)
+        save(window, f"explore-map{suffix}")
+        window.explore.setCurrentWidget(window.explore.albums)
+        window.explore.albums.find_pairs()
+        settle(0.5, lambda: idle() and not window.explore.albums.loading)
+        if window.explore.albums.found.topLevelItemCount():
+            window.explore.albums.pick_pair(window.explore.albums.found.topLevelItem(0))
+        save(window, f"explore-albums{suffix}")
 
         window.problems_dock.show()
         window.tabs.setCurrentWidget(page)

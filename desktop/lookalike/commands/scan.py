@@ -61,29 +61,37 @@ def run(args: argparse.Namespace) -> int:
         problem = folder_problem(root)
         if problem:
             raise CommandError(f"cannot scan {root}: {problem}", exit_code=2)
+    with open_catalog(args, create=True) as catalog:
+        report = scan_roots(catalog, roots, args)
+        if args.json:
+            print_json({**report.to_dict(), "catalog": str(catalog.path)})
+        else:
+            _print_summary(report)
+    return 130 if report.cancelled else 0
+
+
+def scan_roots(catalog: Catalog, roots: list[Path], args: argparse.Namespace) -> ScanReport:
+    """Scan `roots` into `catalog` with progress on stderr and Ctrl-C handling; the options
+    this verb adds (workers, excludes, decode timeout) fall back to the settings where
+    `args` comes from another verb (`compare` scans folders it has not seen)."""
     config = settings()
-    manifest = manifest_for(args.model)
+    manifest = manifest_for(getattr(args, "model", None))
     cancel = threading.Event()
-    with open_catalog(args, create=True) as catalog, _scan_lock(catalog):
+    with _scan_lock(catalog):
         try:
-            embedder = Embedder(manifest, device=args.device or config.device)  # type: ignore[arg-type]
+            embedder = Embedder(manifest, device=getattr(args, "device", None) or config.device)  # type: ignore[arg-type]
         except (EmbedderError, ManifestError) as exc:
             raise CommandError(str(exc)) from exc
         print(f"lookalike: model {manifest.name} on {embedder.provider}", file=sys.stderr)
         scanner = Scanner(
             catalog,
             embedder,
-            workers=args.workers or config.workers,
-            excludes=[*config.excludes, *args.exclude],
-            decode_timeout=args.decode_timeout,
+            workers=getattr(args, "workers", None) or config.workers,
+            excludes=[*config.excludes, *getattr(args, "exclude", [])],
+            decode_timeout=getattr(args, "decode_timeout", DECODE_TIMEOUT),
         )
         with _cancel_on_interrupt(cancel), _progress_view() as show:
-            report = scanner.run(roots, show, cancel)
-        if args.json:
-            print_json({**report.to_dict(), "catalog": str(catalog.path)})
-        else:
-            _print_summary(report)
-    return 130 if report.cancelled else 0
+            return scanner.run(roots, show, cancel)
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""The main window: library sidebar, Duplicates / Bursts / Similar / Compare / Search tabs, menus and shortcuts.
+"""The main window: library sidebar, Duplicates / Bursts / Similar / Compare / Search / Explore tabs, menus and shortcuts.
 
 It wires views to the session and to core jobs; it decides nothing about photos.
 """
@@ -34,6 +34,7 @@ from lookalike.ui.about import show_about
 from lookalike.ui.compare_view import CompareView
 from lookalike.ui.drop_overlay import DropOverlay
 from lookalike.ui.errors_panel import ErrorsPanel
+from lookalike.ui.explore_view import ExploreView
 from lookalike.ui.groups_view import PAIR_APART_KEY, TITLES, GroupsPage, other_shots_text
 from lookalike.ui.library_panel import LibraryPanel
 from lookalike.ui.review_actions import ReviewActions
@@ -85,6 +86,8 @@ class MainWindow(QMainWindow):
         self.pages = {kind: GroupsPage(self.session, kind) for kind in TITLES}
         self.compare = CompareView(self.session)
         self.search = SearchView(self.session)
+        self.explore = ExploreView(self.session)
+        self.explore.searchRequested.connect(self.search_by_image)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for page in self.pages.values():
@@ -93,6 +96,7 @@ class MainWindow(QMainWindow):
             page.groupsChanged.connect(self._groups_changed)
         self.tabs.addTab(self.compare, "Compare")
         self.tabs.addTab(self.search, "Search")
+        self.tabs.addTab(self.explore, "Explore")
         splitter = QSplitter()
         splitter.addWidget(self.library)
         splitter.addWidget(self.tabs)
@@ -175,7 +179,7 @@ class MainWindow(QMainWindow):
         self._action(edit, "Not a Duplicate of Its &Reference", self.not_duplicate_pair, PAIR_APART_KEY, "Remember that the selected photo is not a duplicate of its group's reference photo")
 
         view = self.menuBar().addMenu("&View")
-        for number, title in enumerate([*TITLES.values(), "Compare", "Search Results"]):
+        for number, title in enumerate([*TITLES.values(), "Compare", "Search Results", "Explore"]):
             self._action(view, title, lambda _=False, n=number: self.tabs.setCurrentIndex(n), f"Ctrl+{number + 1}")
         view.addSeparator()
         self._action(view, "&Raise Threshold", lambda: self.current_page().nudge_threshold(1), "Ctrl+]", "Stricter grouping: fewer, closer groups")
@@ -497,7 +501,7 @@ class MainWindow(QMainWindow):
             ("Delete", "Remove marked photos (asks first)"), ("Ctrl+Z", "Undo the last removal"),
             ("Ctrl+D", "Not a duplicate: the whole group"), (PAIR_APART_KEY, "Not a duplicate: this photo and its group's reference"),
             ("F / 1 / + / \u2212", "Fit / 100% / zoom (compare view)"), ("Esc", "Back to the groups"),
-            ("Ctrl+[ / Ctrl+]", "Lower / raise the threshold"), ("Ctrl+= / Ctrl+\u2212", "Larger / smaller thumbnails"), ("Ctrl+1 \u2026 5", "Switch tabs"), ("Ctrl+,", "Settings"),
+            ("Ctrl+[ / Ctrl+]", "Lower / raise the threshold"), ("Ctrl+= / Ctrl+\u2212", "Larger / smaller thumbnails"), ("Ctrl+1 \u2026 6", "Switch tabs"), ("Ctrl+,", "Settings"),
         ]
         table = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
         QMessageBox.information(self, "Keyboard Shortcuts", f"<table cellspacing='6'>{table}</table>")

@@ -121,6 +121,18 @@ class MatchesGrid(QListView):
             drag_photo(self, path, self._thumbnails.get(path))
 
 
+def matches_grid(model: MatchesModel, session: Session) -> MatchesGrid:
+    """A grid of (photo, similarity) tiles over `model`: search results, a cluster's photos."""
+    grid = MatchesGrid(session)
+    grid.setResizeMode(QListView.ResizeMode.Adjust)
+    grid.setUniformItemSizes(True)
+    grid.setSpacing(6)
+    grid.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
+    grid.setModel(model)
+    grid.setItemDelegate(MatchDelegate(grid, session.thumbnails))
+    return grid
+
+
 class SearchView(QWidget):
     """The query photo on top, its matches in a grid; double-click opens a photo."""
 
@@ -139,13 +151,7 @@ class SearchView(QWidget):
         self.queries.currentIndexChanged.connect(self._show_query)
 
         self.model = MatchesModel(self)
-        self.grid = MatchesGrid(session)
-        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
-        self.grid.setUniformItemSizes(True)
-        self.grid.setSpacing(6)
-        self.grid.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
-        self.grid.setModel(self.model)
-        self.grid.setItemDelegate(MatchDelegate(self.grid, session.thumbnails))
+        self.grid = matches_grid(self.model, session)
         self.grid.setAccessibleName("Search results")
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.grid.customContextMenuRequested.connect(self._context_menu)
