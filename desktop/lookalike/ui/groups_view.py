@@ -45,7 +45,7 @@ GroupRole = Qt.ItemDataRole.UserRole + 1
 TITLES = {"duplicate": "Duplicates", "burst": "Bursts", "similar": "Similar"}
 #: What the representative's tile says instead of a similarity: the others' percentages are
 #: measured to it (it need not be the copy kept, which the KEEP badge shows).
-REFERENCE = "others compared to this"
+REFERENCE = "% measured to this"
 LABELS = {"identical": "identical files", "duplicate": "same picture", "burst": "same moment", "similar": "similar pictures"}
 #: The window-wide shortcut of "Not a duplicate of <reference>", shown in the context menus.
 PAIR_APART_KEY = "Ctrl+Shift+D"
