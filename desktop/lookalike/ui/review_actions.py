@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from lookalike.core import decisions
@@ -136,6 +136,13 @@ class ReviewActions(QObject):
         #: This window's actions that Ctrl+Z takes back, oldest first.
         self._done: list[Undoable] = []
         self.decisions_dialog: DecisionsDialog | None = None
+        session.catalogOpened.connect(self._another_catalog)
+
+    def _another_catalog(self) -> None:
+        """What this window did concerned the catalog left behind: nothing of it to undo here."""
+        self._done.clear()
+        self.undoChanged.emit(undo_title(None))
+        self._reload_decisions()
 
     def _did(self, action: Undoable) -> None:
         self._done.append(action)
@@ -234,6 +241,7 @@ class ReviewActions(QObject):
     def _revoked(self, action: decisions.Remembered | None) -> None:
         self.status(revoked_text(action))
         self.session.changed()
+        self._reload_decisions()
 
     def undo_batch(self, batch_id: int) -> None:
         catalog = self.session.catalog
@@ -277,6 +285,7 @@ class ReviewActions(QObject):
         self._did(action)
         self.status("Remembered: these photos will not be grouped together again (Ctrl+Z undoes it).")
         self.session.changed()
+        self._reload_decisions()
 
     def keep_one(self, keeper: int, group: list[int]) -> None:
         """'Keep this one': core remembers `keeper` over the rest of its group, whatever the rules
@@ -293,6 +302,7 @@ class ReviewActions(QObject):
             self._did(action)
         self.status("Remembered: this photo is the one kept in its group (Ctrl+Z undoes it; Edit \u25b8 Decisions lists it).")
         self.session.changed()
+        self._reload_decisions()
 
     # --- the Decisions view -----------------------------------------------------------
 
@@ -300,6 +310,7 @@ class ReviewActions(QObject):
         """Open (or bring up) the list of remembered decisions, read in a worker."""
         if self.decisions_dialog is None:
             dialog = DecisionsDialog(self.session.thumbnails, self.window)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             dialog.revokeRequested.connect(self.revoke)
             dialog.finished.connect(lambda _result: setattr(self, "decisions_dialog", None))
             self.decisions_dialog = dialog
@@ -308,6 +319,9 @@ class ReviewActions(QObject):
         self._reload_decisions()
 
     def _reload_decisions(self) -> None:
+        """Read the list again for an open Decisions view (after anything that changes it)."""
+        if self.decisions_dialog is None:
+            return
         catalog = self.session.catalog
         self.session.run(lambda _p, _c: load_decisions(catalog), self._show_decisions, self._failed)
 
