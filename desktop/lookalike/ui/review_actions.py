@@ -24,7 +24,7 @@ from lookalike.core.journal import history
 from lookalike.core.review import ReviewGroup
 from lookalike.core.undo import UndoReport, undo_batch, undo_last
 from lookalike.ui import format as fmt
-from lookalike.ui.decisions_dialog import WORDS, DecisionsDialog, load_decisions
+from lookalike.ui.decisions_dialog import WORDS, DecisionRow, DecisionsDialog, load_decisions
 from lookalike.ui.history_dialog import HistoryDialog
 from lookalike.ui.session import Session
 
@@ -325,7 +325,7 @@ class ReviewActions(QObject):
         catalog = self.session.catalog
         self.session.run(lambda _p, _c: load_decisions(catalog), self._show_decisions, self._failed)
 
-    def _show_decisions(self, rows: list) -> None:
+    def _show_decisions(self, rows: list[DecisionRow]) -> None:
         if self.decisions_dialog is not None:
             self.decisions_dialog.set_rows(rows)
 
