@@ -1,5 +1,5 @@
 """Screenshots of the real app at 1920x1080 and 1280x800: library + duplicates, bursts, compare, search, similar,
-explore, settings.
+explore, problems; then the decisions list and settings.
 
 Runs the window on a fresh catalog of the devset (../shared/data/devset), or of the
 bundled samples where the devset is absent, scanning it the way a person would,
@@ -155,6 +155,21 @@ def shoot(out: Path, photos: Path | None, home: Path) -> int:
         window.problems_dock.show()
         window.tabs.setCurrentWidget(page)
         save(window, f"problems{suffix}")
+
+    # Edit > Decisions, after a "not a duplicate" and a "keep this one" (last: they change the groups).
+    window.resize(*SIZES[-1][:2])
+    window.problems_dock.hide()
+    window.tabs.setCurrentWidget(page)
+    page.list.select(len(page.model.groups) - 1)
+    window.not_duplicate()
+    settle(1.0, idle)
+    page.list.select(0, 1)
+    window.keep_current()
+    settle(1.0, idle)
+    window.review.show_decisions()
+    settle(1.0, lambda: idle() and window.review.decisions_dialog.tree.topLevelItemCount() == 2)
+    save(window.review.decisions_dialog, "decisions")
+    window.review.decisions_dialog.close()
 
     dialog = SettingsDialog(window.session, window.session.catalog.path, window)
     dialog.show()

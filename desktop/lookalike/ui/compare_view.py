@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from lookalike.core.images import open_upright
 from lookalike.core.review import ReviewGroup, ReviewMember
 from lookalike.ui import format as fmt
-from lookalike.ui.groups_view import GroupsModel, apart_actions, apart_pair, mark_extras, verdict
+from lookalike.ui.groups_view import KEEP_KEY, GroupsModel, apart_actions, apart_pair, keep_action, keep_choice, mark_extras, verdict
 from lookalike.ui.session import Session
 from lookalike.ui.system import photo_menu
 from lookalike.ui.thumbnails import pil_to_qimage
@@ -167,7 +167,7 @@ class PhotoPanel(QFrame):
     def show_state(self, member: ReviewMember, marked: bool, current: bool) -> None:
         name = fmt.rich(Path(member.file.path).name)
         tag = ""
-        if member.keep:
+        if member.keep and not marked:  # never KEEP and MARKED together
             tag = f" <span style='color:{KEEP_COLOR.name()}'><b>KEEP</b></span>"
         if marked:
             tag += f" <span style='color:{MARK_COLOR.name()}'><b>MARKED</b></span>"
@@ -182,6 +182,7 @@ class CompareView(QWidget):
 
     closed = Signal()
     notDuplicateRequested = Signal(list, str)  # file ids, kind
+    keepRequested = Signal(int, list)  # kept file id, the group's file ids
     groupChanged = Signal()
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
@@ -221,6 +222,7 @@ class CompareView(QWidget):
         bar.addSeparator()
         self.mark_button = self._button(bar, "Mark", "Mark or unmark the current photo for removal (Space)", self.toggle_mark)
         self._button(bar, "Mark All but Keeper", "Mark every photo of this group except the proposed keeper (M)", self.mark_all_but_keeper)
+        self.keep_button = self._button(bar, "Keep This One", f"Keep the current photo whatever the keep rules say; remembered ({KEEP_KEY})", self.keep_this)
         self.not_duplicate_button = self._button(bar, "Not a Duplicate", "Remember that these photos are not duplicates and drop the group (N)", self._not_duplicate)
 
         self.photos = QWidget()
@@ -439,8 +441,14 @@ class CompareView(QWidget):
             return
         mark = QAction("Unmark" if member.file.id in self.session.marks else "Mark for Removal", self)
         mark.triggered.connect(self.toggle_mark)
-        actions = [mark, *apart_actions(self, self.kind, group, member, self.pair_apart)]
+        actions = [mark, keep_action(self, self.keep_this), *apart_actions(self, self.kind, group, member, self.pair_apart)]
         photo_menu(self, member.file.path, actions).exec(where)
+
+    def keep_this(self) -> None:
+        """Ask to keep the current photo in its group, whatever the keep rules say."""
+        choice = keep_choice(self.group(), self.member())
+        if choice:
+            self.keepRequested.emit(*choice)
 
     def pair_apart(self) -> None:
         """Ask to remember the current photo apart from its group's reference photo."""

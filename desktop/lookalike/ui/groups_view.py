@@ -43,9 +43,14 @@ MIN_TILES = 2
 GroupRole = Qt.ItemDataRole.UserRole + 1
 
 TITLES = {"duplicate": "Duplicates", "burst": "Bursts", "similar": "Similar"}
+#: What the representative's tile says instead of a similarity: the others' percentages are
+#: measured to it (it need not be the copy kept, which the KEEP badge shows).
+REFERENCE = "% measured to this"
 LABELS = {"identical": "identical files", "duplicate": "same picture", "burst": "same moment", "similar": "similar pictures"}
 #: The window-wide shortcut of "Not a duplicate of <reference>", shown in the context menus.
 PAIR_APART_KEY = "Ctrl+Shift+D"
+#: The window-wide shortcut of "Keep this one" (Edit menu, context menus, Compare).
+KEEP_KEY = "K"
 
 
 def verdict(member: ReviewMember) -> str:
@@ -106,17 +111,34 @@ def apart_actions(parent: QObject, kind: str, group: ReviewGroup, member: Review
     return [action]
 
 
+def keep_choice(group: ReviewGroup | None, member: ReviewMember | None) -> tuple[int, list[int]] | None:
+    """(kept photo, its group's photos) for a "keep this one"; None without a photo."""
+    if group is None or member is None:
+        return None
+    return member.file.id, [m.file.id for m in group.members]
+
+
+def keep_action(parent: QObject, slot: Callable[[], None]) -> QAction:
+    """The context-menu entry "Keep This One" (with the window's shortcut shown)."""
+    action = QAction("Keep This One", parent)
+    action.setShortcut(KEEP_KEY)
+    action.setToolTip("Keep this photo in its group whatever the keep rules say; remembered (Edit \u25b8 Decisions)")
+    action.triggered.connect(slot)
+    return action
+
+
 def member_tiles(group: ReviewGroup, marks: Marks, current: int = -1) -> list[Tile]:
     """The tiles of a group's photos: name, folder (told apart where names clash), facts,
-    similarity, then the keep-rule verdict on two lines."""
+    similarity (first: the date may be cut), then the keep-rule verdict on two lines."""
     folders = fmt.folder_labels([m.file.path for m in group.members])
     return [member_tile(group, m, folder, m.file.id in marks, i == current) for i, (m, folder) in enumerate(zip(group.members, folders))]
 
 
 def member_tile(group: ReviewGroup, member: ReviewMember, folder: str, marked: bool, current: bool) -> Tile:
-    """The tile of one photo of a group (see `member_tiles`)."""
+    """The tile of one photo of a group (see `member_tiles`). A marked photo is not shown as
+    kept: KEEP and "remove" never sit on one tile."""
     file = member.file
-    similarity = "reference" if file.id == group.representative_id else f"{fmt.percent(member.similarity)} similar"
+    similarity = REFERENCE if file.id == group.representative_id else f"{fmt.percent(member.similarity)} similar"
     if marked:
         note, accent = "Marked for removal", MARK_COLOR
     elif member.keep:
@@ -125,9 +147,9 @@ def member_tile(group: ReviewGroup, member: ReviewMember, folder: str, marked: b
         note, accent = fmt.path_text(verdict(member)), None
     return Tile(
         path=file.path,
-        lines=[fmt.name(file.path), f"in {folder}", f"{fmt.human_bytes(file.size)} \u00b7 {fmt.dimensions(file)}", f"{fmt.taken(file)} \u00b7 {similarity}"],
+        lines=[fmt.name(file.path), f"in {folder}", f"{fmt.human_bytes(file.size)} \u00b7 {fmt.dimensions(file)}", f"{similarity} \u00b7 {fmt.taken(file)}"],
         note=note,
-        badge="KEEP" if member.keep else "",
+        badge="KEEP" if member.keep and not marked else "",
         marked=marked,
         current=current,
         accent=accent,
@@ -255,6 +277,7 @@ class GroupsList(QListView):
 
     compareRequested = Signal(int, int)  # row, member
     notDuplicateRequested = Signal(list, str)  # file ids, kind
+    keepRequested = Signal(int, list)  # kept file id, the group's file ids
 
     def __init__(self, session: Session, kind: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -305,6 +328,12 @@ class GroupsList(QListView):
         if pair:
             self.notDuplicateRequested.emit(pair, self.kind)
 
+    def keep_this(self) -> None:
+        """Ask to keep the current photo in its group (see `keep_choice`)."""
+        choice = keep_choice(self.group(), self.member())
+        if choice:
+            self.keepRequested.emit(*choice)
+
     def select(self, row: int, member: int = 0) -> None:
         index = self.model().index(row, 0)
         if index.isValid():
@@ -350,7 +379,7 @@ class GroupsList(QListView):
         others.triggered.connect(lambda: mark_extras(self, self._marks, [group]))
         compare = QAction("Compare Side by Side", self)
         compare.triggered.connect(lambda: self.compareRequested.emit(index.row(), hit))
-        actions = [mark, others, compare, *apart_actions(self, self.kind, group, member, self.pair_apart)]
+        actions = [mark, others, keep_action(self, self.keep_this), compare, *apart_actions(self, self.kind, group, member, self.pair_apart)]
         photo_menu(self, member.file.path, actions).exec(event.globalPos())
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
@@ -383,6 +412,7 @@ class GroupsPage(QWidget):
     compareRequested = Signal(str, int, int)  # kind, row, member
     groupsChanged = Signal(str, int)  # kind, number of groups
     notDuplicateRequested = Signal(list, str)  # file ids, kind
+    keepRequested = Signal(int, list)  # kept file id, the group's file ids
 
     def __init__(self, session: Session, kind: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -419,6 +449,7 @@ class GroupsPage(QWidget):
         self.list.setAccessibleName(f"{TITLES[kind]} groups")
         self.list.compareRequested.connect(lambda row, member: self.compareRequested.emit(self.kind, row, member))
         self.list.notDuplicateRequested.connect(self.notDuplicateRequested)
+        self.list.keepRequested.connect(self.keepRequested)
         self.empty = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
         self.empty.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.stack = QStackedWidget()

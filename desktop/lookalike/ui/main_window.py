@@ -35,7 +35,7 @@ from lookalike.ui.compare_view import CompareView
 from lookalike.ui.drop_overlay import DropOverlay
 from lookalike.ui.errors_panel import ErrorsPanel
 from lookalike.ui.explore_view import ExploreView
-from lookalike.ui.groups_view import PAIR_APART_KEY, TITLES, GroupsPage, other_shots_text
+from lookalike.ui.groups_view import KEEP_KEY, PAIR_APART_KEY, TITLES, GroupsPage, other_shots_text
 from lookalike.ui.library_panel import LibraryPanel
 from lookalike.ui.review_actions import ReviewActions
 from lookalike.ui.scan_status import ScanStatus, summarize
@@ -168,8 +168,9 @@ class MainWindow(QMainWindow):
         self._action(file, "&Quit", self.close, key.Quit)
 
         edit = self.menuBar().addMenu("&Edit")
-        self.undo_action = self._action(edit, "&Undo Last Removal", self.review.undo, key.Undo, "Bring back the photos of the last removal", (ti.EditUndo, sp.SP_ArrowBack))
+        self.undo_action = self._action(edit, "&Undo Last Removal", self.review.undo, key.Undo, "Take back the last removal or remembered decision", (ti.EditUndo, sp.SP_ArrowBack))
         self._action(edit, "Removal &History\u2026", self.review.show_history, "Ctrl+H", "Every removal batch, with undo")
+        self.decisions_action = self._action(edit, "&Decisions\u2026", self.review.show_decisions, "Ctrl+Shift+H", "What you told Lookalike (not a duplicate, keep this one), with revoke")
         edit.addSeparator()
         self._action(edit, "Mark All but &Keepers", self.mark_all_but_keepers, "Ctrl+Shift+M", "Mark every photo the keep rules would remove, in every group")
         self._action(edit, "C&lear Marks", self.session.marks.clear, "Ctrl+Shift+U", "Unmark every photo")
@@ -177,6 +178,7 @@ class MainWindow(QMainWindow):
         edit.addSeparator()
         self._action(edit, "&Not a Duplicate", self.not_duplicate, "Ctrl+D", "Remember that the photos of the selected group are not duplicates")
         self._action(edit, "Not a Duplicate of Its &Reference", self.not_duplicate_pair, PAIR_APART_KEY, "Remember that the selected photo is not a duplicate of its group's reference photo")
+        self.keep_action = self._action(edit, "&Keep This One", self.keep_current, KEEP_KEY, "Keep the selected photo in its group, whatever the keep rules say (remembered)")
 
         view = self.menuBar().addMenu("&View")
         for number, title in enumerate([*TITLES.values(), "Compare", "Search Results", "Explore"]):
@@ -220,8 +222,11 @@ class MainWindow(QMainWindow):
         self.problems.message.connect(self._status)
         self.problems.model().rowsRemoved.connect(self._count_problems)
         self.compare.notDuplicateRequested.connect(self.review.remember_apart)
+        self.compare.keepRequested.connect(self.review.keep_one)
         for page in self.pages.values():
             page.notDuplicateRequested.connect(self.review.remember_apart)
+            page.keepRequested.connect(self.review.keep_one)
+        self.review.undoChanged.connect(self.undo_action.setText)
         self.session.marks.changed.connect(self._marks_changed)
         self._marks_changed()
 
@@ -474,6 +479,10 @@ class MainWindow(QMainWindow):
         if group is not None:
             self.review.remember_apart([m.file.id for m in group.members], kind)
 
+    def keep_current(self) -> None:
+        """"Keep this one" for the selected photo (of the Compare view, or of the tab in view)."""
+        (self.compare if self.tabs.currentWidget() is self.compare else self.current_page().list).keep_this()
+
     # --- dialogs ----------------------------------------------------------------------
 
     def open_settings(self) -> None:
@@ -498,7 +507,8 @@ class MainWindow(QMainWindow):
             ("Up / Down", "Previous / next group"), ("Left / Right", "Previous / next photo"),
             ("Space", "Mark or unmark the photo"), ("Enter", "Compare the group side by side"),
             ("M", "Mark all but the keeper (compare view)"), ("Ctrl+Shift+M", "Mark all but keepers, every group"),
-            ("Delete", "Remove marked photos (asks first)"), ("Ctrl+Z", "Undo the last removal"),
+            ("Delete", "Remove marked photos (asks first)"), ("Ctrl+Z", "Undo the last removal or decision"),
+            (KEEP_KEY, "Keep this one: the selected photo stays, whatever the rules say"), ("Ctrl+Shift+H", "Remembered decisions"),
             ("Ctrl+D", "Not a duplicate: the whole group"), (PAIR_APART_KEY, "Not a duplicate: this photo and its group's reference"),
             ("F / 1 / + / \u2212", "Fit / 100% / zoom (compare view)"), ("Esc", "Back to the groups"),
             ("Ctrl+[ / Ctrl+]", "Lower / raise the threshold"), ("Ctrl+= / Ctrl+\u2212", "Larger / smaller thumbnails"), ("Ctrl+1 \u2026 6", "Switch tabs"), ("Ctrl+,", "Settings"),

@@ -1,18 +1,22 @@
 """What a person does to the catalog from any view: remove marked photos, undo, remember verdicts
-and "keep this one".
+and "keep this one", list and revoke what was remembered.
 
 Each action asks core (deletion, undo, decisions) in a worker, after the
 confirmation a person needs, then tells every view that the catalog changed.
+Ctrl+Z takes back this window's actions newest first, a removal batch or a
+remembered decision alike; with none left, the journal's last removal (one made
+in an earlier session, or by the CLI).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from lookalike.core import decisions
+from lookalike.core.catalog import Catalog
 from lookalike.core.deletion import BatchReport, execute, plan_removal
 from lookalike.core.sidecar import MetadataOffer, metadata_offers, write_offers
 from lookalike.core.trash import undoable  # also what Settings says of undo
@@ -20,6 +24,7 @@ from lookalike.core.journal import history
 from lookalike.core.review import ReviewGroup
 from lookalike.core.undo import UndoReport, undo_batch, undo_last
 from lookalike.ui import format as fmt
+from lookalike.ui.decisions_dialog import WORDS, DecisionRow, DecisionsDialog, load_decisions
 from lookalike.ui.history_dialog import HistoryDialog
 from lookalike.ui.session import Session
 
@@ -89,8 +94,32 @@ def removed_text(report: BatchReport) -> str:
     return f"Moved {photos} to {where}. Restore them from the Trash if needed: Lookalike cannot undo this here."
 
 
+#: Something Ctrl+Z can take back: a remembered decision, or a removal batch (its id).
+Undoable = decisions.Remembered | int
+
+
+def undo_title(last: Undoable | None) -> str:
+    """What Edit ▸ Undo says it will take back."""
+    if isinstance(last, decisions.Remembered):
+        return f"&Undo {WORDS[last.kind]}"
+    return "&Undo Last Removal"
+
+
+def revoked_text(action: decisions.Remembered | None) -> str:
+    """The status after Ctrl+Z took a decision back (None: it was already gone)."""
+    if action is None:
+        return "That decision was already taken back (in the Decisions view or with `lookalike decisions`)."
+    photos = _plural(len(action.files), "photo")
+    if action.kind == decisions.KEEP:
+        return f"Undone: “Keep This One” for {photos}; the keep rules choose again."
+    return f"Undone: “{WORDS[action.kind]}” for {photos}; they may group together again."
+
+
 class ReviewActions(QObject):
-    """Delete marked, undo, history and "not a duplicate", with their dialogs."""
+    """Delete marked, undo, history and remembered decisions, with their dialogs."""
+
+    #: Edit ▸ Undo's new title (see `undo_title`).
+    undoChanged = Signal(str)
 
     def __init__(
         self,
@@ -104,6 +133,25 @@ class ReviewActions(QObject):
         self.window = window
         self.status = status
         self.sources = sources
+        #: This window's actions that Ctrl+Z takes back, oldest first.
+        self._done: list[Undoable] = []
+        self.decisions_dialog: DecisionsDialog | None = None
+        session.catalogOpened.connect(self._another_catalog)
+
+    def _another_catalog(self) -> None:
+        """What this window did concerned the catalog left behind: nothing of it to undo here."""
+        self._done.clear()
+        self.undoChanged.emit(undo_title(None))
+        self._reload_decisions()
+
+    def _did(self, action: Undoable) -> None:
+        self._done.append(action)
+        self.undoChanged.emit(undo_title(action))
+
+    def _forget(self, gone: Undoable) -> None:
+        """`gone` was taken back elsewhere (History, Decisions): Ctrl+Z skips it."""
+        self._done = [a for a in self._done if _key(a) != _key(gone)]
+        self.undoChanged.emit(undo_title(self._done[-1] if self._done else None))
 
     # --- removal ------------------------------------------------------------------
 
@@ -160,6 +208,8 @@ class ReviewActions(QObject):
         return False
 
     def _removed(self, report: BatchReport) -> None:
+        if report.done:
+            self._did(report.batch_id)
         self.session.marks.set((e.file_id for e in report.done if e.file_id is not None), marked=False)
         self.status(removed_text(report))
         problems = report.skipped + report.failed
@@ -175,15 +225,31 @@ class ReviewActions(QObject):
     # --- undo and history ---------------------------------------------------------
 
     def undo(self) -> None:
+        """Take back the newest action of this window (a decision or a removal); with none, the
+        journal's last removal."""
+        last = self._done.pop() if self._done else None
+        self.undoChanged.emit(undo_title(self._done[-1] if self._done else None))
         catalog = self.session.catalog
+        if isinstance(last, decisions.Remembered):
+            self.status(f"Undoing \u201c{WORDS[last.kind]}\u201d\u2026")
+            self.session.run(lambda _p, _c: _revoke_if_there(catalog, last.id), self._revoked, self._failed)
+            return
         self.status("Undoing the last removal\u2026")
-        self.session.run(lambda _p, _c: undo_last(catalog), self._undone, self._failed)
+        work = (lambda _p, _c: undo_last(catalog)) if last is None else (lambda _p, _c: undo_batch(catalog, last))
+        self.session.run(work, self._undone, self._failed)
+
+    def _revoked(self, action: decisions.Remembered | None) -> None:
+        self.status(revoked_text(action))
+        self.session.changed()
+        self._reload_decisions()
 
     def undo_batch(self, batch_id: int) -> None:
         catalog = self.session.catalog
         self.session.run(lambda _p, _c: undo_batch(catalog, batch_id), self._undone, self._failed)
 
     def _undone(self, report: UndoReport) -> None:
+        if report.batch_id is not None and report.restored:
+            self._forget(report.batch_id)
         self.session.thumbnails.forget([e.source for e in report.restored])
         self.status(report.message[0].upper() + report.message[1:] + ".")
         if report.not_restored:
@@ -204,21 +270,93 @@ class ReviewActions(QObject):
     # --- decisions ------------------------------------------------------------------
 
     def remember_apart(self, file_ids: list[int], kind: str) -> None:
-        """'Not a duplicate' / 'Not similar': core remembers it and the group dissolves."""
+        """'Not a duplicate' / 'Not similar': core remembers it and the group dissolves (Ctrl+Z brings it back)."""
         catalog, verdict = self.session.catalog, DECISIONS[kind]
-        self.session.run(lambda _p, _c: decisions.remember(catalog, file_ids, verdict), self._remembered, self._failed)  # type: ignore[arg-type]
 
-    def _remembered(self, _added: int) -> None:
-        self.status("Remembered: these photos will not be grouped together again.")
+        def work(_p, _c):  # type: ignore[no-untyped-def]
+            return _stored(catalog, verdict, decisions.remember(catalog, file_ids, verdict))  # type: ignore[arg-type]
+
+        self.session.run(work, self._remembered, self._failed)
+
+    def _remembered(self, action: decisions.Remembered | None) -> None:
+        if action is None:
+            self.status("Already remembered: these photos are kept apart.")
+            return
+        self._did(action)
+        self.status("Remembered: these photos will not be grouped together again (Ctrl+Z undoes it).")
         self.session.changed()
+        self._reload_decisions()
 
     def keep_one(self, keeper: int, group: list[int]) -> None:
-        """'Keep this one': core remembers `keeper` over the rest of its group, whatever the rules say."""
+        """'Keep this one': core remembers `keeper` over the rest of its group, whatever the rules
+        say; it is no longer marked for removal, so no tile is both KEEP and marked."""
         catalog = self.session.catalog
+        self.session.marks.set([keeper], marked=False)
         self.session.run(
-            lambda _p, _c: decisions.remember_keeper(catalog, keeper, group), self._kept, self._failed
+            lambda _p, _c: _stored(catalog, decisions.KEEP, decisions.remember_keeper(catalog, keeper, group)),
+            self._kept, self._failed,
         )
 
-    def _kept(self, _stored: int) -> None:
-        self.status("Remembered: this photo is the one kept in its group (Lookalike decisions can revoke it).")
+    def _kept(self, action: decisions.Remembered | None) -> None:
+        if action is not None:
+            self._did(action)
+        self.status("Remembered: this photo is the one kept in its group (Ctrl+Z undoes it; Edit \u25b8 Decisions lists it).")
         self.session.changed()
+        self._reload_decisions()
+
+    # --- the Decisions view -----------------------------------------------------------
+
+    def show_decisions(self) -> None:
+        """Open (or bring up) the list of remembered decisions, read in a worker."""
+        if self.decisions_dialog is None:
+            dialog = DecisionsDialog(self.session.thumbnails, self.window)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.revokeRequested.connect(self.revoke)
+            dialog.finished.connect(lambda _result: setattr(self, "decisions_dialog", None))
+            self.decisions_dialog = dialog
+            dialog.open()
+        self.decisions_dialog.raise_()
+        self._reload_decisions()
+
+    def _reload_decisions(self) -> None:
+        """Read the list again for an open Decisions view (after anything that changes it)."""
+        if self.decisions_dialog is None:
+            return
+        catalog = self.session.catalog
+        self.session.run(lambda _p, _c: load_decisions(catalog), self._show_decisions, self._failed)
+
+    def _show_decisions(self, rows: list[DecisionRow]) -> None:
+        if self.decisions_dialog is not None:
+            self.decisions_dialog.set_rows(rows)
+
+    def revoke(self, action_ids: list[str]) -> None:
+        """Take back remembered decisions by id (core `revoke`); the groups form again."""
+        catalog = self.session.catalog
+        self.session.run(
+            lambda _p, _c: [a for i in action_ids if (a := _revoke_if_there(catalog, i)) is not None],
+            self._revoked_listed, self._failed,
+        )
+
+    def _revoked_listed(self, actions: list[decisions.Remembered]) -> None:
+        for action in actions:
+            self._forget(action)
+        self.status(f"Revoked {_plural(len(actions), 'decision')}: the groups form again as the rules say.")
+        self.session.changed()
+        self._reload_decisions()
+
+
+def _key(action: Undoable) -> str | int:
+    return action.id if isinstance(action, decisions.Remembered) else action
+
+
+def _stored(catalog: Catalog, kind: str, rows: int) -> decisions.Remembered | None:
+    """The action just remembered (the newest of its kind), None when nothing new was stored."""
+    return decisions.remembered(catalog, [kind])[0] if rows else None
+
+
+def _revoke_if_there(catalog: Catalog, action_id: str) -> decisions.Remembered | None:
+    """Core `revoke`, None when the decision is gone already (revoked elsewhere)."""
+    try:
+        return decisions.revoke(catalog, action_id)
+    except ValueError:
+        return None
