@@ -67,3 +67,15 @@ def samples(tmp_path: Path) -> Path:
     target = tmp_path / "samples"
     shutil.copytree(resources_dir() / "samples", target, ignore=shutil.ignore_patterns("*.py", "*.md"))
     return target
+
+
+@pytest.fixture
+def detailed_samples(samples: Path) -> Path:
+    """The samples plus a detail cut from coffee.jpg (its centre half): another picture of the
+    same subject, so the similar tier has a group of different shots beside coffee's copies."""
+    from PIL import Image
+
+    with Image.open(samples / "coffee.jpg") as photo:
+        width, height = photo.size
+        photo.crop((width // 4, height // 4, width * 3 // 4, height * 3 // 4)).save(samples / "coffee_detail.jpg", quality=92)
+    return samples

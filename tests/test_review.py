@@ -61,13 +61,8 @@ def test_sample_tiers(sampled: Catalog, samples: Path, embedder: Embedder) -> No
 
 
 @pytest.fixture
-def with_detail(samples: Path, tmp_path: Path, embedder: Embedder) -> Catalog:
-    """The samples plus a detail cut from coffee.jpg (its centre half): another picture of
-    the same subject, so the similar tier has a group beside coffee's duplicate group."""
-    with Image.open(samples / "coffee.jpg") as photo:
-        width, height = photo.size
-        photo.crop((width // 4, height // 4, width * 3 // 4, height * 3 // 4)).save(samples / "coffee_detail.jpg", quality=92)
-    with scan(samples, tmp_path / "cat" / "catalog.sqlite", embedder) as catalog:
+def with_detail(detailed_samples: Path, tmp_path: Path, embedder: Embedder) -> Catalog:
+    with scan(detailed_samples, tmp_path / "cat" / "catalog.sqlite", embedder) as catalog:
         yield catalog
 
 

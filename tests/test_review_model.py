@@ -15,14 +15,11 @@ from lookalike.core.embedder import Embedder
 from lookalike.core.review import DifferentShots, all_but_keepers, view_groups
 from lookalike.core.scan import Scanner
 
-#: Low enough to pull the unrelated samples together as "similar" (different shots).
-LOOSE = 0.15
-
-
 @pytest.fixture
-def sampled(samples: Path, tmp_path: Path, embedder: Embedder) -> Catalog:
+def sampled(detailed_samples: Path, tmp_path: Path, embedder: Embedder) -> Catalog:
+    """The samples (copies) and a detail of coffee.jpg (a different shot of its subject)."""
     with Catalog(tmp_path / "catalog.sqlite") as catalog:
-        Scanner(catalog, embedder, workers=2).run([samples])
+        Scanner(catalog, embedder, workers=2).run([detailed_samples])
         yield catalog
 
 
@@ -36,7 +33,7 @@ def test_bulk_selection_of_copies_takes_every_copy_but_the_keepers(sampled: Cata
 
 
 def test_bulk_selection_of_different_shots_needs_an_explicit_choice(sampled: Catalog, embedder: Embedder) -> None:
-    groups = view_groups(sampled, embedder.model_id, "similar", LOOSE, Settings())
+    groups = view_groups(sampled, embedder.model_id, "similar", settings=Settings())
     assert groups and all(g.reclaimable == 0 and not g.copies for g in groups)
     with pytest.raises(DifferentShots) as refused:
         all_but_keepers(groups)
@@ -49,7 +46,7 @@ def test_bulk_selection_of_different_shots_needs_an_explicit_choice(sampled: Cat
 def test_dedupe_of_similar_groups_asks_for_different_shots(
     sampled: Catalog, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = ["--catalog", str(sampled.path), "dedupe", "--kind", "similar", "--threshold", str(LOOSE)]
+    argv = ["--catalog", str(sampled.path), "dedupe", "--kind", "similar"]
     capsys.readouterr()
     assert main([*argv, "--apply"]) == 2
     out, err = capsys.readouterr()

@@ -90,6 +90,7 @@ def test_app_labels_stay_one_line_without_markup(qtbot, tmp_path: Path, record) 
     from lookalike.core.review import ReviewGroup, ReviewMember
     from lookalike.core.schema import File
     from lookalike.ui.compare_view import PhotoPanel
+    from lookalike.ui import format as fmt
     from lookalike.ui.groups_view import member_tile
 
     fake_keep = "x.jpg\n<b style='color:green'>KEEP"  # a name holds no "/", so no closing tag
@@ -100,7 +101,7 @@ def test_app_labels_stay_one_line_without_markup(qtbot, tmp_path: Path, record) 
     panel.show_state(member, marked=False, current=False)
     assert "<b style" not in panel.caption.text() and "\n" not in panel.caption.text()
     assert "x.jpg\\n&lt;b style=&#x27;color:green&#x27;&gt;KEEP" in panel.caption.text()  # shown as text
-    tile = member_tile(ReviewGroup("duplicate", 1, [member]), member, marked=False, current=False)
-    assert all("\n" not in line for line in tile.lines)
+    tile = member_tile(ReviewGroup("duplicate", 1, [member]), member, fmt.folder_labels([file.path])[0], marked=False, current=False)
+    assert all("\n" not in line for line in [*tile.lines, tile.note])
     record("names", "the app: a name with a newline and HTML (a fake KEEP tag) in a compare caption and a group tile",
            2, "one line, the markup shown as text")

@@ -266,9 +266,12 @@ class KnnGraph:
         when the graph has none); `fetch` returns float32 vectors of file ids, in order."""
         if not len(self.ids):
             return replace(self, scene=np.zeros(0, np.float32))
-        basis = self.basis or scene.fit(fetch(scene.sample_ids(self.ids)))
+        basis = self.basis
+        if basis is None or (not basis.fitted and len(self.ids) >= scene.MIN_LIBRARY):  # none yet, or grown enough
+            basis = scene.fit(fetch(scene.sample_ids(self.ids)))
         u, v = self.owners().astype(np.int64), self.nbr.astype(np.int64)
-        values = self.scene.copy() if self.scene is not None and self.basis is not None else np.full(len(u), np.nan, np.float32)
+        kept = self.scene is not None and basis is self.basis
+        values = self.scene.copy() if kept else np.full(len(u), np.nan, np.float32)
         todo = (u < v) & np.isnan(values)
         if todo.any():
             _give_both_entries(values, u, v, todo, scene.similarities(u[todo], v[todo], self.ids, fetch, basis))
@@ -364,7 +367,7 @@ def open_graph(
     graph = graph.with_structure(catalog.signatures).with_proof(catalog.details)
     graph = graph.with_scene(lambda ids: catalog.vectors_of(model_id, ids.tolist()))
     # The vectors' token from before they were read, so a change during the build shows as stale.
-    graph = replace(graph, token=f"{graph.token}:{_signature_count(catalog)}:{proof.VERSION}")
+    graph = replace(graph, token=f"{graph.token}:{_signature_count(catalog)}:{_rules()}")
     graph.save(path)
     _opened[path] = (file_stamp(path), graph)
     return graph
@@ -379,6 +382,8 @@ def _stamps_to_update(cached: KnnGraph | None, current: Stamps, floor: float) ->
     files changed), else None."""
     if cached is None or cached.stamps is None or cached.k != K or cached.floor > floor:
         return None
+    if not (cached.token or "").endswith(_rules()):
+        return None  # made by other rules: its verdicts and scores would linger
     before = Stamps(cached.ids, cached.stamps)
     return before if current.small_change(before) else None
 
@@ -392,8 +397,13 @@ def _load_or_none(path: Path) -> KnnGraph | None:
 
 def graph_token(catalog: Catalog, model_id: str) -> str:
     """What a cached graph must match: the vectors' catalog token, the signature count
-    and the version of the proof rules its verdicts were made with."""
-    return f"{catalog_state(catalog, model_id).token}:{_signature_count(catalog)}:{proof.VERSION}"
+    and the versions of the proof and scene rules its verdicts and scores were made with."""
+    return f"{catalog_state(catalog, model_id).token}:{_signature_count(catalog)}:{_rules()}"
+
+
+def _rules() -> str:
+    """The versions of the rules a graph's verdicts and scene scores were computed by."""
+    return f"proof{proof.VERSION}:scene{scene.VERSION}"
 
 
 def _signature_count(catalog: Catalog) -> int:

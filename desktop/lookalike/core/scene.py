@@ -31,6 +31,11 @@ DIMS = 64
 GATE = 0.62
 #: Projected similarity standing in for the neighbours below the graph's cosine floor.
 UNRELATED = 0.0
+#: Photos a library needs before its axes mean anything: below it (a few hundred at most
+#: were measured: 70% of the realset, 296 photos, still groups well) the raw cosine is used.
+MIN_LIBRARY = 2 * DIMS
+#: Bumped whenever the rule changes, so cached graphs compute their scene similarities again.
+VERSION = 1
 #: Vectors the axes are fitted on, at most (a sample of a large library fits the same axes).
 SAMPLE = 20_000
 
@@ -40,12 +45,18 @@ class Basis:
     """The library's mean vector and its DIMS principal axes (rows)."""
 
     mean: np.ndarray  # float32 (dim,)
-    axes: np.ndarray  # float32 (dims, dim)
+    axes: np.ndarray  # float32 (dims, dim); no rows: the raw vectors (a library too small to fit)
+
+    @property
+    def fitted(self) -> bool:
+        return len(self.axes) > 0
 
 
 def fit(vectors: np.ndarray) -> Basis:
-    """The principal axes of `vectors` (N, dim): at most DIMS, and fewer than N."""
+    """The principal axes of `vectors` (N, dim): at most DIMS; none below MIN_LIBRARY photos."""
     vectors = np.asarray(vectors, dtype=np.float64)
+    if len(vectors) < MIN_LIBRARY:
+        return Basis(np.zeros(vectors.shape[1], np.float32), np.zeros((0, vectors.shape[1]), np.float32))
     mean = vectors.mean(axis=0)
     centred = vectors - mean
     values, axes = np.linalg.eigh(centred.T @ centred)
@@ -62,8 +73,10 @@ def sample_ids(ids: np.ndarray, seed: int = 0) -> np.ndarray:
 
 
 def project(vectors: np.ndarray, basis: Basis) -> np.ndarray:
-    """Unit vectors (N, dims) of `vectors` centred and projected onto the axes."""
-    projected = (np.asarray(vectors, dtype=np.float32) - basis.mean) @ basis.axes.T
+    """Unit vectors (N, dims) of `vectors` centred and projected onto the axes (as they are
+    where the basis has none)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    projected = (vectors - basis.mean) @ basis.axes.T if basis.fitted else vectors
     return projected / np.maximum(np.linalg.norm(projected, axis=1, keepdims=True), 1e-12)
 
 
@@ -74,7 +87,7 @@ def similarities(
     nodes = np.unique(np.concatenate([u, v]))
     projected = np.concatenate(
         [project(fetch(ids[nodes[start : start + 50_000]]), basis) for start in range(0, len(nodes), 50_000)]
-    ) if len(nodes) else np.zeros((0, basis.axes.shape[0]), np.float32)
+    ) if len(nodes) else np.zeros((0, 1), np.float32)
     a, b = projected[np.searchsorted(nodes, u)], projected[np.searchsorted(nodes, v)]
     return np.einsum("ij,ij->i", a, b).astype(np.float32)
 
@@ -99,4 +112,6 @@ def scores(similarity: np.ndarray, indptr: np.ndarray, owners: np.ndarray, nbr: 
         density[filled] = np.fmin.reduceat(own, indptr[:-1][filled])
     short = np.diff(indptr) < k
     density[short] = np.fmin(density[short], UNRELATED)
-    return similarity - (density[owners] + density[nbr]) / 2
+    # Capped at 1: it is shown as a similarity, and a pair in two lonely photos' surroundings
+    # would otherwise score above a copy.
+    return np.minimum(similarity - (density[owners] + density[nbr]) / 2, np.float32(1.0))
