@@ -2,8 +2,8 @@
 
 One group per picture (its byte-identical copies inside), then the identical
 files that have no other copy: `core.review.view_groups`, as the app lists them.
-Also holds what `lookalike similar` shares with it: the threshold option and the
-printing of review groups as JSON or a table.
+Also holds what `lookalike bursts` and `similar` share with it: the verb of a review
+view, its options, and the printing of review groups as JSON or a table.
 """
 
 from __future__ import annotations
@@ -17,27 +17,30 @@ from lookalike.core.review import ReviewGroup, View, check_threshold
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "duplicates",
-        help="list identical and duplicate photos, with the copy to keep",
+    register_view(
+        subparsers,
+        "duplicate",
+        summary="list identical and duplicate photos, with the copy to keep",
         description="List one group per picture: its byte-identical copies and its copies re-encoded, resized, "
         "cropped, turned or greyscaled (as the app's Duplicates tab), each with the copy the keep rules would "
         "keep and why.",
+        threshold_help="structural score at or above which proven copies are duplicates",
     )
-    add_group_options(parser, "structural score at or above which two photos are duplicates")
-    parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    return show_groups(args, "duplicate")
-
-
-def add_group_options(parser: argparse.ArgumentParser, threshold_help: str) -> None:
+def register_view(subparsers: argparse._SubParsersAction, view: View, summary: str, description: str, threshold_help: str) -> None:
+    """The verb listing one review view (`duplicates`, `bursts`, `similar`: the app's tabs)."""
+    parser = subparsers.add_parser(VERBS[view], help=summary, description=description)
     parser.add_argument("--threshold", type=float, metavar="T", help=f"{threshold_help}, in (0, 1] (default: settings)")
     parser.add_argument(
         "--model", metavar="NAME|MANIFEST", help="model whose embeddings group photos (default: settings)"
     )
     add_json_flag(parser)
+    parser.set_defaults(run=lambda args: show_groups(args, view))
+
+
+#: The verb of each review view.
+VERBS: dict[str, str] = {"duplicate": "duplicates", "burst": "bursts", "similar": "similar"}
 
 
 def show_groups(args: argparse.Namespace, view: View) -> int:
