@@ -78,6 +78,13 @@ def test_explore_on_samples(qtbot, window: MainWindow, samples: Path) -> None:  
     assert sorted(p for c in shown for p in c) == sorted(m.path for m in window.session.catalog.iter_files(("ok",)))
     selected = check_map_selection(qtbot, window)
 
+    window.explore.map.compare_button.click()  # the selection side by side, one group, a keeper proposed
+    assert window.tabs.currentWidget() is window.compare
+    group = window.compare.group()
+    assert sorted(m.file.path for m in group.members) == sorted(selected)
+    assert sum(m.keep for m in group.members) == 1 and group.members[0].file.id == group.representative_id
+    window.tabs.setCurrentWidget(window.explore)
+
     window.explore.map.mark_button.click()
     assert len(window.session.marks) == len(selected)
     window.explore.map.search_button.click()  # the selection searched: the search tab shows its results

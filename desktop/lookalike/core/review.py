@@ -34,6 +34,8 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+import numpy as np
+
 from lookalike.core.catalog import Catalog
 from lookalike.core.config import Settings, load_settings
 from lookalike.core.decisions import KeeperChoices, excluded_pairs, keeper_choices
@@ -189,6 +191,27 @@ def shots_among(groups: Iterable[ReviewGroup], file_ids: Collection[int]) -> set
     groups = list(groups)
     spare = {m.file.id for g in groups if g.copies for m in g.members if not m.keep}
     return {m.file.id for g in groups if not g.copies for m in g.members if m.file.id in file_ids} - spare
+
+
+def chosen_group(catalog: Catalog, model_id: str, file_ids: Sequence[int], settings: Settings | None = None) -> ReviewGroup:
+    """Photos a person picked (a selection on the map) as one group of different shots, to
+    compare side by side: the most central photo represents it, the others follow by cosine
+    to it, and the keep rules propose a keeper as for similar photos.
+
+    Raises ValueError for fewer than two photos with vectors.
+    """
+    settings = settings or load_settings()
+    files = catalog.files(list(file_ids))
+    ids = [i for i in dict.fromkeys(file_ids) if i in files]
+    if len(ids) < 2:
+        raise ValueError("pick at least two catalogued photos to compare")
+    vectors = catalog.vectors_of(model_id, ids)
+    cosines = vectors @ vectors.T
+    representative = ids[int(np.argmax(cosines.sum(axis=1)))]
+    similarity = dict(zip(ids, cosines[ids.index(representative)].tolist()))
+    similarity[representative] = 1.0
+    order = sorted(ids, key=lambda i: (i != representative, -similarity[i]))
+    return _review(catalog, "similar", [Group(tuple(order), tuple(similarity[i] for i in order))], settings)[0]
 
 
 def picture_groups(

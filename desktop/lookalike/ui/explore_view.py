@@ -126,6 +126,7 @@ class ExploreView(QTabWidget):
     """Clusters, Map and Albums; each page recomputes, when shown, after the catalog changed."""
 
     searchRequested = Signal(list)  # paths to search the library with
+    compareRequested = Signal(list)  # file ids to compare side by side
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -136,6 +137,7 @@ class ExploreView(QTabWidget):
         self.addTab(self.map, "Map")
         self.addTab(self.albums, "Albums")
         self.map.searchRequested.connect(self.searchRequested)
+        self.map.compareRequested.connect(self.compareRequested)
         self.currentChanged.connect(lambda _: self._refresh_visible())
         session.catalogChanged.connect(self._catalog_changed)
 

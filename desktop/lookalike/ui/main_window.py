@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from lookalike.core.catalog import CatalogError
 from lookalike.core.config import THUMBNAIL_SIZES
 from lookalike.core.images import is_supported
-from lookalike.core.review import ReviewGroup, shots_among
+from lookalike.core.review import ReviewGroup, chosen_group, shots_among
 from lookalike.core.scan import ScanReport, Scanner
 from lookalike.core.search import search_images
 from lookalike.ui.about import show_about
@@ -35,7 +35,7 @@ from lookalike.ui.compare_view import CompareView
 from lookalike.ui.drop_overlay import DropOverlay
 from lookalike.ui.errors_panel import ErrorsPanel
 from lookalike.ui.explore_view import ExploreView
-from lookalike.ui.groups_view import KEEP_KEY, PAIR_APART_KEY, TITLES, GroupsPage, other_shots_text
+from lookalike.ui.groups_view import KEEP_KEY, PAIR_APART_KEY, TITLES, GroupsModel, GroupsPage, other_shots_text
 from lookalike.ui.library_panel import LibraryPanel
 from lookalike.ui.review_actions import ReviewActions
 from lookalike.ui.scan_status import ScanStatus, summarize
@@ -88,6 +88,8 @@ class MainWindow(QMainWindow):
         self.search = SearchView(self.session)
         self.explore = ExploreView(self.session)
         self.explore.searchRequested.connect(self.search_by_image)
+        self.explore.compareRequested.connect(self.compare_chosen)
+        self.chosen = GroupsModel(self)  # photos picked on the map, as one group for Compare
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for page in self.pages.values():
@@ -432,6 +434,20 @@ class MainWindow(QMainWindow):
 
     def open_compare(self, kind: str, row: int, member: int = 0) -> None:
         self.compare.show_group(self.pages[kind].model, kind, row, member)
+        self.tabs.setCurrentWidget(self.compare)
+        self.compare.setFocus()
+
+    def compare_chosen(self, file_ids: list[int]) -> None:
+        """Open photos picked on the map in Compare, as one group of different shots (core decides
+        its order and keeper)."""
+        session = self.session
+        try:
+            group = chosen_group(session.catalog, session.model_id, file_ids, session.settings)
+        except ValueError as exc:
+            self.statusBar().showMessage(str(exc), 5000)
+            return
+        self.chosen.set_groups([group])
+        self.compare.show_group(self.chosen, "similar", 0)
         self.tabs.setCurrentWidget(self.compare)
         self.compare.setFocus()
 

@@ -1,5 +1,6 @@
 """The collection's 2-D map: each photo a point (a thumbnail when zoomed in), zoom, pan, hover
-preview, double-click to open, rubber-band selection that can be searched or marked for review.
+preview, double-click to open, rubber-band selection that can be searched, compared side by side or
+marked for review.
 
 The layout comes from core (explore/layout.py) in a background job: the quick PCA
 view first when the map is computed from scratch, then the t-SNE map. A rubber
@@ -200,6 +201,7 @@ class MapView(BackgroundPage):
     """The canvas, a preview of the photo under the pointer, and what to do with a selection."""
 
     searchRequested = Signal(list)  # paths
+    compareRequested = Signal(list)  # file ids
     busy_text = "Drawing the map\u2026"
     failed_text = "The map could not be drawn"
 
@@ -215,11 +217,14 @@ class MapView(BackgroundPage):
         self.selection_label.setWordWrap(True)
         self.search_button = QPushButton("Search Like These")
         self.search_button.setToolTip("Find the photos most like the selected ones")
+        self.compare_button = QPushButton("Compare Side by Side")
+        self.compare_button.setToolTip("Open the selected photos in Compare, with the one the keep rules would keep")
         self.mark_button = QPushButton("Mark for Removal")
         self.mark_button.setToolTip("Mark the selected photos; review and remove them with Edit \u25b8 Remove Marked Photos")
         fit = QPushButton("Fit")
         fit.clicked.connect(self.canvas.fit)
         self.search_button.clicked.connect(lambda: self.searchRequested.emit(self.selected_paths()))
+        self.compare_button.clicked.connect(lambda: self.compareRequested.emit(sorted(self.canvas.selected)))
         self.mark_button.clicked.connect(lambda: session.marks.set(sorted(self.canvas.selected)))
         self.canvas.hovered.connect(self._preview)
         self.canvas.selectionChanged.connect(self._selection_changed)
@@ -233,6 +238,7 @@ class MapView(BackgroundPage):
         side.addSpacing(12)
         side.addWidget(self.selection_label)
         side.addWidget(self.search_button)
+        side.addWidget(self.compare_button)
         side.addWidget(self.mark_button)
         side.addStretch(1)
         side.addWidget(fit)
@@ -275,6 +281,7 @@ class MapView(BackgroundPage):
     def _selection_changed(self, ids: list[int]) -> None:
         self.selection_label.setText(f"{len(ids)} photos selected" if ids else "Drag a rectangle to select photos.")
         self.search_button.setEnabled(bool(ids))
+        self.compare_button.setEnabled(len(ids) >= 2)
         self.mark_button.setEnabled(bool(ids))
 
     def _preview(self, path: str) -> None:
