@@ -193,3 +193,40 @@ def test_dedupe_removes_burst_frames_only_when_named_and_confirmed(
         ["coffee.jpg", "coffee_small.jpg", "frame1.jpg", "frame2.jpg", "grey1.jpg", "grey2.jpg", "page1.jpg",
          "page2.jpg", "sunset1.jpg", "sunset2.jpg"]
     )
+
+
+def test_the_best_shot_is_sharp_and_well_exposed() -> None:
+    """Measured on the pixels a scan decodes: blur and blown highlights lose to a good frame."""
+    from dataclasses import dataclass
+
+    from PIL import ImageFilter
+
+    from lookalike.core.shot import best_shot, measure
+
+    @dataclass
+    class Frame:
+        id: int
+        path: str
+        sharpness: float | None
+        highlights: float | None
+        shadows: float | None
+        brightness: float | None
+
+    photo = Image.open(SAMPLES / "chelsea.jpg").convert("RGB").resize((224, 224))
+    variants = {
+        "good.jpg": photo,
+        "shaken.jpg": photo.filter(ImageFilter.GaussianBlur(3)),
+        "blown.jpg": ImageEnhance.Brightness(photo).enhance(2.2),
+        "dark.jpg": ImageEnhance.Brightness(photo).enhance(0.12),
+    }
+    frames = []
+    for number, (name, image) in enumerate(variants.items()):
+        shot = measure(np.asarray(image))
+        frames.append(Frame(number, f"/burst/{name}", shot.sharpness, shot.highlights, shot.shadows, shot.brightness))
+    by_name = {Path(f.path).name: f for f in frames}
+    assert by_name["shaken.jpg"].sharpness < by_name["good.jpg"].sharpness
+    keeper, reasons = best_shot(frames)
+    assert keeper == by_name["good.jpg"].id and reasons[keeper].startswith("best shot")
+    assert "blown out" in reasons[by_name["blown.jpg"].id] and "darker" in reasons[by_name["dark.jpg"].id]
+    chosen, reasons = best_shot(frames, chosen={by_name["shaken.jpg"].id})  # a person's choice wins
+    assert chosen == by_name["shaken.jpg"].id and reasons[chosen].startswith("kept: your choice")

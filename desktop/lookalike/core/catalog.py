@@ -67,6 +67,7 @@ MIGRATIONS: dict[int, Callable[[Session], None]] = {
         ("files", "sharpness", "FLOAT"),
         ("files", "highlights", "FLOAT"),
         ("files", "shadows", "FLOAT"),
+        ("files", "brightness", "FLOAT"),
     ),
 }
 #: SQLite's default limit on bound parameters is 999: id lists are sent in chunks.
@@ -778,7 +779,7 @@ def _row(record: FileRecord) -> dict[str, object]:
         "inode": loc.inode, "device": loc.device, "partial_hash": record.partial_hash,
         "width": record.width, "height": record.height, "format": record.format,
         "taken_at": record.taken_at, "captured": record.captured, "camera": record.camera, "has_gps": record.has_gps, "grey": record.grey,
-        **(asdict(record.shot) if record.shot is not None else {"sharpness": None, "highlights": None, "shadows": None}),
+        **(asdict(record.shot) if record.shot is not None else {"sharpness": None, "highlights": None, "shadows": None, "brightness": None}),
         "status": "error" if record.error is not None else "ok", "error": record.error,
         "scanned_at": time.time(),
     }

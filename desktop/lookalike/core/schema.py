@@ -6,7 +6,7 @@ from sqlalchemy import Float, ForeignKey, Index, Integer, LargeBinary, String, T
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: 1: first release; 2: files.grey; 3: signatures.detail, files.captured and the shot
-#: measures files.sharpness/highlights/shadows (see catalog.MIGRATIONS).
+#: measures files.sharpness/highlights/shadows/brightness (see catalog.MIGRATIONS).
 SCHEMA_VERSION = 3
 
 
@@ -58,6 +58,7 @@ class File(Base):
     sharpness: Mapped[float | None] = mapped_column(Float, default=None)
     highlights: Mapped[float | None] = mapped_column(Float, default=None)
     shadows: Mapped[float | None] = mapped_column(Float, default=None)
+    brightness: Mapped[float | None] = mapped_column(Float, default=None)
     status: Mapped[str] = mapped_column(String, default="ok", index=True)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     scanned_at: Mapped[float | None] = mapped_column(Float, default=None)

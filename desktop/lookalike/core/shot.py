@@ -25,6 +25,7 @@ class Shot:
     sharpness: float  # mean absolute Laplacian over the mean absolute gradient (contrast-independent)
     highlights: float  # fraction of pixels blown out
     shadows: float  # fraction of pixels crushed to black
+    brightness: float  # mean grey level (0-255)
 
 
 def measure(pixels: np.ndarray) -> Shot:
@@ -38,6 +39,7 @@ def measure(pixels: np.ndarray) -> Shot:
         sharpness=float(np.abs(laplacian).mean() / max(gradient, 1e-3)),
         highlights=float((grey >= BRIGHT).mean()),
         shadows=float((grey <= DARK).mean()),
+        brightness=float(grey.mean()),
     )
 
 
@@ -47,46 +49,55 @@ class ShotLike(Protocol):
     sharpness: float | None
     highlights: float | None
     shadows: float | None
+    brightness: float | None
 
 
 #: Fraction of pixels blown out / crushed to black above which a frame counts as badly exposed.
 BLOWN, CRUSHED = 0.02, 0.25
+#: A frame darker than this share of its burst's median brightness is underexposed (frames
+#: of one moment share their light; a night scene is dark in every frame).
+DIM = 0.5
 
 
 def best_shot(files: Sequence[ShotLike], chosen: Collection[int] = ()) -> tuple[int, dict[int, str]]:
     """The frame of a burst to keep and, for every file id, a sentence saying why.
 
     A frame a person chose to keep (`chosen`) wins; then well exposed beats blown
-    out or too dark (detail that is gone cannot be sharpened back), then the
-    sharpest wins; frames never measured (scanned by an older version) come last,
-    and ties go to the first path.
+    out, crushed or much darker than the burst (detail that is gone cannot be
+    sharpened back), then the sharpest wins; frames never measured (scanned by an
+    older version) come last, and ties go to the first path.
     """
     if not files:
         raise ValueError("best_shot needs at least one file")
-    ranked = sorted(sorted(files, key=lambda f: f.path), key=lambda f: (f.id in chosen, *_rank(f)), reverse=True)
+    lit = [f.brightness for f in files if f.brightness is not None]
+    dim = DIM * float(np.median(lit)) if lit else 0.0
+    ranked = sorted(sorted(files, key=lambda f: f.path), key=lambda f: (f.id in chosen, *_rank(f, dim)), reverse=True)
     keeper = ranked[0]
     title = "kept: your choice" if keeper.id in chosen else "best shot"
-    reasons = {keeper.id: f"{title}: " + _qualities(keeper)}
+    reasons = {keeper.id: f"{title}: " + _qualities(keeper, dim)}
     for other in ranked[1:]:
-        reasons[other.id] = f"other shot of the same moment as {PurePath(keeper.path).name}: " + _qualities(other)
+        reasons[other.id] = f"other shot of the same moment as {PurePath(keeper.path).name}: " + _qualities(other, dim)
     return keeper.id, reasons
 
 
-def _exposed(file: ShotLike) -> bool:
-    return (file.highlights or 0.0) <= BLOWN and (file.shadows or 0.0) <= CRUSHED
+def _flaws(file: ShotLike, dim: float) -> list[str]:
+    """What is wrong with a frame's exposure, in words (nothing: well exposed)."""
+    flaws = []
+    if (file.highlights or 0.0) > BLOWN:
+        flaws.append(f"{file.highlights:.0%} blown out")
+    if (file.shadows or 0.0) > CRUSHED:
+        flaws.append(f"{file.shadows:.0%} crushed to black")
+    if file.brightness is not None and file.brightness < dim:
+        flaws.append("much darker than the other frames")
+    return flaws
 
 
-def _rank(file: ShotLike) -> tuple[bool, bool, float]:
+def _rank(file: ShotLike, dim: float) -> tuple[bool, bool, float]:
     measured = file.sharpness is not None
-    return (measured, measured and _exposed(file), file.sharpness or 0.0)
+    return (measured, measured and not _flaws(file, dim), file.sharpness or 0.0)
 
 
-def _qualities(file: ShotLike) -> str:
+def _qualities(file: ShotLike, dim: float) -> str:
     if file.sharpness is None:
         return "not measured (scan again)"
-    words = [f"sharpness {file.sharpness:.2f}"]
-    if (file.highlights or 0.0) > BLOWN:
-        words.append(f"{file.highlights:.0%} blown out")
-    if (file.shadows or 0.0) > CRUSHED:
-        words.append(f"{file.shadows:.0%} crushed to black")
-    return ", ".join(words) if len(words) > 1 else words[0] + ", well exposed"
+    return ", ".join([f"sharpness {file.sharpness:.2f}", *(_flaws(file, dim) or ["well exposed"])])
