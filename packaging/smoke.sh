@@ -86,6 +86,15 @@ grep -qx "lookalike $VERSION" "$TMP/version.txt"
 step "$BIN selftest"
 bare "$BIN" selftest
 
+# What selftest does not reach: the Explore verbs, whose libraries (scikit-learn,
+# openTSNE's compiled helpers) load only when used.
+step "$BIN clusters and map on the bundled samples"
+SAMPLES="$(dirname "$(readlink -f "$BIN")")/_internal/resources/samples"
+bare "$BIN" --catalog "$TMP/explore.sqlite" scan "$SAMPLES" >/dev/null
+bare "$BIN" --catalog "$TMP/explore.sqlite" clusters --json | grep -q '"clusters"'
+bare "$BIN" --catalog "$TMP/explore.sqlite" map --out "$TMP/map.png"
+test -s "$TMP/map.png"
+
 if command -v xvfb-run >/dev/null; then
     seconds="${GUI_SECONDS:-8}"
     step "$BIN (the window) under Xvfb for $seconds s"
