@@ -7,7 +7,7 @@
 #
 # Usage: packaging/build.sh [--gpu] [--bundle-only] [--reuse-bundle]
 #   --gpu           keep onnxruntime-gpu (CUDA from the system or nvidia-* wheels); the
-#                   default CPU variant uses plain onnxruntime (bundle 364 MB instead of 631 MB).
+#                   default CPU variant uses plain onnxruntime (bundle 643 MB; onnxruntime-gpu adds ~270 MB).
 #   --bundle-only   stop after PyInstaller (no tarball, no .deb).
 #   --reuse-bundle  skip PyInstaller when the bundle exists (repackage only).
 # Environment: PYTHON (default python3, must be 3.11+), NICE (default 10).
