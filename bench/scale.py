@@ -13,6 +13,7 @@ with the scaling law stated next to the figure.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 
@@ -20,7 +21,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from bench import datasets
+from bench import datasets, machine
 from bench.measure import isolated, latency_ms, rss_mb
 from lookalike.core import structure
 from lookalike.core.config import DUPLICATE_THRESHOLD, SIMILAR_THRESHOLD
@@ -312,9 +313,12 @@ def _summary(measured: dict[int, dict], target: int, skipped: list[str]) -> dict
 def run_one(count: int, previous: dict[str, object] | None, target: int) -> dict[str, object]:
     """Measure `count` photos (graph included) and add it to the `previous` results'
     sizes, replacing a row of that size: the other rows keep their own run's figures."""
+    load_before, started = os.getloadavg(), time.monotonic()
     result, memory = isolated(measure_size, count, True)
     measured = {int(n): m for n, m in (previous or {}).get("sizes", {}).items()}  # type: ignore[union-attr]
-    measured[count] = result | memory
+    run = {"seconds": round(time.monotonic() - started, 1), "load_average_start": [round(x, 2) for x in load_before],
+           "load_average_end": [round(x, 2) for x in os.getloadavg()], "code": machine.revision()}
+    measured[count] = result | memory | {"run": run}
     print(f"  {count:,} vectors: build {result['index_build_s']} s, search p99 {result['search']['p99_ms']} ms, "
           f"recall@10 {result['recall_at_10']}, graph {result['graph']['seconds']} s", flush=True)
     return _summary(measured, target, [])
