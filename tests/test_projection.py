@@ -12,6 +12,7 @@ import pytest
 from lookalike.core import projection
 from lookalike.core.catalog import Catalog, FileRecord, Location
 from lookalike.core.embedder import Embedder
+from lookalike.core.graph import KnnGraph
 from lookalike.core.index import VectorIndex, held_in_memory, open_index, projection_path
 from lookalike.core.projection import Projection
 from test_index import devset_vectors
@@ -138,3 +139,22 @@ def test_open_index_fits_keeps_and_refits_the_projection(tmp_path: Path, monkeyp
         index = open_index(catalog, "m", DIM)
         assert index.projection is not None and index.projection.fitted_count == 1100
         assert Projection.load(saved).key == index.projection.key != fitted.key
+
+
+def test_graph_over_a_compact_index_has_the_full_vector_edges() -> None:
+    """A k-NN graph searched through compact vectors holds the edges, and the exact
+    cosines, that exact search over the full vectors gives."""
+    rng = np.random.default_rng(3)
+    centres = unit(rng.standard_normal((60, 256)).astype(np.float32))
+    rows = unit(np.repeat(centres, 6, axis=0) + 0.01 * rng.standard_normal((360, 256)).astype(np.float32))
+    ids = np.arange(360, dtype=np.int64) + 10
+    index = VectorIndex(256, projection=Projection.fit(rows, dim=64), full=held_in_memory(ids, rows))
+    index.build(ids, rows)
+    graph = KnnGraph.build(index, k=8, floor=0.3)
+    src, dst, sims = graph.edges_above(0.9)
+    exact = rows @ rows.T
+    a, b = np.nonzero(np.triu(exact >= 0.9, 1))  # every cluster mate (5 per photo, fewer than k)
+    assert {(int(x), int(y)) for x, y in zip(src, dst)} == {(int(x), int(y)) for x, y in zip(a, b)}
+    assert len(src) == 60 * 15
+    f16 = rows.astype(np.float16).astype(np.float32)  # what held_in_memory keeps, as the catalog does
+    assert np.allclose(sims, np.clip(np.einsum("ij,ij->i", f16[src], f16[dst]), -1, 1), atol=1e-5)
