@@ -187,7 +187,9 @@ def _scale(section: dict, results: Results) -> str:
     if runs:
         out += ["", "Sizes measured on their own (`python -m bench scale --photos N`), beside the rows of the run above: "
                 + "; ".join(f"{n:,} in {run['seconds']:,.0f} s, load average {run['load_average_start']} at the start and "
-                            f"{run['load_average_end']} at the end, code {run['code']}" for n, run in runs) + "."]
+                            f"{run['load_average_end']} at the end, code {run['code']}" for n, run in runs)
+                + ". Rows without a note here come from an earlier full run of this section (the header above "
+                "describes the latest run written)."]
     for note in r.get("skipped", []):
         out += ["", f"*{note}*"]
     ext = r.get("extrapolated")
