@@ -5,6 +5,8 @@ Sections: quality, realset, gpu, throughput, scale (all by default, in that orde
 scale comes last because it adapts its largest size to the time left of the
 20-minute budget). `render` re-renders the page from existing results only.
 `--quick` uses small sizes and writes under /tmp, never over the committed results.
+`scale --photos N` measures that one library size (1,000,000 included) and adds
+it to the saved scale results beside the other sizes.
 """
 
 from __future__ import annotations
@@ -88,10 +90,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("sections", nargs="*", metavar="SECTION", help=f"any of {', '.join(SECTIONS)}, or render")
     parser.add_argument("--quick", action="store_true", help="small sizes, results under /tmp (for development)")
     parser.add_argument("--out", type=Path, help="results folder (default bench/results, or /tmp/... with --quick)")
+    parser.add_argument("--photos", type=int, help="scale only: measure this one library size and add it to the results")
     args = parser.parse_args(argv)
     unknown = set(args.sections) - {*SECTIONS, "render"}
     if unknown:
         parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
+    if args.photos is not None and (args.sections != ["scale"] or args.photos < 1000):
+        parser.error("--photos goes with the scale section alone, and at least 1000 photos")
     sizes = QUICK if args.quick else Sizes()
     out = args.out or (Path("/tmp/lookalike-bench-quick") if args.quick else RESULTS)
     out.mkdir(parents=True, exist_ok=True)
@@ -104,7 +109,13 @@ def main(argv: list[str]) -> int:
         section_start = time.monotonic()
         info = machine.describe()
         stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        results = _run_section(name, sizes, out, deadline)
+        if args.photos is not None:
+            from bench import scale
+
+            previous = load_results(out).get("scale", {}).get("results")
+            results = scale.run_one(args.photos, previous, sizes.target)
+        else:
+            results = _run_section(name, sizes, out, deadline)
         _write_json(out / f"{name}.json", {
             "section": name,
             "machine": info,

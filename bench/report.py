@@ -10,6 +10,7 @@ import numpy as np
 from bench.machine import one_line
 from bench.targets import Verdict, evaluate
 from lookalike.core.config import DUPLICATE_THRESHOLD, SIMILAR_THRESHOLD
+from lookalike.core import projection
 from lookalike.core.graph import FLOOR, K
 
 Results = dict[str, dict]
@@ -142,8 +143,8 @@ def _scale(section: dict, results: Results) -> str:
     r = section["results"]
     sizes = {int(n): v for n, v in r["sizes"].items()}
     rows = [
-        (n, v["index_build_s"], v["search"]["p50_ms"], v["search"]["p99_ms"], v["exact_search"]["p50_ms"], v["exact_search"]["p99_ms"],
-         v["recall_at_10"], v["index_bytes_per_photo"], v["index_rss_bytes_per_photo"])
+        (n, v["vector_bytes_per_photo"], v["index_build_s"], v["search"]["p50_ms"], v["search"]["p99_ms"], v["exact_search"]["p50_ms"],
+         v["exact_search"]["p99_ms"], v["recall_at_10"], v["index_bytes_per_photo"], v["index_rss_bytes_per_photo"])
         for n, v in sorted(sizes.items())
     ]
     out = [
@@ -152,9 +153,12 @@ def _scale(section: dict, results: Results) -> str:
         "",
         "Synthetic libraries of clustered unit vectors (dim 1280, ~8 photos a cluster, unrelated photos at cosine "
         "~0.2 ± 0.06 as on the devset; `bench/datasets.py`). Search: the app's `VectorIndex` (usearch HNSW, int8, "
-        "2 threads), one query at a time, top 10, for held-out vectors. Baseline: exact brute force in numpy (f32).",
+        "2 threads), one query at a time, top 10, for held-out vectors. Baseline: exact brute force in numpy (f32). "
+        f"From {projection.MIN_PHOTOS:,} photos the index holds compact vectors as the app does (`core/projection.py`: "
+        "a PCA fitted on a sample of the library, in the build time), and re-ranks its candidates by the full vectors "
+        "(held in memory here, read from the catalog in the app), so recall is against exact full-vector search.",
         "",
-        table(("Photos", "Index build s", "Search p50 ms", "Search p99 ms", "Exact p50 ms", "Exact p99 ms", "Recall@10", "Index B/photo (usearch)", "Index B/photo (RSS)"), rows),
+        table(("Photos", "Index dims", "Index build s", "Search p50 ms", "Search p99 ms", "Exact p50 ms", "Exact p99 ms", "Recall@10", "Index B/photo (usearch)", "Index B/photo (RSS)"), rows),
     ]
     graph_rows = [
         (n, v["graph"]["knn_search_s"], v["graph"]["structure_pairs"], v["graph"]["structure_s"], v["graph"]["seconds"],
@@ -179,6 +183,13 @@ def _scale(section: dict, results: Results) -> str:
         n, v = max((int(k), v) for k, v in library.items())
         out += ["", f"Catalog on disk: {v['catalog_bytes_per_photo']:,} B/photo for the {n:,}-file library of section 1 "
                 "(SQLite with its indexes; each row holds path and metadata, a 2,560 B f16 vector and a 1,024 B structure signature)."]
+    runs = [(n, v["run"]) for n, v in sorted(sizes.items()) if "run" in v]
+    if runs:
+        out += ["", "Sizes measured on their own (`python -m bench scale --photos N`), beside the rows of the run above: "
+                + "; ".join(f"{n:,} in {run['seconds']:,.0f} s, load average {run['load_average_start']} at the start and "
+                            f"{run['load_average_end']} at the end, code {run['code']}" for n, run in runs)
+                + ". Rows without a note here come from an earlier full run of this section (the header above "
+                "describes the latest run written)."]
     for note in r.get("skipped", []):
         out += ["", f"*{note}*"]
     ext = r.get("extrapolated")

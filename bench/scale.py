@@ -2,13 +2,18 @@
 and memory, each through the app's own VectorIndex / KnnGraph / star_groups, beside
 a plain baseline (exact brute-force search, connected components).
 
-Sizes the 2-core budget cannot build (1M) are extrapolated from the largest size
-measured, with the scaling law stated next to the figure.
+Libraries of projection.MIN_PHOTOS or more are indexed as the app indexes them:
+compact vectors (a PCA fitted on the library) re-ranked by the full vectors,
+which stay in memory here as they stay in the catalog in the app.
+`python -m bench scale --photos N` measures one size (1M included) and adds it
+to the saved results; sizes not measured are extrapolated from the largest one,
+with the scaling law stated next to the figure.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 
@@ -16,13 +21,15 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from bench import datasets
+from bench import datasets, machine
 from bench.measure import isolated, latency_ms, rss_mb
 from lookalike.core import structure
 from lookalike.core.config import DUPLICATE_THRESHOLD, SIMILAR_THRESHOLD
 from lookalike.core.graph import KnnGraph
 from lookalike.core.grouping import star_groups
-from lookalike.core.index import VectorIndex
+from lookalike.core import projection
+from lookalike.core.index import RERANK_CANDIDATES, VectorIndex
+from lookalike.core.projection import Projection
 
 DIM = 1280
 TOP_K = 10  # what a person's search asks for (search_images' default)
@@ -32,8 +39,13 @@ EXACT_QUERIES = 20
 
 
 def _library(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(library vectors, held-out query vectors) drawn from the same clusters."""
-    rows = np.concatenate(list(datasets.clustered_vectors(count + QUERIES, DIM, seed)))
+    """(library vectors, held-out query vectors) drawn from the same clusters, filled
+    chunk by chunk (one copy: 5 GB at 1M)."""
+    rows = np.empty((count + QUERIES, DIM), dtype=np.float32)
+    start = 0
+    for block in datasets.clustered_vectors(count + QUERIES, DIM, seed):
+        rows[start : start + len(block)] = block
+        start += len(block)
     return rows[:count], rows[count:]
 
 
@@ -74,6 +86,20 @@ def _exact(library: np.ndarray, queries: np.ndarray) -> tuple[dict[str, float], 
         samples.append(time.perf_counter() - start)
         truth.append(top[np.argsort(-sims[top])])
     return latency_ms(samples), np.asarray(truth)
+
+
+def _truth(library: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """The exact top-k rows of every query, one pass over the library (5 GB at 1M)."""
+    best = np.full((len(queries), 2 * TOP_K), -np.inf, dtype=np.float32)
+    rows = np.zeros((len(queries), 2 * TOP_K), dtype=np.int64)
+    for start in range(0, len(library), 100_000):
+        sims = queries @ library[start : start + 100_000].T
+        top = np.argpartition(-sims, min(TOP_K, sims.shape[1] - 1), axis=1)[:, :TOP_K]
+        best[:, TOP_K:] = np.take_along_axis(sims, top, axis=1)
+        rows[:, TOP_K:] = top + start
+        order = np.argsort(-best, axis=1)
+        best, rows = np.take_along_axis(best, order, axis=1), np.take_along_axis(rows, order, axis=1)
+    return rows[:, :TOP_K]
 
 
 def _recall(index: VectorIndex, queries: np.ndarray, truth: np.ndarray, ids: np.ndarray) -> float:
@@ -118,9 +144,15 @@ def measure_size(count: int, with_graph: bool) -> dict[str, object]:
     """Everything at one library size (run in a fresh process: memory is its own)."""
     library, queries = _library(count)
     ids = np.arange(1, count + 1, dtype=np.int64)
-    before = rss_mb()
-    index = VectorIndex(DIM)
     start = time.perf_counter()
+    fitted = Projection.fit(library) if projection.wanted(count, None) else None
+    fit_s = time.perf_counter() - start
+    before = rss_mb()  # after the fit: its temporaries are not the index's memory
+
+    def full(wanted: np.ndarray) -> np.ndarray:  # the catalog's role in the app
+        return library[wanted - 1]
+
+    index = VectorIndex(DIM, projection=fitted, full=full if fitted is not None else None)
     index.build(ids, library)
     build_s = time.perf_counter() - start
     rss_delta = (rss_mb() - before) * 2**20
@@ -129,14 +161,17 @@ def measure_size(count: int, with_graph: bool) -> dict[str, object]:
         "count": count,
         "index_threads": index.threads,
         "index_build_s": round(build_s, 2),
+        "projection": None if fitted is None else {
+            "dim": fitted.dim, "fit_s": round(fit_s, 2), "sample": min(count, projection.SAMPLE),
+            "rerank_candidates": RERANK_CANDIDATES,
+        },
         "index_bytes_per_photo": round(usearch_bytes / count),
         "index_rss_bytes_per_photo": round(rss_delta / count),
-        "vector_bytes_per_photo": DIM,  # int8
+        "vector_bytes_per_photo": index.stored_dim,  # int8
         "search": _search_latency(index, queries),
     }
-    exact, truth = _exact(library, queries[:EXACT_QUERIES])
-    out["exact_search"] = exact
-    _, truth = _exact(library, queries[:RECALL_QUERIES])
+    out["exact_search"] = _exact(library, queries[:EXACT_QUERIES])[0]
+    truth = _truth(library, queries[:RECALL_QUERIES])
     out["recall_at_10"] = _recall(index, queries[:RECALL_QUERIES], truth, ids)
     if with_graph:
         start = time.perf_counter()
@@ -263,9 +298,27 @@ def run(search_sizes: Sequence[int], graph_sizes: Sequence[int], target: int, de
         if "graph" in result:
             line += f", graph {result['graph']['seconds']} s, regroup {result['regroup']['duplicate']['seconds']} s"
         print(line, flush=True)
+    return _summary(measured, target, skipped)
+
+
+def _summary(measured: dict[int, dict], target: int, skipped: list[str]) -> dict[str, object]:
     out: dict[str, object] = {"sizes": {str(n): m for n, m in measured.items()}, "skipped": skipped}
     if target in measured:
         out["at_target"] = {"measured": True, **measured[target]}
     else:
         out["extrapolated"] = extrapolate(measured, target)
     return out
+
+
+def run_one(count: int, previous: dict[str, object] | None, target: int) -> dict[str, object]:
+    """Measure `count` photos (graph included) and add it to the `previous` results'
+    sizes, replacing a row of that size: the other rows keep their own run's figures."""
+    load_before, started = os.getloadavg(), time.monotonic()
+    result, memory = isolated(measure_size, count, True)
+    measured = {int(n): m for n, m in (previous or {}).get("sizes", {}).items()}  # type: ignore[union-attr]
+    run = {"seconds": round(time.monotonic() - started, 1), "load_average_start": [round(x, 2) for x in load_before],
+           "load_average_end": [round(x, 2) for x in os.getloadavg()], "code": machine.revision()}
+    measured[count] = result | memory | {"run": run}
+    print(f"  {count:,} vectors: build {result['index_build_s']} s, search p99 {result['search']['p99_ms']} ms, "
+          f"recall@10 {result['recall_at_10']}, graph {result['graph']['seconds']} s", flush=True)
+    return _summary(measured, target, [])

@@ -101,7 +101,7 @@ def _throughput(t: dict | None, cores: int) -> list[Verdict]:
 
 def _scale(s: dict | None) -> list[Verdict]:
     if not s:
-        return [Verdict("search p99 at 1M", "<= 20 ms", None, "ms", None, "not measured", "")]
+        return [Verdict("search p99 at 1M", "<= 5 ms", None, "ms", None, "not measured", "")]
     sizes = s["sizes"]
     measured = "at_target" in s
     at = s["at_target"] if measured else s["extrapolated"]
@@ -112,13 +112,33 @@ def _scale(s: dict | None) -> list[Verdict]:
         fit = f", measured growth N^{figure['exponent']}" if "exponent" in figure else ""
         return f"extrapolated from {figure['from']:,} (larger of {figure['law']}{fit})"
 
+    def compact(row: dict) -> str:
+        p = row.get("projection")
+        return f"{p['dim']}-dim compact vectors, {p['rerank_candidates']} candidates re-ranked by the full vectors" if p else "full 1280-dim vectors"
+
     p99 = at["search"]["p99_ms"] if measured else at["search_p99_ms"]["estimate"]
     out = [
         _check(
-            "search p99 at 1M", "<= 20 ms", p99, 20, "ms", False, "measured at 1M" if measured else basis(at["search_p99_ms"]),
-            "HNSW search (usearch, int8 vectors, expansion_search 128, 2 threads) on 2 shared cores",
+            "search p99 at 1M", "<= 5 ms", p99, 5, "ms", False, "measured at 1M" if measured else basis(at["search_p99_ms"]),
+            f"HNSW search (usearch, int8 {compact(at) if measured else 'vectors'}, expansion_search 128, 2 threads) "
+            "on 2 shared cores: see the load averages",
         )
     ]
+    if measured:
+        smaller = sizes.get("100000", {})
+        load = at.get("run", {}).get("load_average_start", "unknown")
+        out += [
+            _check("recall@10 at 1M", ">= 0.98", at["recall_at_10"], 0.98, "", True, "measured at 1M, against exact search",
+                   f"{compact(at)}: recall@10 was {smaller.get('recall_at_10')} at 100k. At 1M the HNSW graph, built "
+                   "with expansion_add 128, reaches fewer of the true neighbours within expansion_search 128, and the "
+                   "64 candidates miss them; a larger expansion_add (256: about twice the build time) or more candidates "
+                   "are the next things to measure"),
+            _check("index build at 1M", "<= 10 min", at["index_build_s"] / 60, 10, "min", False, "measured at 1M (projection fit included)",
+                   f"HNSW insertion of 1M {compact(at)}, 2 threads; the machine was shared (load average {load} at "
+                   f"the start of the run); {smaller.get('index_build_s')} s at 100k, so the cost grew ~"
+                   f"{at['index_build_s'] / max(smaller.get('index_build_s', 1), 1):.0f}x for 10x the photos (the graph "
+                   "leaves the CPU cache)"),
+        ]
     graphs = sorted(int(n) for n, v in sizes.items() if "graph" in v)
     if graphs:
         # Regrouping is a few passes over the graph's edges: linear when 100k did not fit the budget.
@@ -126,17 +146,20 @@ def _scale(s: dict | None) -> list[Verdict]:
         slowest = max(v["seconds"] for v in sizes[str(largest)]["regroup"].values()) * 100_000 / largest
         how = "measured" if largest == 100_000 else f"extrapolated linearly from {largest:,}"
         out.append(_check("regroup at 100k", "<= 0.5 s", slowest, 0.5, "s", False, f"{how}, synthetic vectors (slower tier)", "star_groups on the cached graph"))
+        if measured:
+            regroup = max(v["seconds"] for v in at["regroup"].values())
+            out.append(_check("regroup at 1M", "<= 1 s", regroup, 1, "s", False, "measured at 1M, synthetic vectors (slower tier)", "star_groups on the cached graph"))
     if graphs:
-        g = sizes[str(graphs[-1])]["graph"]
+        top = sizes[str(graphs[-1])]
+        g = top["graph"]
         limit = (
-            f"at {graphs[-1]:,} photos: k-NN search of every file {g['knn_search_s']} s (usearch, 2 threads; "
-            f"~{1e3 * g['knn_search_s'] / graphs[-1]:.2f} ms a file), structural scoring of {g['structure_pairs']:,} "
-            f"pairs {g['structure_s']} s (numpy; ~{1e6 * g['structure_s'] / max(g['structure_pairs'], 1):.0f} us a "
-            f"pair); the process peaked at {sizes[str(graphs[-1])]['peak_rss_mb']:,.0f} MB. Both stages grow with N: "
-            "HNSW search visits more nodes and leaves the CPU cache, and each file has up to K = 32 candidate pairs. "
-            "Proposed fixes: search each batch's neighbours as the scan stores it, so the graph grows with the "
-            "library and a full build never waits at the end, and a PCA projection of the vectors (fitted on the "
-            "library, ~256 dims) for that search, re-ranked with the full vectors"
+            f"at {graphs[-1]:,} photos: k-NN search of every file {g['knn_search_s']} s (usearch, 2 threads, "
+            f"{compact(top)}; ~{1e3 * g['knn_search_s'] / graphs[-1]:.2f} ms a file), structural scoring of "
+            f"{g['structure_pairs']:,} pairs {g['structure_s']} s (numpy, core/structure.py; "
+            f"~{1e6 * g['structure_s'] / max(g['structure_pairs'], 1):.0f} us a pair); the process peaked at "
+            f"{top['peak_rss_mb']:,.0f} MB. A full build is needed once per library: a scan updates the saved graph "
+            "for the files it stored (only those are searched and scored), so no grouping waits for a rebuild. "
+            "What is left is the scoring of every candidate pair (about K = 32 per photo)"
         )
         value = at["graph"]["seconds"] if measured else at["graph_s"]
         why = "measured at 1M" if measured else f"k-NN search {basis(at['graph_knn_s'])}; scoring {basis(at['graph_structure_s'])}"
@@ -145,14 +168,18 @@ def _scale(s: dict | None) -> list[Verdict]:
     ram, reserved, vectors = largest["index_rss_bytes_per_photo"], largest["index_bytes_per_photo"], largest["vector_bytes_per_photo"]
     out.append(
         _check(
-            "index RAM at 1M", "<= 1.5 KB/photo", ram / 1024, 1.5, "KB/photo", False,
-            f"resident memory added by the index at {largest['count']:,} photos (flat in N)",
-            f"the int8 vectors alone are {vectors} B/photo (1280 dims x 1 B); the HNSW links (connectivity 32) and "
-            f"the allocator add ~{ram - vectors} B (usearch's memory_usage, which counts reserved capacity too, says "
-            f"{reserved} B/photo). Connectivity 24 saves ~65 B at a little recall (docs/calibration.md); below that, "
-            "only fewer dimensions (a PCA projection) would do",
+            "index RAM at 1M", "<= 0.5 KB/photo", ram / 1024, 0.5, "KB/photo", False,
+            f"resident memory added by the index at {largest['count']:,} photos ({compact(largest)})",
+            f"the int8 vectors are {vectors} B/photo; the HNSW links (connectivity 32: up to 64 neighbours of 4 B "
+            f"on the base layer) and the allocator add ~{ram - vectors} B (usearch's memory_usage, which counts "
+            f"reserved capacity too, says {reserved} B/photo). Connectivity 24 would save ~65 B at a little recall "
+            "(docs/calibration.md)",
         )
     )
+    for name, goal, unit in (("catalog on disk at 1M", "<= 3 KB/photo", "KB/photo"), ("open to first groups at 1M", "<= 3 s", "s"),
+                             ("unchanged rescan at 1M", "<= 30 s", "s"), ("app peak memory, 1M catalog open", "<= 2 GB", "GB")):
+        out.append(Verdict(name, goal, None, unit, None, "not measured",
+                           "no 1M catalog was built: simulating its first scan through Catalog.store takes ~50 min here"))
     return out
 
 

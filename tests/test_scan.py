@@ -21,7 +21,8 @@ from lookalike.core.catalog import Catalog
 from lookalike.core.embedder import Embedder
 from lookalike.core.hashing import full_hash, partial_hash
 from lookalike.core.identical import find_identical
-from lookalike.core.index import VectorIndex, catalog_state, saved_state
+from lookalike.core.graph import KnnGraph, graph_path, graph_token
+from lookalike.core.index import VectorIndex, catalog_state, open_index, saved_state
 from lookalike.core.manifest import ModelManifest, load_manifest
 from lookalike.core.paths import resources_dir, thumbnail_dir
 from lookalike.core.scan import Scanner, ScanProgress
@@ -77,6 +78,25 @@ def test_a_finished_scan_leaves_the_index_up_to_date(samples: Path, catalog: Cat
     Scanner(catalog, embedder).run([samples])
     assert saved_state(path)[0] == catalog_state(catalog, model).token
     assert VectorIndex.load(path, embedder.dim).keys().tolist() == catalog.vectors(model)[0].tolist()
+
+
+def test_a_finished_scan_leaves_the_graph_up_to_date(samples: Path, catalog: Catalog, embedder: Embedder) -> None:
+    """The first grouping after a scan reads the saved graph, updated by the scan for its
+    new files, with the edges a full build finds."""
+    model = embedder.model_id
+    Scanner(catalog, embedder).run([samples])
+    assert KnnGraph.load(graph_path(catalog, model)).token == graph_token(catalog, model)
+    shutil.copyfile(samples / "chelsea.jpg", samples / "chelsea again.jpg")
+    Scanner(catalog, embedder).run([samples])
+    saved = KnnGraph.load(graph_path(catalog, model))
+    assert saved.token == graph_token(catalog, model)
+    assert saved.ids.tolist() == catalog.vectors(model)[0].tolist()
+    rebuilt = KnnGraph.build(open_index(catalog, model, embedder.dim))
+    assert set(zip(*map(np.ndarray.tolist, saved.edges_above(0.5)[:2]))) == set(
+        zip(*map(np.ndarray.tolist, rebuilt.edges_above(0.5)[:2]))
+    )
+    copies = saved.edges_above(0.99)
+    assert len(copies[0]) >= 1 and saved.proof is not None  # the new copy found its original
 
 
 def test_rescan_does_not_reopen_unchanged_files(samples: Path, catalog: Catalog, embedder: Embedder) -> None:

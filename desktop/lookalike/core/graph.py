@@ -36,11 +36,13 @@ from lookalike.core import proof, scene, structure
 from lookalike.core.catalog import Catalog
 from lookalike.core.index import (
     DEFAULT_THREADS,
+    FullVectors,
     Stamps,
     VectorIndex,
     catalog_stamps,
     catalog_state,
     file_stamp,
+    held_in_memory,
     open_index,
     save_atomically,
 )
@@ -95,10 +97,14 @@ class KnnGraph:
     basis: scene.Basis | None = None
 
     @classmethod
-    def build(cls, index: VectorIndex, k: int = K, floor: float = FLOOR) -> KnnGraph:
-        """Search every indexed file's k nearest and keep the edges at or above `floor`."""
+    def build(cls, index: VectorIndex, k: int = K, floor: float = FLOOR, full: FullVectors | None = None) -> KnnGraph:
+        """Search every indexed file's k nearest and keep the edges at or above `floor`.
+
+        A compact index re-ranks by full vectors: `full` (e.g. all of them in memory)
+        instead of the index's own source, when given.
+        """
         ids = index.keys()
-        src, dst, sim = _search_edges(index, ids, ids, k, floor)
+        src, dst, sim = _search_edges(index, ids, ids, k, floor, full)
         return cls.from_edges(ids, src, dst, sim, floor=floor, k=k, token=index.token)
 
     def updated(self, index: VectorIndex, ids: np.ndarray, fresh: np.ndarray) -> KnnGraph:
@@ -362,7 +368,8 @@ def open_graph(
         if cached is not None and before is not None:
             graph = cached.updated(index, index.keys(), current.changes_since(before)[1])
         else:
-            graph = KnnGraph.build(index, floor=min(floor, FLOOR))
+            full = held_in_memory(*catalog.vectors(model_id)) if index.projection is not None else None
+            graph = KnnGraph.build(index, floor=min(floor, FLOOR), full=full)
         graph = replace(graph, stamps=current.aligned(graph.ids))
     graph = graph.with_structure(catalog.signatures).with_proof(catalog.details)
     graph = graph.with_scene(lambda ids: catalog.vectors_of(model_id, ids.tolist()))
@@ -426,13 +433,13 @@ def _give_both_entries(out: np.ndarray, u: np.ndarray, v: np.ndarray, todo: np.n
 
 
 def _search_edges(
-    index: VectorIndex, ids: np.ndarray, queries: np.ndarray, k: int, floor: float
+    index: VectorIndex, ids: np.ndarray, queries: np.ndarray, k: int, floor: float, full: FullVectors | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Edges (node positions in `ids`, cosine) from each query file to its k nearest files."""
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for start in range(0, len(queries), _BATCH):
         batch = queries[start : start + _BATCH]
-        keys, sims = index.search(index.vectors(batch), k + 1)  # +1: the file finds itself
+        keys, sims = index.search(index.full_vectors(batch, full), k + 1, full)  # +1: the file finds itself
         src = np.repeat(np.searchsorted(ids, batch), keys.shape[1])
         dst = np.searchsorted(ids, keys.ravel())
         keep = (keys.ravel() >= 0) & (sims.ravel() >= floor)

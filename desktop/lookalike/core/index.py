@@ -15,6 +15,12 @@ recall there), and cosines within 0.003 of the float ones. usearch's own i8
 conversion scales every vector alike and lost 5 points of recall; see
 docs/calibration.md for those figures and the graph parameters (usearch's
 defaults gave recall@10 of 0.95 on 100k clustered vectors, the values below >= 0.99).
+
+A library of MIN_PHOTOS or more is indexed in compact form (core/projection.py:
+a PCA fitted on the library, saved beside the index): the HNSW graph then only
+proposes candidates, and `search` re-ranks them by the cosine of the full
+vectors, fetched from the catalog (or any `FullVectors`), so every similarity it
+returns is the full-vector cosine that thresholds and verdicts are calibrated on.
 """
 
 from __future__ import annotations
@@ -30,23 +36,37 @@ import onnxruntime  # noqa: F401  (before usearch: the other order crashes in li
 from sqlalchemy import func, select
 from usearch.index import BatchMatches, Index
 
+from lookalike.core import projection as compact
 from lookalike.core.catalog import Catalog, CatalogError, nearly_full
+from lookalike.core.projection import Projection
 from lookalike.core.schema import Embedding, File
 
 DTYPE = "i8"
 CONNECTIVITY = 32
 EXPANSION_ADD = 256
 EXPANSION_SEARCH = 128
+#: A compact index only proposes candidates that are re-ranked: half the insertion effort
+#: builds it twice as fast for 0.2 points of recall (docs/calibration.md).
+COMPACT_EXPANSION_ADD = 128
 #: usearch takes every core by default; the scan's decoders and the UI need theirs.
 DEFAULT_THREADS = min(2, os.cpu_count() or 1)
 #: Vectors inserted by one thread before others join (see VectorIndex.add).
 SEED = 2048
+#: Vectors converted (projected, quantized) and inserted per usearch call.
+_ADD_CHUNK = 65_536
 #: Bump when the saved layout or the parameters above change: old files are rebuilt.
 FORMAT = 2
 #: Prime modulus of the per-row checksum (keeps SQLite's integer sum from overflowing).
 _MODULUS = 4_294_967_311
 #: Above this share of added/changed/removed files a rebuild beats editing in place.
 REBUILD_SHARE = 0.3
+#: Candidates a compact index proposes per query (at least; 2k when k is larger), re-ranked
+#: by the full vectors: usearch explores EXPANSION_SEARCH nodes whatever k is, so asking for
+#: 64 costs little more than for 10 (docs/calibration.md: recall by dimension and candidates).
+RERANK_CANDIDATES = 64
+
+#: Full float32 vectors of file ids, in the order asked (what compact candidates are re-ranked by).
+FullVectors = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,14 +147,34 @@ def catalog_stamps(catalog: Catalog, model_id: str) -> Stamps:
 
 
 class VectorIndex:
-    """Approximate cosine search over unit vectors keyed by file id."""
+    """Approximate cosine search over unit vectors keyed by file id.
 
-    def __init__(self, dim: int, threads: int = DEFAULT_THREADS, token: str | None = None) -> None:
+    With a `projection` it holds compact vectors and needs `full`, the full
+    vectors by id, to re-rank its candidates; `dim` is always the full dimension.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        threads: int = DEFAULT_THREADS,
+        token: str | None = None,
+        projection: Projection | None = None,
+        full: FullVectors | None = None,
+    ) -> None:
+        if projection is not None and (full is None or projection.full_dim != dim):
+            raise ValueError("a compact index needs the full vectors, of its dimension, to re-rank")
         self.dim = dim
         self.threads = threads
         #: The catalog state this index was built from (None for a free-standing index).
         self.token = token
-        self._index = _new_usearch(dim)
+        self.projection = projection
+        self._full = full
+        self._index = self._new_usearch()
+
+    @property
+    def stored_dim(self) -> int:
+        """Dimensions of the vectors the HNSW graph holds."""
+        return self.dim if self.projection is None else self.projection.dim
 
     def __len__(self) -> int:
         return len(self._index)
@@ -147,16 +187,24 @@ class VectorIndex:
         return np.sort(np.asarray(self._index.keys, dtype=np.int64))
 
     def vectors(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
-        """The stored vectors of `ids` as float32 unit rows, in the order asked."""
+        """The stored (compact, where projected) vectors of `ids` as float32 unit rows, in the order asked."""
         keys = np.asarray(ids, dtype=np.int64)
         if len(keys) == 0:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        stored = np.asarray(self._index.get(keys), dtype=np.float32).reshape(len(keys), self.dim)
+            return np.zeros((0, self.stored_dim), dtype=np.float32)
+        stored = np.asarray(self._index.get(keys), dtype=np.float32).reshape(len(keys), self.stored_dim)
         return stored / np.maximum(np.linalg.norm(stored, axis=1, keepdims=True), np.float32(1e-12))
 
+    def full_vectors(self, ids: Sequence[int] | np.ndarray, full: FullVectors | None = None) -> np.ndarray:
+        """Full-dimension vectors of held `ids`: from `full` (or the index's own source)
+        when compact, else the stored ones."""
+        source = full or self._full
+        if self.projection is None or source is None:
+            return self.vectors(ids)
+        return np.asarray(source(np.asarray(ids, dtype=np.int64)), dtype=np.float32).reshape(-1, self.dim)
+
     def build(self, ids: Sequence[int] | np.ndarray, vectors: np.ndarray) -> None:
-        """Replace the whole content with `ids` -> `vectors`."""
-        self._index = _new_usearch(self.dim)
+        """Replace the whole content with `ids` -> `vectors` (full vectors)."""
+        self._index = self._new_usearch()
         self.add(ids, vectors)
 
     def add(self, ids: Sequence[int] | np.ndarray, vectors: np.ndarray) -> None:
@@ -164,8 +212,13 @@ class VectorIndex:
         keys = np.asarray(ids, dtype=np.int64)
         if len(keys) == 0:
             return
-        matrix = quantize(np.asarray(vectors).reshape(len(keys), self.dim))
+        rows = np.asarray(vectors).reshape(len(keys), self.dim)
         self.remove(keys)
+        for start in range(0, len(keys), _ADD_CHUNK):  # the converted copies stay small at 1M photos
+            part = slice(start, start + _ADD_CHUNK)
+            self._insert(keys[part], quantize(self._stored_form(rows[part])))
+
+    def _insert(self, keys: np.ndarray, matrix: np.ndarray) -> None:
         # Threads inserting into a nearly empty graph miss each other's nodes: on the
         # devset's 278 vectors, 2 threads lost up to 4% of the nearest neighbours
         # (1 thread: none). The first SEED nodes go in one at a time.
@@ -182,12 +235,36 @@ class VectorIndex:
         if len(present):
             self._index.remove(present)
 
-    def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The `k` nearest ids per query row and their cosine similarities, best first.
+    def search(self, vectors: np.ndarray, k: int, full: FullVectors | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The `k` nearest ids per query row (full vectors) and their cosine similarities, best first.
 
         Rows are padded with id -1 and similarity -inf where fewer than `k` exist.
+        A compact index searches RERANK_CANDIDATES (or 2k) candidates and re-ranks them by
+        the full vectors (`full`, else its own source), so similarities are always
+        full-vector cosines.
         """
-        queries = quantize(np.asarray(vectors).reshape(-1, self.dim))
+        queries = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        if self.projection is None:
+            return self._search_stored(quantize(queries), k)
+        keys, _ = self._search_stored(quantize(self.projection.apply(queries)), max(RERANK_CANDIDATES, 2 * k))
+        held = np.unique(keys[keys >= 0])
+        return _rerank(queries, keys, held, self.full_vectors(held, full), k)
+
+    def _new_usearch(self) -> Index:
+        return Index(
+            ndim=self.stored_dim,
+            metric="cos",
+            dtype=DTYPE,
+            connectivity=CONNECTIVITY,
+            expansion_add=EXPANSION_ADD if self.projection is None else COMPACT_EXPANSION_ADD,
+            expansion_search=EXPANSION_SEARCH,
+        )
+
+    def _stored_form(self, vectors: np.ndarray) -> np.ndarray:
+        return vectors if self.projection is None else self.projection.apply(vectors)
+
+    def _search_stored(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """usearch's k nearest of quantized stored-form queries, padded (see `search`)."""
         keys = np.full((len(queries), k), -1, dtype=np.int64)
         sims = np.full((len(queries), k), -np.inf, dtype=np.float32)
         if len(self) == 0 or len(queries) == 0 or k <= 0:
@@ -208,16 +285,35 @@ class VectorIndex:
         save_atomically(Path(path), lambda tmp: self._index.save(str(tmp)))
 
     @classmethod
-    def load(cls, path: Path | str, dim: int, threads: int = DEFAULT_THREADS, token: str | None = None) -> VectorIndex:
+    def load(
+        cls,
+        path: Path | str,
+        dim: int,
+        threads: int = DEFAULT_THREADS,
+        token: str | None = None,
+        projection: Projection | None = None,
+        full: FullVectors | None = None,
+    ) -> VectorIndex:
         """Read a saved index; ValueError when the file is unreadable or of another dimension."""
-        index = cls(dim, threads, token)
+        index = cls(dim, threads, token, projection, full)
         try:
             index._index.load(str(path))
         except (RuntimeError, OSError) as exc:
             raise ValueError(f"cannot read vector index {path}: {exc}") from exc
-        if index._index.ndim != dim:
-            raise ValueError(f"vector index {path} has {index._index.ndim} dimensions, expected {dim}")
+        if index._index.ndim != index.stored_dim:
+            raise ValueError(f"vector index {path} has {index._index.ndim} dimensions, expected {index.stored_dim}")
         return index
+
+
+def held_in_memory(ids: np.ndarray, vectors: np.ndarray) -> FullVectors:
+    """FullVectors over arrays (`ids` ascending), kept as float16 like the catalog keeps
+    them: a whole-graph build looks up every file's neighbours, too many for SQL."""
+    keys, rows = np.asarray(ids, dtype=np.int64), np.asarray(vectors, dtype=np.float16)
+
+    def lookup(wanted: np.ndarray) -> np.ndarray:
+        return rows[np.searchsorted(keys, wanted)].astype(np.float32)
+
+    return lookup
 
 
 def sidecar_path(index_path: Path) -> Path:
@@ -229,9 +325,11 @@ def open_index(catalog: Catalog, model_id: str, dim: int, threads: int = DEFAULT
     """The saved index of `model_id`, brought up to date with the catalog and saved.
 
     An unchanged catalog costs one SQL aggregate; a small change edits the saved
-    index in place; a large one (or an unreadable file) rebuilds it. The result is
-    shared by later calls in this process while the catalog is unchanged
-    (searching many times loads it once): do not add to or remove from it.
+    index in place; a large one (or an unreadable file) rebuilds it, and so does a
+    library that needs a (new) projection (`projection.wanted`), which is then
+    fitted on it first. The result is shared by later calls in this process while
+    the catalog is unchanged (searching many times loads it once): do not add to
+    or remove from it.
     """
     state = catalog_state(catalog, model_id)
     if state.count and state.dim != dim:
@@ -240,8 +338,13 @@ def open_index(catalog: Catalog, model_id: str, dim: int, threads: int = DEFAULT
     opened = _opened.get(path)
     if opened is not None and opened[0] == file_stamp(path) and opened[1].token == state.token and opened[1].dim == dim:
         return opened[1]
+    def full(ids: np.ndarray) -> np.ndarray:
+        return catalog.vectors_of(model_id, ids)
+
     saved_token, saved_stamps = saved_state(path)
-    index = _load_or_none(path, dim, threads, state.token) if saved_token is not None else None
+    index = _load_saved(path, dim, threads, state.token, full) if saved_token is not None else None
+    if index is not None and compact.wanted(state.count, index.projection):
+        index = None  # the library outgrew its projection (or has none yet): refit and rebuild
     if index is None or saved_token != state.token:
         current = catalog_stamps(catalog, model_id)
         if index is not None and saved_stamps is not None and current.small_change(saved_stamps):
@@ -249,11 +352,15 @@ def open_index(catalog: Catalog, model_id: str, dim: int, threads: int = DEFAULT
             index.remove(gone)
             index.add(fresh, catalog.vectors_of(model_id, fresh))
         else:
-            index = VectorIndex(dim, threads, state.token)
-            index.build(*catalog.vectors(model_id))  # one ordered scan, not a million look-ups
+            ids, vectors = catalog.vectors(model_id)  # one ordered scan, not a million look-ups
+            fitted = Projection.fit(vectors) if compact.wanted(len(ids), None) else None
+            _save_projection(projection_path(path), fitted)
+            index = VectorIndex(dim, threads, state.token, fitted, full if fitted is not None else None)
+            index.build(ids, vectors)
+            del vectors
         try:
             index.save(path)
-            _write_state(sidecar_path(path), state.token, current)
+            _write_state(sidecar_path(path), state.token, current, index.projection)
         except SaveError:
             # Without its record the saved index counts as not saved: the next scan rebuilds it.
             sidecar_path(path).unlink(missing_ok=True)
@@ -269,11 +376,31 @@ def index_saved(catalog: Catalog, model_id: str) -> bool:
     return path.is_file() and sidecar_path(path).is_file()
 
 
-def _load_or_none(path: Path, dim: int, threads: int, token: str) -> VectorIndex | None:
+def _load_saved(path: Path, dim: int, threads: int, token: str, full: FullVectors) -> VectorIndex | None:
+    """The saved index with the projection its sidecar names; None (rebuilt) when
+    either is unreadable or they do not belong together."""
     try:
-        return VectorIndex.load(path, dim, threads, token)
-    except ValueError:
-        return None  # unreadable: rebuilt
+        with np.load(sidecar_path(path), allow_pickle=False) as data:
+            key = str(data["projection"]) if "projection" in data else ""
+        projection = Projection.load(projection_path(path)) if key else None
+        if projection is not None and projection.key != key:
+            return None
+        return VectorIndex.load(path, dim, threads, token, projection, full if projection is not None else None)
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def projection_path(index_path: Path) -> Path:
+    """Where the projection of a compact index is kept (core/projection.py)."""
+    return index_path.with_name(index_path.name + ".projection.npz")
+
+
+def _save_projection(path: Path, fitted: Projection | None) -> None:
+    """Write `fitted` atomically, or remove a previous one when the index is kept whole."""
+    if fitted is None:
+        path.unlink(missing_ok=True)
+        return
+    save_atomically(path, fitted.save)
 
 
 #: The last index opened per file (with the file's mtime), reused while both still match.
@@ -331,10 +458,12 @@ def saved_state(index_path: Path) -> tuple[str | None, Stamps | None]:
         return None, None
 
 
-def _write_state(path: Path, token: str, stamps: Stamps) -> None:
+def _write_state(path: Path, token: str, stamps: Stamps, projection: Projection | None) -> None:
+    key = np.str_(projection.key if projection is not None else "")
+
     def write(tmp: Path) -> None:
         with tmp.open("wb") as handle:
-            np.savez(handle, token=np.str_(token), ids=stamps.ids, stamps=stamps.stamps)
+            np.savez(handle, token=np.str_(token), ids=stamps.ids, stamps=stamps.stamps, projection=key)
 
     save_atomically(path, write)
 
@@ -351,17 +480,32 @@ def quantize(vectors: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.rint(scaled), dtype=np.int8)
 
 
+def _rerank(
+    queries: np.ndarray, keys: np.ndarray, held: np.ndarray, rows: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The `k` best of each query's candidate `keys` (-1: none) by exact cosine with
+    the full vectors `rows` of the ascending ids `held`; padded like `search`."""
+    valid = keys >= 0
+    pos = np.clip(np.searchsorted(held, keys), 0, max(len(held) - 1, 0))
+    sims = np.full(keys.shape, -np.inf, dtype=np.float32)
+    if len(held):
+        for start in range(0, len(keys), _RERANK_ROWS):  # bounds the gathered block's memory
+            part = slice(start, start + _RERANK_ROWS)
+            sims[part] = np.einsum("qd,qcd->qc", queries[part], rows[pos[part]])
+    sims = np.where(valid, np.clip(sims, -1.0, 1.0), -np.inf).astype(np.float32)
+    order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+    best, top = np.take_along_axis(keys, order, axis=1), np.take_along_axis(sims, order, axis=1)
+    pad = max(0, k - best.shape[1])  # fewer candidates than k (a tiny index)
+    best = np.pad(np.where(np.isfinite(top), best, -1), ((0, 0), (0, pad)), constant_values=-1)
+    top = np.pad(top, ((0, 0), (0, pad)), constant_values=-np.inf)
+    return best, top
+
+
+#: Queries re-ranked per gathered block (256 x 48 candidates x 1280 dims = 63 MB of float32).
+_RERANK_ROWS = 256
+
+
 def _similarity(distances: np.ndarray) -> np.ndarray:
     """Cosine from usearch's cosine distance (rounding can step just outside [-1, 1])."""
     return np.clip(1.0 - distances.astype(np.float32), -1.0, 1.0)
 
-
-def _new_usearch(dim: int) -> Index:
-    return Index(
-        ndim=dim,
-        metric="cos",
-        dtype=DTYPE,
-        connectivity=CONNECTIVITY,
-        expansion_add=EXPANSION_ADD,
-        expansion_search=EXPANSION_SEARCH,
-    )

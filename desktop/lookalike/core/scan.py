@@ -19,10 +19,12 @@ Pipeline (one `Scanner.run`):
                Embedding goes EMBED_CHUNK files at a time, so a cancel is honoured
                within a fraction of a second; a pause holds the pipeline between
                files (the catalog stays committed and readable meanwhile).
-3. finishing - record the roots' scan time and bring the vector index up to
-               date (edited in place when few files changed, built for a new
-               library), so the first search or grouping after a scan does not
-               wait for it.
+3. finishing - record the roots' scan time and bring the vector index and the
+               neighbour graph (with its structural scores and proof verdicts)
+               up to date: edited in place when few files changed (only the new
+               and changed files are searched), built for a new library, so the
+               first search or grouping after a scan does not wait for either
+               and regrouping stays a pass over the cached graph.
 
 Bad files never stop a scan: each is stored with status "error" and a reason,
 including one whose decode outlives `decode_timeout` ("took too long to decode":
@@ -50,6 +52,7 @@ from lookalike.core.discovery import FoundFile, walk
 from lookalike.core.embedder import Embedder
 from lookalike.core.hashing import full_hash, partial_hash
 from lookalike.core.images import ImageError, ImageInfo, Resize, decode
+from lookalike.core.graph import open_graph
 from lookalike.core.index import index_saved, open_index
 from lookalike.core.paths import thumbnail_dir
 from lookalike.core.progress import ProgressCallback, ProgressMeter, ScanProgress
@@ -232,10 +235,13 @@ class Scanner:
         meter.set_phase("finishing")
         if walked is not None and not report.cancelled and not report.stalled:
             self.catalog.mark_scanned(i for p, i in walked[1].items() if p not in report.roots_offline)
-            # An unchanged rescan must not pay even the index's check, unless the index is not
-            # saved (a full disk stopped the last save, or it was deleted).
+            # Changed vectors: the graph is brought up to date now (it updates the index first),
+            # so the first grouping never waits for it. An unchanged rescan pays nothing, unless
+            # the index is not saved (a full disk stopped the last save, or it was deleted).
             model_id = self.embedder.model_id
-            if report.touched_vectors or not index_saved(self.catalog, model_id):
+            if report.touched_vectors:
+                open_graph(self.catalog, model_id)
+            elif not index_saved(self.catalog, model_id):
                 open_index(self.catalog, model_id, self.embedder.dim)
         report.elapsed = meter.elapsed
         return report
