@@ -49,8 +49,8 @@ _CHUNK = 65_536
 @dataclass(frozen=True, slots=True)
 class Projection:
     """x -> unit((x - mean) @ components.T); rows of `components` are principal
-    directions; `mean` is zero unless `whiten`, which also divides each direction
-    by its standard deviation."""
+    directions; `mean` is zero unless centred (`centre`, or `whiten`, which also
+    divides each direction by its standard deviation)."""
 
     mean: np.ndarray  # float32 [full_dim]
     components: np.ndarray  # float32 [dim, full_dim]
@@ -73,16 +73,23 @@ class Projection:
 
     @classmethod
     def fit(
-        cls, vectors: np.ndarray, dim: int = DIM, whiten: bool = False, sample: int = SAMPLE, seed: int = 0
+        cls,
+        vectors: np.ndarray,
+        dim: int = DIM,
+        whiten: bool = False,
+        sample: int = SAMPLE,
+        seed: int = 0,
+        centre: bool = False,
     ) -> Projection:
-        """PCA of (a random sample of) `vectors`, keeping `dim` directions (see the module doc)."""
+        """PCA of (a random sample of) `vectors`, keeping `dim` directions (see the module doc);
+        `centre` subtracts the mean first (what the similar tier's scene score needs)."""
         rows = np.asarray(vectors, dtype=np.float32)
         if rows.ndim != 2 or len(rows) < 2:
             raise ValueError("a projection needs at least two vectors to fit")
         if len(rows) > sample:
             rows = rows[np.sort(np.random.default_rng(seed).choice(len(rows), sample, replace=False))]
         dim = min(dim, rows.shape[1])
-        mean = rows.mean(axis=0) if whiten else np.zeros(rows.shape[1], dtype=np.float32)
+        mean = rows.mean(axis=0) if whiten or centre else np.zeros(rows.shape[1], dtype=np.float32)
         centred = rows - mean
         variance, directions = np.linalg.eigh((centred.T @ centred) / np.float32(len(rows)))
         top = np.argsort(variance)[::-1][:dim]

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lookalike.core.projection import Projection
+
 #: Principal axes kept (64 to 128 measured alike on real photos; fewer is cheaper).
 DIMS = 64
 #: Raw cosine a pair must reach as well: below it the embedding itself calls the
@@ -53,16 +55,13 @@ class Basis:
 
 
 def fit(vectors: np.ndarray) -> Basis:
-    """The principal axes of `vectors` (N, dim): at most DIMS; none below MIN_LIBRARY photos."""
-    vectors = np.asarray(vectors, dtype=np.float64)
+    """The centred principal axes of `vectors` (N, dim): DIMS of them (core/projection.py's
+    PCA); none below MIN_LIBRARY photos."""
+    vectors = np.asarray(vectors, dtype=np.float32)
     if len(vectors) < MIN_LIBRARY:
         return Basis(np.zeros(vectors.shape[1], np.float32), np.zeros((0, vectors.shape[1]), np.float32))
-    mean = vectors.mean(axis=0)
-    centred = vectors - mean
-    values, axes = np.linalg.eigh(centred.T @ centred)
-    keep = max(1, min(DIMS, len(vectors) - 1))
-    top = axes[:, np.argsort(values)[::-1][:keep]].T
-    return Basis(mean.astype(np.float32), np.ascontiguousarray(top, dtype=np.float32))
+    fitted = Projection.fit(vectors, dim=DIMS, sample=SAMPLE, centre=True)
+    return Basis(fitted.mean, fitted.components)
 
 
 def sample_ids(ids: np.ndarray, seed: int = 0) -> np.ndarray:
