@@ -3,7 +3,8 @@
 Skipped where the realset is absent (a user's clone). The figures are the issue's
 acceptance: no pair of different pictures or different shots in the duplicate
 tier, at least 17 of its 18 true duplicate pairs found, near-identical shots in
-the burst tier (never the duplicate one).
+the burst tier (never the duplicate one), similar groups of one scene (member
+precision >= 0.85 while half of the same-scene pairs are grouped).
 """
 
 from __future__ import annotations
@@ -47,3 +48,8 @@ def test_near_identical_shots_are_bursts_not_duplicates(scanned: Path, labels: r
     assert pairs.get("burst: near_identical_shots", 0) >= 5
     assert pairs.get("burst: different pictures", 0) <= 1, pairs
     assert scores["member_precision"] >= 0.8
+
+
+def test_similar_groups_hold_one_scene(scanned: Path, labels: realset.Labels) -> None:
+    scores = realset.score_groups(realset.cli_json(scanned, "similar"), labels)
+    assert scores["member_precision"] >= 0.85 and scores["scene_pair_recall"] >= 0.50, scores
