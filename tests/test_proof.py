@@ -228,5 +228,8 @@ def test_the_best_shot_is_sharp_and_well_exposed() -> None:
     keeper, reasons = best_shot(frames)
     assert keeper == by_name["good.jpg"].id and reasons[keeper].startswith("best shot")
     assert "blown out" in reasons[by_name["blown.jpg"].id] and "darker" in reasons[by_name["dark.jpg"].id]
+    flawed = [by_name["blown.jpg"], by_name["dark.jpg"]]  # a bracket: keep what lost the least
+    least = min(flawed, key=lambda f: f.highlights + f.shadows)
+    assert best_shot(flawed)[0] == least.id
     chosen, reasons = best_shot(frames, chosen={by_name["shaken.jpg"].id})  # a person's choice wins
     assert chosen == by_name["shaken.jpg"].id and reasons[chosen].startswith("kept: your choice")

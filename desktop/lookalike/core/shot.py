@@ -64,8 +64,9 @@ def best_shot(files: Sequence[ShotLike], chosen: Collection[int] = ()) -> tuple[
 
     A frame a person chose to keep (`chosen`) wins; then well exposed beats blown
     out, crushed or much darker than the burst (detail that is gone cannot be
-    sharpened back), then the sharpest wins; frames never measured (scanned by an
-    older version) come last, and ties go to the first path.
+    sharpened back), and the sharpest of those wins; among badly exposed frames
+    the least clipped one wins; frames never measured (scanned by an older
+    version) come last, and ties go to the first path.
     """
     if not files:
         raise ValueError("best_shot needs at least one file")
@@ -93,8 +94,13 @@ def _flaws(file: ShotLike, dim: float) -> list[str]:
 
 
 def _rank(file: ShotLike, dim: float) -> tuple[bool, bool, float]:
-    measured = file.sharpness is not None
-    return (measured, measured and not _flaws(file, dim), file.sharpness or 0.0)
+    """Measured first, then well exposed; the sharpest of the well exposed, else the one
+    that lost the least to clipping (a bracket's frames are all flawed one way or another)."""
+    if file.sharpness is None:
+        return (False, False, 0.0)
+    if not _flaws(file, dim):
+        return (True, True, file.sharpness)
+    return (True, False, -((file.highlights or 0.0) + (file.shadows or 0.0)))
 
 
 def _qualities(file: ShotLike, dim: float) -> str:
