@@ -135,12 +135,15 @@ def find_groups(
     if kind == "identical":
         groups = _identical(catalog)
     else:
-        default = {"duplicate": settings.duplicate_threshold, "burst": BURST_STRUCTURE}.get(
-            kind, settings.similar_threshold
-        )
-        threshold = check_threshold(default if threshold is None else threshold)
+        threshold = check_threshold(default_threshold(kind, settings) if threshold is None else threshold)
         groups = _grouped(catalog, model_id, kind, threshold, settings)
     return _review(catalog, kind, groups, settings)
+
+
+def default_threshold(kind: str, settings: Settings) -> float:
+    """The threshold a tier groups at unless a person moves it: the settings' for duplicates
+    and similar photos, BURST_STRUCTURE (a structural score) for bursts."""
+    return {"duplicate": settings.duplicate_threshold, "burst": BURST_STRUCTURE}.get(kind, settings.similar_threshold)
 
 
 def view_groups(

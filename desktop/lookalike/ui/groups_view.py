@@ -28,8 +28,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lookalike.core.graph import BURST_STRUCTURE
-from lookalike.core.review import OTHER_SHOTS, ReviewGroup, ReviewMember, all_but_keepers, shots_among, view_groups
+from lookalike.core.review import (
+    OTHER_SHOTS,
+    ReviewGroup,
+    ReviewMember,
+    all_but_keepers,
+    default_threshold,
+    shots_among,
+    view_groups,
+)
 from lookalike.ui import format as fmt
 from lookalike.ui.session import Marks, Session
 from lookalike.ui.system import photo_menu
@@ -484,11 +491,7 @@ class GroupsPage(QWidget):
 
     def reset_threshold(self) -> None:
         """Back to the default threshold from the settings."""
-        settings = self.session.settings
-        value = {"duplicate": settings.duplicate_threshold, "burst": BURST_STRUCTURE}.get(
-            self.kind, settings.similar_threshold
-        )
-        self.slider.setValue(round(value * 100))
+        self.slider.setValue(round(default_threshold(self.kind, self.session.settings) * 100))
         self._slider_moved()
 
     def _slider_moved(self) -> None:
