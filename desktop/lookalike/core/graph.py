@@ -229,13 +229,10 @@ class KnnGraph:
         `fetch` returns `structure.signature` blobs for file ids, asked only for the
         files of unscored pairs; pairs missing a signature stay NaN.
         """
-        n = len(self.ids)
         u, v = self.owners().astype(np.int64), self.nbr.astype(np.int64)
         scores = self.structure.copy() if self.structure is not None else np.full(len(u), np.nan, np.float32)
         todo = (u < v) & (self.sim >= np.float32(DUPLICATE_GATE)) & np.isnan(scores)
-        signatures = fetch(np.unique(self.ids[np.concatenate([u[todo], v[todo]])]))
-        has = np.fromiter((int(i) in signatures for i in self.ids), dtype=bool, count=n)
-        todo &= has[u] & has[v]
+        signatures, todo = _fetch_pairs(self.ids, u, v, todo, fetch)
         if todo.any():
             nodes = np.unique(np.concatenate([u[todo], v[todo]]))
             sigs = structure.unpack([signatures[int(self.ids[i])] for i in nodes], np.uint8)
@@ -251,7 +248,6 @@ class KnnGraph:
         BURST_COSINE). `fetch` returns proof.Detail for file ids; pairs missing
         one stay UNCHECKED (and are never called duplicates).
         """
-        n = len(self.ids)
         u, v = self.owners().astype(np.int64), self.nbr.astype(np.int64)
         verdicts = self.proof.copy() if self.proof is not None else np.full(len(u), proof.Verdict.UNCHECKED, np.int8)
         if self.structure is None:
@@ -259,9 +255,7 @@ class KnnGraph:
         score = np.nan_to_num(self.structure, nan=-1.0)
         candidate = (score >= PROVE_DUPLICATE) | ((score >= BURST_STRUCTURE) & (self.sim >= np.float32(BURST_COSINE)))
         todo = (u < v) & candidate & (verdicts == proof.Verdict.UNCHECKED)
-        details = fetch(np.unique(self.ids[np.concatenate([u[todo], v[todo]])]))
-        has = np.fromiter((int(i) in details for i in self.ids), dtype=bool, count=n)
-        todo &= has[u] & has[v]
+        details, todo = _fetch_pairs(self.ids, u, v, todo, fetch)
         if todo.any():
             pairs = ((details[int(self.ids[a])], details[int(self.ids[b])]) for a, b in zip(u[todo], v[todo]))
             _give_both_entries(verdicts, u, v, todo, proof.verdicts(pairs))
@@ -358,6 +352,7 @@ def open_graph(
         _opened[path] = (file_stamp(path), cached)
         return cached
     state = catalog_state(catalog, model_id)
+    vectors: FullVectors = lambda ids: catalog.vectors_of(model_id, ids.tolist())  # noqa: E731 - a few files
     if state.count == 0:
         empty = np.zeros(0, dtype=np.int64)
         graph = KnnGraph.from_edges(empty, empty, empty, np.zeros(0, np.float32), min(floor, FLOOR), token=state.token)
@@ -368,11 +363,13 @@ def open_graph(
         if cached is not None and before is not None:
             graph = cached.updated(index, index.keys(), current.changes_since(before)[1])
         else:
-            full = held_in_memory(*catalog.vectors(model_id)) if index.projection is not None else None
-            graph = KnnGraph.build(index, floor=min(floor, FLOOR), full=full)
+            # Every file's vector is needed (the scene similarities, and a compact index's
+            # re-ranking): one ordered read, not a query per file.
+            vectors = held_in_memory(*catalog.vectors(model_id))
+            graph = KnnGraph.build(index, floor=min(floor, FLOOR), full=vectors if index.projection is not None else None)
         graph = replace(graph, stamps=current.aligned(graph.ids))
     graph = graph.with_structure(catalog.signatures).with_proof(catalog.details)
-    graph = graph.with_scene(lambda ids: catalog.vectors_of(model_id, ids.tolist()))
+    graph = graph.with_scene(vectors)
     # The vectors' token from before they were read, so a change during the build shows as stale.
     graph = replace(graph, token=f"{graph.token}:{_signature_count(catalog)}:{_rules()}")
     graph.save(path)
@@ -417,6 +414,16 @@ def _signature_count(catalog: Catalog) -> int:
     stmt = select(func.count()).select_from(Signature).join(File, File.id == Signature.file_id)
     with catalog.session() as session:
         return int(session.execute(stmt.where(File.status == "ok")).scalar_one())
+
+
+def _fetch_pairs(
+    ids: np.ndarray, u: np.ndarray, v: np.ndarray, todo: np.ndarray, fetch: Callable[[np.ndarray], dict]
+) -> tuple[dict, np.ndarray]:
+    """What `fetch` has for the files of the `todo` entries, and `todo` narrowed to the
+    entries it had both files for."""
+    found = fetch(np.unique(ids[np.concatenate([u[todo], v[todo]])]))
+    has = np.isin(ids, np.fromiter(found, dtype=np.int64, count=len(found)))
+    return found, todo & has[u] & has[v]
 
 
 def _give_both_entries(out: np.ndarray, u: np.ndarray, v: np.ndarray, todo: np.ndarray, values: np.ndarray) -> None:
