@@ -166,16 +166,17 @@ def _dihedral(x: np.ndarray) -> list[np.ndarray]:
 def _coarse_alignment(a: np.ndarray, b: np.ndarray) -> tuple[int, bool, float]:
     """(turn of b, whether a is the wide one, kept fraction) with the best 32x32 correlation."""
     small = lambda x: cv2.resize(x, (SIDE // 2, SIDE // 2), interpolation=cv2.INTER_AREA)  # noqa: E731
+    crops_a = {keep: small(_centre(a, keep)) for keep in CROPS}  # each view made once, not per candidate
     candidates: list[tuple[int, bool, float]] = []
-    views_a: list[np.ndarray] = []
-    views_b: list[np.ndarray] = []
+    views_a: list[np.ndarray] = []  # the narrow photo whole
+    views_b: list[np.ndarray] = []  # the wide photo's centre
     for turn, tb in enumerate(_dihedral(b)):
+        crops_b = {keep: small(_centre(tb, keep)) for keep in CROPS}
         for keep in CROPS:
             for a_is_wide in (False, True) if keep < 1.0 else (False,):
-                wide, narrow = (a, tb) if a_is_wide else (tb, a)
                 candidates.append((turn, a_is_wide, keep))
-                views_a.append(small(narrow))
-                views_b.append(small(_centre(wide, keep)))
+                views_a.append(crops_b[1.0] if a_is_wide else crops_a[1.0])
+                views_b.append(crops_a[keep] if a_is_wide else crops_b[keep])
     x = np.stack(views_a).reshape(len(candidates), -1)
     y = np.stack(views_b).reshape(len(candidates), -1)
     x = x - x.mean(axis=1, keepdims=True)
