@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -197,20 +198,10 @@ def test_dedupe_removes_burst_frames_only_when_named_and_confirmed(
 
 def test_the_best_shot_is_sharp_and_well_exposed() -> None:
     """Measured on the pixels a scan decodes: blur and blown highlights lose to a good frame."""
-    from dataclasses import dataclass
-
     from PIL import ImageFilter
 
+    from lookalike.core.schema import File
     from lookalike.core.shot import best_shot, measure
-
-    @dataclass
-    class Frame:
-        id: int
-        path: str
-        sharpness: float | None
-        highlights: float | None
-        shadows: float | None
-        brightness: float | None
 
     photo = Image.open(SAMPLES / "chelsea.jpg").convert("RGB").resize((224, 224))
     variants = {
@@ -221,8 +212,7 @@ def test_the_best_shot_is_sharp_and_well_exposed() -> None:
     }
     frames = []
     for number, (name, image) in enumerate(variants.items()):
-        shot = measure(np.asarray(image))
-        frames.append(Frame(number, f"/burst/{name}", shot.sharpness, shot.highlights, shot.shadows, shot.brightness))
+        frames.append(File(id=number, path=f"/burst/{name}", **asdict(measure(np.asarray(image)))))
     by_name = {Path(f.path).name: f for f in frames}
     assert by_name["shaken.jpg"].sharpness < by_name["good.jpg"].sharpness
     keeper, reasons = best_shot(frames)
