@@ -11,14 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from lookalike.core import structure
-from lookalike.core.catalog import Catalog, FileRecord, Location
-from lookalike.core.discovery import walk
-from lookalike.core.embedder import Embedder
-from lookalike.core.index import open_index
-from lookalike.core.manifest import default_manifest_path, load_manifest
-from lookalike.core.progress import ScanProgress
-from lookalike.core.scan import ScanReport, Scanner
+from lookalike.core.matching import structure
+from lookalike.core.catalog.store import Catalog, FileRecord, Location
+from lookalike.core.scan.discovery import walk
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.engines.index import open_index
+from lookalike.core.engines.manifest import default_manifest_path, load_manifest
+from lookalike.core.scan.progress import ScanProgress
+from lookalike.core.scan.pipeline import ScanReport, Scanner
 
 #: Rows written per transaction when faking an already-scanned library.
 _SIMULATED_BATCH = 5000

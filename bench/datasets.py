@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from lookalike.core.images import is_supported
+from lookalike.core.scan.images import is_supported
 
 REPO = Path(__file__).resolve().parent.parent
 DEVSET = Path(os.environ.get("LOOKALIKE_DEVSET", REPO.parent / "shared" / "data" / "devset"))

@@ -22,9 +22,9 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import datasets, machine  # noqa: E402
-from lookalike.core.embedder import Embedder  # noqa: E402
-from lookalike.core.images import ImageError, decode  # noqa: E402
-from lookalike.core.manifest import default_manifest_path, load_manifest  # noqa: E402
+from lookalike.core.engines.embedder import Embedder  # noqa: E402
+from lookalike.core.scan.images import ImageError, decode  # noqa: E402
+from lookalike.core.engines.manifest import default_manifest_path, load_manifest  # noqa: E402
 
 BATCH = 32
 

@@ -42,10 +42,10 @@ SAME_SCENE = ("duplicate", "near_identical_shots", "same_scene_shots")
 
 def _catalog_vectors(folder: Path, work: Path) -> tuple[np.ndarray, list[str]]:
     """Scan `folder` with the app's Scanner into a fresh catalog: (vectors, paths)."""
-    from lookalike.core.catalog import Catalog
-    from lookalike.core.embedder import Embedder
-    from lookalike.core.manifest import default_manifest_path, load_manifest
-    from lookalike.core.scan import Scanner
+    from lookalike.core.catalog.store import Catalog
+    from lookalike.core.engines.embedder import Embedder
+    from lookalike.core.engines.manifest import default_manifest_path, load_manifest
+    from lookalike.core.scan.pipeline import Scanner
 
     embedder = Embedder(load_manifest(default_manifest_path()), device="cpu")
     with Catalog(work / f"{folder.name}.sqlite") as catalog:

@@ -21,8 +21,8 @@ from bench.embed import decode_rate, embed_rate
 from bench.machine import gpu_names
 from bench.measure import isolated
 from bench.throughput import cold_scan
-from lookalike.core.embedder import CUDA, Embedder
-from lookalike.core.manifest import default_manifest_path, file_sha256, load_manifest
+from lookalike.core.engines.embedder import CUDA, Embedder
+from lookalike.core.engines.manifest import default_manifest_path, file_sha256, load_manifest
 
 FP16_DIR = datasets.REPO / "build" / "models"
 #: Images embedded per GPU timing (devset photos repeated): enough batches to warm it up.

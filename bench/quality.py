@@ -19,11 +19,11 @@ from PIL import Image
 
 from bench import app, datasets
 from bench.truth import Truth, components, score
-from lookalike.core.catalog import Catalog
-from lookalike.core import structure
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.matching import structure
 from lookalike.core.config import Settings
-from lookalike.core.graph import DUPLICATE_GATE, K
-from lookalike.core.review import find_groups
+from lookalike.core.matching.graph import DUPLICATE_GATE, K
+from lookalike.core.review.tiers import find_groups
 
 #: Structural thresholds swept (the default, DUPLICATE_THRESHOLD, is among them).
 SWEEP = [round(float(t), 2) for t in np.arange(0.80, 0.991, 0.01)]

@@ -143,9 +143,9 @@ def evaluate(catalog: Path, labels: Labels, top: int) -> dict[str, object]:
 
 def _previous_rule(catalog_path: Path, model_id: str, labels: Labels, names: dict[int, str]) -> dict[str, object]:
     """The previous release's duplicate tier: structural score >= 0.90 above the cosine gate, no proof."""
-    from lookalike.core.catalog import Catalog
-    from lookalike.core.graph import open_graph
-    from lookalike.core.grouping import star_groups
+    from lookalike.core.catalog.store import Catalog
+    from lookalike.core.matching.graph import open_graph
+    from lookalike.core.matching.grouping import star_groups
 
     with Catalog(catalog_path) as catalog:
         groups = star_groups(open_graph(catalog, model_id), 0.90, by="structure")
@@ -208,7 +208,7 @@ def run() -> dict[str, object]:
 
 
 def _files(catalog_path: Path) -> list:
-    from lookalike.core.catalog import Catalog
+    from lookalike.core.catalog.store import Catalog
 
     with Catalog(catalog_path) as catalog:
         return list(catalog.iter_files(("ok",)))

@@ -10,8 +10,8 @@ import numpy as np
 from bench.machine import one_line
 from bench.targets import Verdict, evaluate
 from lookalike.core.config import DUPLICATE_THRESHOLD, SIMILAR_THRESHOLD
-from lookalike.core import projection
-from lookalike.core.graph import FLOOR, K
+from lookalike.core.engines import projection
+from lookalike.core.matching.graph import FLOOR, K
 
 Results = dict[str, dict]
 

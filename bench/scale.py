@@ -23,13 +23,13 @@ from scipy.sparse.csgraph import connected_components
 
 from bench import datasets, machine
 from bench.measure import isolated, latency_ms, rss_mb
-from lookalike.core import structure
+from lookalike.core.matching import structure
 from lookalike.core.config import DUPLICATE_THRESHOLD, SIMILAR_THRESHOLD
-from lookalike.core.graph import KnnGraph
-from lookalike.core.grouping import star_groups
-from lookalike.core import projection
-from lookalike.core.index import RERANK_CANDIDATES, VectorIndex
-from lookalike.core.projection import Projection
+from lookalike.core.matching.graph import KnnGraph
+from lookalike.core.matching.grouping import star_groups
+from lookalike.core.engines import projection
+from lookalike.core.engines.index import RERANK_CANDIDATES, VectorIndex
+from lookalike.core.engines.projection import Projection
 
 DIM = 1280
 TOP_K = 10  # what a person's search asks for (search_images' default)

@@ -11,8 +11,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from lookalike.core.embedder import Embedder  # noqa: E402
-from lookalike.core.manifest import ModelManifest, default_manifest_path, load_manifest  # noqa: E402
+from lookalike.core.engines.embedder import Embedder  # noqa: E402
+from lookalike.core.engines.manifest import ModelManifest, default_manifest_path, load_manifest  # noqa: E402
 from lookalike.core.paths import resources_dir  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent

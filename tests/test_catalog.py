@@ -11,10 +11,10 @@ import pytest
 
 from sqlalchemy import func, select
 
-from lookalike.core.catalog import Catalog, CatalogError, FileRecord, Location
-from lookalike.core.embedder import Embedder
-from lookalike.core.scan import Scanner
-from lookalike.core.schema import SCHEMA_VERSION, Embedding, File, Meta, Signature
+from lookalike.core.catalog.store import Catalog, CatalogError, FileRecord, Location
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.scan.pipeline import Scanner
+from lookalike.core.catalog.schema import SCHEMA_VERSION, Embedding, File, Meta, Signature
 
 MODEL = "test-model:0123456789ab"
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from lookalike.cli import main
-from lookalike.core.catalog import Catalog
-from lookalike.core.deletion import execute, plan_removal
-from lookalike.core.hashing import full_hash
-from lookalike.core.schema import File
-from lookalike.core.sidecar import merge_metadata, read_gps, sidecar_path, write_xmp_sidecar
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.removal.deletion import execute, plan_removal
+from lookalike.core.scan.hashing import full_hash
+from lookalike.core.catalog.schema import File
+from lookalike.core.removal.sidecar import merge_metadata, read_gps, sidecar_path, write_xmp_sidecar
 from exif_photos import gps_photo
 from test_deletion import add_photos
 

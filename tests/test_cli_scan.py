@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import text
 
 from lookalike.cli import main
-from lookalike.core.catalog import Catalog
-from lookalike.core.embedder import Embedder
-from lookalike.core.scan import Scanner
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.scan.pipeline import Scanner
 
 REPORT_KEYS = {"new", "changed", "unchanged", "moved", "reembedded", "missing", "errors", "embedded",
                "cancelled", "roots_offline", "unreadable", "elapsed", "provider"}

@@ -16,21 +16,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from lookalike.core.catalog import Catalog
-from lookalike.core.filemove import part_path
-from lookalike.core.hashing import full_hash
-from lookalike.core.deletion import execute, plan_removal
-from lookalike.core.journal import DONE, INTERRUPTED, UNDONE, open_batch, recover
-from lookalike.core.schema import Batch, JournalEntry
-from lookalike.core.undo import undo_last
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.removal.filemove import part_path
+from lookalike.core.scan.hashing import full_hash
+from lookalike.core.removal.deletion import execute, plan_removal
+from lookalike.core.removal.journal import DONE, INTERRUPTED, UNDONE, open_batch, recover
+from lookalike.core.catalog.schema import Batch, JournalEntry
+from lookalike.core.removal.undo import undo_last
 from test_deletion import add_photos
 
 #: The child removes every file but the first, pausing after each so the kill lands mid-batch.
 CHILD = textwrap.dedent(
     """
     import sys, time
-    from lookalike.core.catalog import Catalog
-    from lookalike.core.deletion import execute, plan_removal
+    from lookalike.core.catalog.store import Catalog
+    from lookalike.core.removal.deletion import execute, plan_removal
     catalog = Catalog(sys.argv[1])
     ids = sorted(catalog.files(range(1, 10_000)))
     plan = plan_removal(catalog, [([ids[0]], ids[1:])])
@@ -133,8 +133,8 @@ UNDO_CHILD = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from lookalike.core import trash, undo
-    from lookalike.core.catalog import Catalog
+    from lookalike.core.removal import trash, undo
+    from lookalike.core.catalog.store import Catalog
     catalog_path, pause, marker = sys.argv[1], sys.argv[2], Path(sys.argv[3])
     moves = []
 

@@ -11,11 +11,11 @@ import pytest
 from PIL import Image
 
 from lookalike.cli import main
-from lookalike.core.catalog import Catalog
-from lookalike.core.decisions import decisions_for, excluded_pairs, forget, remember
-from lookalike.core.manifest import ModelManifest
-from lookalike.core.review import find_groups
-from lookalike.core.schema import File
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.review.decisions import decisions_for, excluded_pairs, forget, remember
+from lookalike.core.engines.manifest import ModelManifest
+from lookalike.core.review.tiers import find_groups
+from lookalike.core.catalog.schema import File
 
 
 @pytest.fixture

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from lookalike.core.catalog import Catalog
-from lookalike.core.deletion import DeletionError, Plan, Removal, execute, plan_removal
-from lookalike.core.hashing import full_hash
-from lookalike.core.journal import history
-from lookalike.core.schema import File, Root
-from lookalike.core.undo import undo_batch, undo_last
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.removal.deletion import DeletionError, Plan, Removal, execute, plan_removal
+from lookalike.core.scan.hashing import full_hash
+from lookalike.core.removal.journal import history
+from lookalike.core.catalog.schema import File, Root
+from lookalike.core.removal.undo import undo_batch, undo_last
 
 
 def add_photos(catalog: Catalog, root: Path, contents: dict[str, bytes]) -> dict[str, int]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lookalike.core.discovery import walk
+from lookalike.core.scan.discovery import walk
 
 
 def _touch(path: Path, data: bytes = b"x") -> Path:

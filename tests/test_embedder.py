@@ -10,9 +10,9 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from lookalike.core.embedder import CPU, CUDA, Embedder, EmbedderError
-from lookalike.core.images import decode
-from lookalike.core.manifest import ManifestError, ModelManifest, file_sha256, load_manifest
+from lookalike.core.engines.embedder import CPU, CUDA, Embedder, EmbedderError
+from lookalike.core.scan.images import decode
+from lookalike.core.engines.manifest import ManifestError, ModelManifest, file_sha256, load_manifest
 
 
 def test_onnx_file_matches_manifest_checksum(manifest: ModelManifest) -> None:

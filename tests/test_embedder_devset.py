@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lookalike.core.embedder import Embedder
-from lookalike.core.images import decode
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.scan.images import decode
 
 pytestmark = pytest.mark.devset
 #: Sideways pixels without an EXIF tag need rotation-robust matching (a later step).

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lookalike.core.catalog import Catalog, FileRecord, Location
+from lookalike.core.catalog.store import Catalog, FileRecord, Location
 from lookalike.core.explore.clusters import catalog_clusters, cluster_labels
 from lookalike.core.explore.layout import MapLayout, map_path, open_map
 

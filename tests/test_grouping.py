@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lookalike.core.graph import KnnGraph
-from lookalike.core.grouping import star_groups
-from lookalike.core.index import VectorIndex
+from lookalike.core.matching.graph import KnnGraph
+from lookalike.core.matching.grouping import star_groups
+from lookalike.core.engines.index import VectorIndex
 
 
 def exact_graph(vectors: np.ndarray, ids: np.ndarray, floor: float) -> KnnGraph:

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from lookalike.core.catalog import Catalog
-from lookalike.core.embedder import Embedder
-from lookalike.core.hashing import PARTIAL_BLOCK, full_hash, partial_hash
-from lookalike.core.identical import find_identical
-from lookalike.core.scan import Scanner
-from lookalike.core.schema import File
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.scan.hashing import PARTIAL_BLOCK, full_hash, partial_hash
+from lookalike.core.matching.identical import find_identical
+from lookalike.core.scan.pipeline import Scanner
+from lookalike.core.catalog.schema import File
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lookalike.core import images
-from lookalike.core.images import ImageError, decode, read_info
+from lookalike.core.scan import images
+from lookalike.core.scan.images import ImageError, decode, read_info
 
 from dng_files import write_dng
 

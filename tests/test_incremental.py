@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lookalike.core.catalog import Catalog
-from lookalike.core.embedder import Embedder
-from lookalike.core.graph import KnnGraph, graph_path, open_graph
-from lookalike.core.index import Stamps, VectorIndex, catalog_stamps, open_index
-from lookalike.core.scan import Scanner
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.matching.graph import KnnGraph, graph_path, open_graph
+from lookalike.core.engines.index import Stamps, VectorIndex, catalog_stamps, open_index
+from lookalike.core.scan.pipeline import Scanner
 
 
 def clustered(n: int, dim: int, seed: int) -> np.ndarray:

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lookalike.core.catalog import Catalog
-from lookalike.core.embedder import Embedder
-from lookalike.core.images import decode
-from lookalike.core.index import VectorIndex, catalog_state, open_index, sidecar_path
-from lookalike.core.scan import Scanner
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.scan.images import decode
+from lookalike.core.engines.index import VectorIndex, catalog_state, open_index, sidecar_path
+from lookalike.core.scan.pipeline import Scanner
 
 
 def unit_rows(count: int, dim: int, seed: int = 0) -> np.ndarray:

@@ -14,13 +14,13 @@ import pytest
 from PIL import Image
 
 from lookalike.cli import main
-from lookalike.core.catalog import Catalog
+from lookalike.core.catalog.store import Catalog
 from lookalike.core.config import Settings
-from lookalike.core.decisions import KEEP, keeper_choices, remember, remember_keeper, remembered, revoke
-from lookalike.core.embedder import Embedder
+from lookalike.core.review.decisions import KEEP, keeper_choices, remember, remember_keeper, remembered, revoke
+from lookalike.core.engines.embedder import Embedder
 from lookalike.core.paths import resources_dir
-from lookalike.core.review import ReviewGroup, picture_groups
-from lookalike.core.scan import Scanner
+from lookalike.core.review.tiers import ReviewGroup, picture_groups
+from lookalike.core.scan.pipeline import Scanner
 
 ORIGINAL = "IMG_0001.jpg"
 #: Each hand-made copy and the words its reason must end with.
@@ -221,9 +221,9 @@ def test_dedupe_keep_path_is_remembered_and_refuses_bad_paths(
 
 def test_derived_copies_are_found_from_the_files_alone(tmp_path: Path) -> None:
     """Without a catalog's signatures (an older catalog, the UI's own rows) the pixels are read."""
-    from lookalike.core.images import read_info
-    from lookalike.core.keeprules import Evidence, derived_copies
-    from lookalike.core.schema import File
+    from lookalike.core.scan.images import read_info
+    from lookalike.core.review.keeprules import Evidence, derived_copies
+    from lookalike.core.catalog.schema import File
 
     make_copies(tmp_path, list(COPIES))
     files = []

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lookalike.cli import main
-from lookalike.core.keeprules import (
+from lookalike.core.review.keeprules import (
     DEFAULT_RULES,
     RULES,
     choose_keeper,
@@ -17,7 +17,7 @@ from lookalike.core.keeprules import (
     normalise_folders,
     normalise_rules,
 )
-from lookalike.core.schema import File
+from lookalike.core.catalog.schema import File
 
 
 def photo(id: int, path: str, **fields) -> File:

@@ -219,7 +219,7 @@ def test_spec_parses_and_bundles_the_model_resources_and_every_module() -> None:
     assert ("resources/samples/copies/rocket_gray.png", "resources/samples/copies") in datas
     assert ("resources/samples/LICENSES.md", "resources/samples") in datas
     hidden = set(analysis["hiddenimports"])
-    assert {"lookalike.cli", "lookalike.commands.selftest", "lookalike.ui.app", "lookalike.core.scan"} <= hidden
+    assert {"lookalike.cli", "lookalike.commands.selftest", "lookalike.ui.app", "lookalike.core.scan.pipeline"} <= hidden
     assert "torch" in analysis["excludes"]
     if sys.platform.startswith("linux"):
         assert [kw["name"] for _, kw in log["EXE"]] == ["lookalike"]

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lookalike.core import projection
-from lookalike.core.catalog import Catalog, FileRecord, Location
-from lookalike.core.embedder import Embedder
-from lookalike.core.graph import KnnGraph
-from lookalike.core.index import VectorIndex, held_in_memory, open_index, projection_path
-from lookalike.core.projection import Projection
+from lookalike.core.engines import projection
+from lookalike.core.catalog.store import Catalog, FileRecord, Location
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.matching.graph import KnnGraph
+from lookalike.core.engines.index import VectorIndex, held_in_memory, open_index, projection_path
+from lookalike.core.engines.projection import Projection
 from test_index import devset_vectors
 
 DIM = 96

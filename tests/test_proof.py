@@ -15,13 +15,13 @@ import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
 from lookalike.cli import main
-from lookalike.core import proof
-from lookalike.core.catalog import Catalog
-from lookalike.core.embedder import Embedder
-from lookalike.core.images import decode
+from lookalike.core.matching import proof
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.scan.images import decode
 from lookalike.core.paths import resources_dir
-from lookalike.core.review import find_groups
-from lookalike.core.scan import Scanner
+from lookalike.core.review.tiers import find_groups
+from lookalike.core.scan.pipeline import Scanner
 
 SAMPLES = resources_dir() / "samples"
 Verdict = proof.Verdict
@@ -200,8 +200,8 @@ def test_the_best_shot_is_sharp_and_well_exposed() -> None:
     """Measured on the pixels a scan decodes: blur and blown highlights lose to a good frame."""
     from PIL import ImageFilter
 
-    from lookalike.core.schema import File
-    from lookalike.core.shot import best_shot, measure
+    from lookalike.core.catalog.schema import File
+    from lookalike.core.review.shot import best_shot, measure
 
     photo = Image.open(SAMPLES / "chelsea.jpg").convert("RGB").resize((224, 224))
     variants = {

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from bench import realset
-from lookalike.core.catalog import Catalog
-from lookalike.core.embedder import Embedder
-from lookalike.core.scan import Scanner
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.scan.pipeline import Scanner
 
 pytestmark = pytest.mark.devset
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lookalike.core.embedder import Embedder
-from lookalike.core.manifest import load_manifest
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.engines.manifest import load_manifest
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -9,15 +9,15 @@ import pytest
 from PIL import Image
 
 from lookalike.cli import main
-from lookalike.core.catalog import Catalog
+from lookalike.core.catalog.store import Catalog
 from lookalike.core.config import Settings
-from lookalike.core.decisions import remember
-from lookalike.core.embedder import Embedder
-from lookalike.core.graph import graph_path
-from lookalike.core.index import sidecar_path
-from lookalike.core.deletion import plan_from_review
-from lookalike.core.review import ReviewGroup, find_groups, picture_groups, view_groups
-from lookalike.core.scan import Scanner
+from lookalike.core.review.decisions import remember
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.matching.graph import graph_path
+from lookalike.core.engines.index import sidecar_path
+from lookalike.core.removal.deletion import plan_from_review
+from lookalike.core.review.tiers import ReviewGroup, find_groups, picture_groups, view_groups
+from lookalike.core.scan.pipeline import Scanner
 
 #: The similar threshold calibrated on the devset (docs/calibration.md).
 SIMILAR = 0.62

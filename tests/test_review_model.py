@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from lookalike.cli import main
-from lookalike.core import trash
-from lookalike.core.catalog import Catalog
+from lookalike.core.removal import trash
+from lookalike.core.catalog.store import Catalog
 from lookalike.core.config import Settings
-from lookalike.core.embedder import Embedder
-from lookalike.core.review import DifferentShots, all_but_keepers, view_groups
-from lookalike.core.scan import Scanner
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.review.tiers import DifferentShots, all_but_keepers, view_groups
+from lookalike.core.scan.pipeline import Scanner
 
 @pytest.fixture
 def sampled(detailed_samples: Path, tmp_path: Path, embedder: Embedder) -> Catalog:

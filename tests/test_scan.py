@@ -17,16 +17,16 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select, update
 
-from lookalike.core.catalog import Catalog
-from lookalike.core.embedder import Embedder
-from lookalike.core.hashing import full_hash, partial_hash
-from lookalike.core.identical import find_identical
-from lookalike.core.graph import KnnGraph, graph_path, graph_token
-from lookalike.core.index import VectorIndex, catalog_state, open_index, saved_state
-from lookalike.core.manifest import ModelManifest, load_manifest
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.scan.hashing import full_hash, partial_hash
+from lookalike.core.matching.identical import find_identical
+from lookalike.core.matching.graph import KnnGraph, graph_path, graph_token
+from lookalike.core.engines.index import VectorIndex, catalog_state, open_index, saved_state
+from lookalike.core.engines.manifest import ModelManifest, load_manifest
 from lookalike.core.paths import resources_dir, thumbnail_dir
-from lookalike.core.scan import Scanner, ScanProgress
-from lookalike.core.schema import Embedding, File
+from lookalike.core.scan.pipeline import Scanner, ScanProgress
+from lookalike.core.catalog.schema import Embedding, File
 
 from generated_photos import small_jpegs
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from lookalike.cli import main
-from lookalike.core.catalog import Catalog
-from lookalike.core.embedder import Embedder
-from lookalike.core.images import ImageError
-from lookalike.core.scan import Scanner
-from lookalike.core.search import search_images
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.scan.images import ImageError
+from lookalike.core.scan.pipeline import Scanner
+from lookalike.core.explore.search import search_images
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lookalike.core import structure
+from lookalike.core.matching import structure
 from lookalike.core.config import DUPLICATE_THRESHOLD
-from lookalike.core.images import decode
+from lookalike.core.scan.images import decode
 
 
 def _sig(path: Path) -> bytes:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from lookalike import __version__, commands
 from lookalike.commands.common import CommandError
-from lookalike.core.catalog import CatalogError
+from lookalike.core.catalog.store import CatalogError
 from lookalike.core.display import shown
 
 

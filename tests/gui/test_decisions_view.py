@@ -10,7 +10,7 @@ from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication, QMenu
 
-from lookalike.core.decisions import KEEP, remembered
+from lookalike.core.review.decisions import KEEP, remembered
 from lookalike.ui.decisions_dialog import DecisionsDialog
 from lookalike.ui.groups_view import GroupsPage, member_tiles
 from lookalike.ui.main_window import MainWindow

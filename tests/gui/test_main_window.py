@@ -14,9 +14,9 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage
 
-from lookalike.core.images import is_supported
-from lookalike.core.keeprules import human_bytes
-from lookalike.core.review import picture_groups
+from lookalike.core.scan.images import is_supported
+from lookalike.core.review.keeprules import human_bytes
+from lookalike.core.review.tiers import picture_groups
 from lookalike.ui.about import about_text
 from lookalike.ui.history_dialog import HistoryDialog
 from lookalike.ui.main_window import MainWindow

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QPushButton, QWidget
 
 from lookalike.core.config import load_settings
-from lookalike.core.keeprules import human_bytes
+from lookalike.core.review.keeprules import human_bytes
 from lookalike.ui.main_window import MainWindow
 from lookalike.ui.settings_dialog import SettingsDialog
 

@@ -12,7 +12,7 @@ from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QImage
 from PySide6.QtWidgets import QApplication
 
 from lookalike.cli import main
-from lookalike.core.search import CLOSE_MATCH
+from lookalike.core.explore.search import CLOSE_MATCH
 from lookalike.ui.main_window import MainWindow
 from lookalike.ui.tiles import KEEP_COLOR
 

@@ -10,8 +10,8 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 from sqlalchemy import select
 
-from lookalike.core.catalog import Catalog, CatalogRecovered
-from lookalike.core.schema import Batch, JournalEntry
+from lookalike.core.catalog.store import Catalog, CatalogRecovered
+from lookalike.core.catalog.schema import Batch, JournalEntry
 from lookalike.ui.app import open_window
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lookalike.core.catalog import Catalog
-from lookalike.core.index import open_index
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.engines.index import open_index
 
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
 

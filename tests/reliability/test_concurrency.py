@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from lookalike.core import catalog as catalog_module
-from lookalike.core.catalog import Catalog, CatalogBusy, CatalogError, CatalogRecovered
-from lookalike.core.embedder import Embedder
-from lookalike.core.scan import Scanner
+from lookalike.core.catalog import store as catalog_module
+from lookalike.core.catalog.store import Catalog, CatalogBusy, CatalogError, CatalogRecovered
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.scan.pipeline import Scanner
 from reliability_tools import (
     assert_catalog_matches_disk,
     hanging_reads,

@@ -29,13 +29,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from lookalike.core.catalog import Catalog
-from lookalike.core.embedder import Embedder
-from lookalike.core.hashing import full_hash
-from lookalike.core.journal import OPEN, RESTORING, recover
-from lookalike.core.scan import Scanner
-from lookalike.core.schema import Batch, File, JournalEntry
-from lookalike.core.undo import undo_batch
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.scan.hashing import full_hash
+from lookalike.core.removal.journal import OPEN, RESTORING, recover
+from lookalike.core.scan.pipeline import Scanner
+from lookalike.core.catalog.schema import Batch, File, JournalEntry
+from lookalike.core.removal.undo import undo_batch
 from reliability_tools import (
     RandomKiller,
     assert_catalog_matches_disk,
@@ -125,7 +125,7 @@ def test_soak_sigkill_loop(tmp_path: Path, embedder: Embedder, record) -> None: 
 def test_loading_the_index_before_the_model_does_not_crash(record) -> None:  # type: ignore[no-untyped-def]
     """A fresh process importing the vector index, then the model runtime"""
     done = subprocess.run(
-        [sys.executable, "-c", "import lookalike.core.index, lookalike.core.embedder"], capture_output=True, timeout=120
+        [sys.executable, "-c", "import lookalike.core.engines.index, lookalike.core.engines.embedder"], capture_output=True, timeout=120
     )
     assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-500:]!r}"
     record("crashes", "fresh process: import core.index, then core.embedder (what `lookalike scan` does)", 1,
@@ -142,8 +142,8 @@ DELETION_PHOTOS = 40
 _DELETION_CHILD = textwrap.dedent(
     """
     import json, sys
-    from lookalike.core.catalog import Catalog
-    from lookalike.core.deletion import execute, plan_removal
+    from lookalike.core.catalog.store import Catalog
+    from lookalike.core.removal.deletion import execute, plan_removal
     catalog = Catalog(sys.argv[1])
     plan = plan_removal(catalog, json.loads(sys.argv[4]))
     print("ready", file=sys.stderr, flush=True)

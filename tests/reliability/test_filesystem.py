@@ -20,13 +20,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete
 
-from lookalike.core import sqltext
-from lookalike.core.catalog import Catalog, FileRecord, Location
-from lookalike.core.deletion import execute, plan_removal
-from lookalike.core.embedder import Embedder
-from lookalike.core.scan import VANISHED, Scanner, ScanProgress
-from lookalike.core.schema import File
-from lookalike.core.undo import undo_last
+from lookalike.core.catalog import sqltext
+from lookalike.core.catalog.store import Catalog, FileRecord, Location
+from lookalike.core.removal.deletion import execute, plan_removal
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.scan.pipeline import VANISHED, Scanner, ScanProgress
+from lookalike.core.catalog.schema import File
+from lookalike.core.removal.undo import undo_last
 from reliability_tools import (
     assert_catalog_matches_disk,
     catalog_paths,

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from lookalike.core.catalog import Catalog
-from lookalike.core.manifest import default_manifest_path, load_manifest
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.engines.manifest import default_manifest_path, load_manifest
 from reliability_tools import cli, integrity, make_photos, run_cli, scan_command
 
 PHOTOS = 120

@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import hostile_files as hostile
-from lookalike.core.catalog import Catalog
-from lookalike.core.embedder import Embedder
-from lookalike.core.images import ImageError, decode, open_upright, read_info
-from lookalike.core.scan import Scanner
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.scan.images import ImageError, decode, open_upright, read_info
+from lookalike.core.scan.pipeline import Scanner
 from reliability_tools import hanging_reads, leases_work, make_photos, scan_command
 
 SIZE = (224, 224)
@@ -186,7 +186,7 @@ _MEMORY_PROBE = textwrap.dedent(
     from pathlib import Path
     sys.path.insert(0, sys.argv[1])
     import hostile_files as hostile
-    from lookalike.core.images import ImageError, decode
+    from lookalike.core.scan.images import ImageError, decode
 
     def peak_mb():
         # VmHWM is this process's own peak; ru_maxrss also counts the parent's

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from lookalike.core.catalog import Catalog
-from lookalike.core.embedder import Embedder
-from lookalike.core.scan import Scanner
-from lookalike.core.schema import SCHEMA_VERSION
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.scan.pipeline import Scanner
+from lookalike.core.catalog.schema import SCHEMA_VERSION
 from reliability_tools import make_photos, run_cli
 
 

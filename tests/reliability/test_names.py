@@ -16,11 +16,11 @@ import pytest
 from PIL import Image
 
 from lookalike.cli import main
-from lookalike.core.catalog import Catalog
+from lookalike.core.catalog.store import Catalog
 from lookalike.core.display import shown
-from lookalike.core.embedder import Embedder
+from lookalike.core.engines.embedder import Embedder
 from lookalike.core.paths import resources_dir
-from lookalike.core.scan import Scanner
+from lookalike.core.scan.pipeline import Scanner
 
 FORGED = "copy.jpg\n  keep    FAKE \x1b[32m(in colour)\x1b[0m.jpg"
 
@@ -87,8 +87,8 @@ def test_listings_escape_names(forged_library: tuple[Path, Path], capsys: pytest
 
 
 def test_app_labels_stay_one_line_without_markup(qtbot, tmp_path: Path, record) -> None:  # type: ignore[no-untyped-def]
-    from lookalike.core.review import ReviewGroup, ReviewMember
-    from lookalike.core.schema import File
+    from lookalike.core.review.tiers import ReviewGroup, ReviewMember
+    from lookalike.core.catalog.schema import File
     from lookalike.ui.compare_view import PhotoPanel
     from lookalike.ui import format as fmt
     from lookalike.ui.groups_view import member_tile

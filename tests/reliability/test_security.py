@@ -16,13 +16,13 @@ from sqlalchemy import select
 
 import hostile_files as hostile
 from lookalike.cli import main
-from lookalike.core.catalog import Catalog, FileRecord, Location
-from lookalike.core.deletion import execute, plan_removal
-from lookalike.core.embedder import Embedder
-from lookalike.core.hashing import full_hash, partial_hash
-from lookalike.core.scan import Scanner
-from lookalike.core.schema import JournalEntry
-from lookalike.core.undo import undo_last
+from lookalike.core.catalog.store import Catalog, FileRecord, Location
+from lookalike.core.removal.deletion import execute, plan_removal
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.scan.hashing import full_hash, partial_hash
+from lookalike.core.scan.pipeline import Scanner
+from lookalike.core.catalog.schema import JournalEntry
+from lookalike.core.removal.undo import undo_last
 from reliability_tools import LOOKALIKE, SAMPLES, NetworkBlocked, make_photos
 
 MODES = ("quarantine", "trash", "permanent")

@@ -11,11 +11,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lookalike.core.catalog import Catalog, CatalogError, CatalogRecovered
+from lookalike.core.catalog.store import Catalog, CatalogError, CatalogRecovered
 from lookalike.core.config import Settings, load_settings
-from lookalike.core import manifest
+from lookalike.core.engines import manifest
 from lookalike.core.display import shown
-from lookalike.core.manifest import ManifestError, ModelManifest
+from lookalike.core.engines.manifest import ManifestError, ModelManifest
 from lookalike.core.paths import default_catalog_path
 
 

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from lookalike.commands.common import CommandError, add_json_flag, open_catalog, print_json, print_table
-from lookalike.core.catalog import Catalog
-from lookalike.core import decisions
-from lookalike.core.decisions import decisions_for, forget, remember
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.review import decisions
+from lookalike.core.review.decisions import decisions_for, forget, remember
 
 VERBS = {
     "not-duplicate": ("not_duplicate", "remember that photos are not duplicates of each other"),

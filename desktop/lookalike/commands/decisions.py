@@ -11,8 +11,8 @@ import argparse
 from datetime import datetime
 
 from lookalike.commands.common import CommandError, add_json_flag, open_catalog, print_json, print_table
-from lookalike.core.catalog import Catalog
-from lookalike.core.decisions import KEEP, Remembered, remembered, revoke
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.review.decisions import KEEP, Remembered, remembered, revoke
 
 WORDS = {"not_duplicate": "not duplicates", "not_similar": "not similar", KEEP: "keep"}
 

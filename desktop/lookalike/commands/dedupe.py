@@ -26,17 +26,17 @@ from typing import TYPE_CHECKING
 from lookalike.commands.common import CommandError, add_json_flag, manifest_for, open_catalog, print_json, say, settings
 from lookalike.commands.decide import file_ids
 from lookalike.commands.history import entries_json, print_entries
-from lookalike.core.catalog import Catalog
+from lookalike.core.catalog.store import Catalog
 from lookalike.core.config import Settings
-from lookalike.core.decisions import remember_keeper
-from lookalike.core.deletion import BatchReport, Plan, execute, plan_from_review
-from lookalike.core.journal import DeletionError
-from lookalike.core.keeprules import human_bytes, normalise_folders, normalise_rules
-from lookalike.core.sidecar import MetadataOffer, merge_metadata, metadata_offers
-from lookalike.core.trash import undoable
+from lookalike.core.review.decisions import remember_keeper
+from lookalike.core.removal.deletion import BatchReport, Plan, execute, plan_from_review
+from lookalike.core.removal.journal import DeletionError
+from lookalike.core.review.keeprules import human_bytes, normalise_folders, normalise_rules
+from lookalike.core.removal.sidecar import MetadataOffer, merge_metadata, metadata_offers
+from lookalike.core.removal.trash import undoable
 
 if TYPE_CHECKING:
-    from lookalike.core.review import ReviewGroup, ReviewMember
+    from lookalike.core.review.tiers import ReviewGroup, ReviewMember
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -117,7 +117,7 @@ def _groups(
 ) -> list[ReviewGroup]:
     """The groups to plan: identical ones, or those a review view lists (`view_groups`)."""
     # Imported here: grouping loads the vector index stack, which other verbs never need.
-    from lookalike.core.review import check_threshold, find_groups, view_groups
+    from lookalike.core.review.tiers import check_threshold, find_groups, view_groups
 
     if threshold is not None:
         try:
@@ -145,7 +145,7 @@ def _remember_keepers(catalog: Catalog, groups: list[ReviewGroup], paths: list[s
 
 def _check_tier(groups: list[ReviewGroup], different_shots: bool) -> None:
     """Refuse to plan the removal of different shots unless --different-shots says so."""
-    from lookalike.core.review import DifferentShots, all_but_keepers
+    from lookalike.core.review.tiers import DifferentShots, all_but_keepers
 
     try:
         all_but_keepers(groups, different_shots)

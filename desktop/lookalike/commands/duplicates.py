@@ -12,8 +12,8 @@ import argparse
 from collections.abc import Sequence
 
 from lookalike.commands.common import CommandError, add_json_flag, manifest_for, open_catalog, print_json, print_table
-from lookalike.core.keeprules import human_bytes
-from lookalike.core.review import ReviewGroup, View, check_threshold
+from lookalike.core.review.keeprules import human_bytes
+from lookalike.core.review.tiers import ReviewGroup, View, check_threshold
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,7 +46,7 @@ VERBS: dict[str, str] = {"duplicate": "duplicates", "burst": "bursts", "similar"
 def show_groups(args: argparse.Namespace, view: View) -> int:
     """Find the groups a review view lists and print them."""
     # Imported here: grouping loads the vector index stack, which other verbs never need.
-    from lookalike.core.review import view_groups
+    from lookalike.core.review.tiers import view_groups
 
     if args.threshold is not None:
         try:

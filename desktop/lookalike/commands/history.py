@@ -12,8 +12,8 @@ from dataclasses import asdict
 from datetime import datetime
 
 from lookalike.commands.common import add_json_flag, open_catalog, print_json, print_table
-from lookalike.core.journal import EntryReport, batch_entries, history, recover
-from lookalike.core.keeprules import human_bytes
+from lookalike.core.removal.journal import EntryReport, batch_entries, history, recover
+from lookalike.core.review.keeprules import human_bytes
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -21,11 +21,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from lookalike.commands.common import CommandError, add_json_flag, manifest_for, open_catalog, print_json, say, settings
-from lookalike.core.catalog import Catalog, CatalogBusy
-from lookalike.core.discovery import folder_problem
-from lookalike.core.embedder import Embedder, EmbedderError
-from lookalike.core.manifest import ManifestError
-from lookalike.core.scan import DECODE_TIMEOUT, Scanner, ScanProgress, ScanReport
+from lookalike.core.catalog.store import Catalog, CatalogBusy
+from lookalike.core.scan.discovery import folder_problem
+from lookalike.core.engines.embedder import Embedder, EmbedderError
+from lookalike.core.engines.manifest import ManifestError
+from lookalike.core.scan.pipeline import DECODE_TIMEOUT, Scanner, ScanProgress, ScanReport
 
 #: Seconds between plain progress lines when stderr is not a terminal.
 PLAIN_INTERVAL = 2.0

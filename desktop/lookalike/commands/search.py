@@ -34,9 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here: the model and the index stack load only for the verbs that need them.
-    from lookalike.core.embedder import Embedder, EmbedderError
-    from lookalike.core.manifest import ManifestError
-    from lookalike.core.search import CLOSE_MATCH, is_close, search_images
+    from lookalike.core.engines.embedder import Embedder, EmbedderError
+    from lookalike.core.engines.manifest import ManifestError
+    from lookalike.core.explore.search import CLOSE_MATCH, is_close, search_images
 
     if args.top < 1:
         raise CommandError(f"--top must be at least 1 (got {args.top})", exit_code=2)

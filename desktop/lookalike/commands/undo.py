@@ -6,8 +6,8 @@ import argparse
 
 from lookalike.commands.common import CommandError, add_json_flag, open_catalog, print_json, say
 from lookalike.commands.history import entries_json, print_entries
-from lookalike.core.journal import DeletionError
-from lookalike.core.undo import undo_batch, undo_last
+from lookalike.core.removal.journal import DeletionError
+from lookalike.core.removal.undo import undo_batch, undo_last
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

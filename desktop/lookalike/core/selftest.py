@@ -99,8 +99,8 @@ class Selftest:
 
 def run_core_checks(selftest: Selftest, device: str = "auto", workers: int = 2) -> None:
     """Model, embedder, sample scan and duplicate groups, in a temporary folder."""
-    from lookalike.core.embedder import Embedder
-    from lookalike.core.manifest import default_manifest_path, load_manifest
+    from lookalike.core.engines.embedder import Embedder
+    from lookalike.core.engines.manifest import default_manifest_path, load_manifest
 
     state: dict[str, Any] = {}
 
@@ -148,10 +148,10 @@ def run_core_checks(selftest: Selftest, device: str = "auto", workers: int = 2) 
 
 def _scan(tmp: Path, embedder: Any, workers: int) -> tuple[Any, str]:
     try:
-        from lookalike.core.scan import Scanner
+        from lookalike.core.scan.pipeline import Scanner
     except ImportError as exc:
         raise CheckFailed(f"the scanner cannot be imported ({exc})") from exc
-    from lookalike.core.catalog import Catalog
+    from lookalike.core.catalog.store import Catalog
 
     # Its own folder: the scanner never enters the catalog's folder.
     catalog = Catalog(tmp / "catalog" / "selftest.sqlite")
@@ -166,7 +166,7 @@ def _scan(tmp: Path, embedder: Any, workers: int) -> tuple[Any, str]:
 
 def _check_groups(catalog: Any, model_id: str) -> str:
     try:
-        from lookalike.core.review import find_groups
+        from lookalike.core.review.tiers import find_groups
     except ImportError as exc:
         raise CheckFailed(f"the review module cannot be imported ({exc})") from exc
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from lookalike.core.explore.albums import AlbumPair, Comparison, compare_folders, find_albums, in_catalog
-from lookalike.core.scan import Scanner
+from lookalike.core.scan.pipeline import Scanner
 from lookalike.ui import format as fmt
 from lookalike.ui.session import Session
 from lookalike.ui.system import open_file

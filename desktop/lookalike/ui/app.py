@@ -12,7 +12,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from lookalike import __version__
-from lookalike.core.catalog import CatalogError
+from lookalike.core.catalog.store import CatalogError
 from lookalike.core.paths import default_catalog_path, resources_dir
 from lookalike.ui.main_window import MainWindow, app_settings
 from lookalike.ui.preflight import warn_if_missing

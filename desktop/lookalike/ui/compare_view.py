@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lookalike.core.images import open_upright
-from lookalike.core.review import ReviewGroup, ReviewMember
+from lookalike.core.scan.images import open_upright
+from lookalike.core.review.tiers import ReviewGroup, ReviewMember
 from lookalike.ui import format as fmt
 from lookalike.ui.groups_view import KEEP_KEY, GroupsModel, apart_actions, apart_pair, keep_action, keep_choice, mark_extras, verdict
 from lookalike.ui.session import Session

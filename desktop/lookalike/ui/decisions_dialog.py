@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lookalike.core.catalog import Catalog
-from lookalike.core.decisions import KEEP, Remembered, remembered
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.review.decisions import KEEP, Remembered, remembered
 from lookalike.ui import format as fmt
 from lookalike.ui.thumbnails import ThumbnailCache
 

@@ -9,7 +9,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QContextMenuEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QMessageBox, QTreeWidget, QTreeWidgetItem, QWidget
 
-from lookalike.core import trash
+from lookalike.core.removal import trash
 from lookalike.ui import format as fmt
 from lookalike.ui.session import Session
 from lookalike.ui.system import open_folder

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from lookalike.core.explore.clusters import PhotoCluster, catalog_clusters
-from lookalike.core.schema import File
+from lookalike.core.catalog.schema import File
 from lookalike.ui.albums_view import AlbumsView
 from lookalike.ui.background_page import BackgroundPage
 from lookalike.ui.map_view import MapView

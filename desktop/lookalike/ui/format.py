@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path, PurePath
 
 from lookalike.core.display import shown
-from lookalike.core.keeprules import human_bytes
-from lookalike.core.schema import File
+from lookalike.core.review.keeprules import human_bytes
+from lookalike.core.catalog.schema import File
 
 __all__ = [
     "human_bytes", "dimensions", "taken", "percent", "duration", "folder_labels", "name", "folder", "path_text", "rich",

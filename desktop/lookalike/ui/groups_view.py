@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lookalike.core.review import (
+from lookalike.core.review.tiers import (
     OTHER_SHOTS,
     ReviewGroup,
     ReviewMember,

@@ -7,7 +7,7 @@ import time
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from lookalike.core.journal import BatchSummary
+from lookalike.core.removal.journal import BatchSummary
 from lookalike.ui import format as fmt
 
 MODES = {"trash": "Moved to trash", "quarantine": "Moved to quarantine", "permanent": "Deleted permanently"}

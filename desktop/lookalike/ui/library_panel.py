@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lookalike.core.discovery import folder_problem
+from lookalike.core.scan.discovery import folder_problem
 from lookalike.ui import format as fmt
 from lookalike.ui.session import Session
 

@@ -24,12 +24,12 @@ from PySide6.QtWidgets import (
     QTabWidget,
 )
 
-from lookalike.core.catalog import CatalogError
+from lookalike.core.catalog.store import CatalogError
 from lookalike.core.config import THUMBNAIL_SIZES
-from lookalike.core.images import is_supported
-from lookalike.core.review import ReviewGroup, chosen_group, shots_among
-from lookalike.core.scan import ScanReport, Scanner
-from lookalike.core.search import search_images
+from lookalike.core.scan.images import is_supported
+from lookalike.core.review.tiers import ReviewGroup, chosen_group, shots_among
+from lookalike.core.scan.pipeline import ScanReport, Scanner
+from lookalike.core.explore.search import search_images
 from lookalike.ui.about import show_about
 from lookalike.ui.compare_view import CompareView
 from lookalike.ui.drop_overlay import DropOverlay

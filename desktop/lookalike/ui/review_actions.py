@@ -15,14 +15,14 @@ from collections.abc import Callable, Sequence
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 
-from lookalike.core import decisions
-from lookalike.core.catalog import Catalog
-from lookalike.core.deletion import BatchReport, execute, plan_removal
-from lookalike.core.sidecar import MetadataOffer, metadata_offers, write_offers
-from lookalike.core.trash import undoable  # also what Settings says of undo
-from lookalike.core.journal import history
-from lookalike.core.review import ReviewGroup
-from lookalike.core.undo import UndoReport, undo_batch, undo_last
+from lookalike.core.review import decisions
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.removal.deletion import BatchReport, execute, plan_removal
+from lookalike.core.removal.sidecar import MetadataOffer, metadata_offers, write_offers
+from lookalike.core.removal.trash import undoable  # also what Settings says of undo
+from lookalike.core.removal.journal import history
+from lookalike.core.review.tiers import ReviewGroup
+from lookalike.core.removal.undo import UndoReport, undo_batch, undo_last
 from lookalike.ui import format as fmt
 from lookalike.ui.decisions_dialog import WORDS, DecisionRow, DecisionsDialog, load_decisions
 from lookalike.ui.history_dialog import HistoryDialog

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QWidget
 
-from lookalike.core.scan import ScanProgress, ScanReport
+from lookalike.core.scan.pipeline import ScanProgress, ScanReport
 from lookalike.ui import format as fmt
 
 PHASES = {"walking": "Looking for photos", "embedding": "Analysing photos", "finishing": "Finishing"}

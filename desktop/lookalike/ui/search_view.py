@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lookalike.core.schema import File
-from lookalike.core.search import CLOSE_MATCH, SearchResult, is_close
+from lookalike.core.catalog.schema import File
+from lookalike.core.explore.search import CLOSE_MATCH, SearchResult, is_close
 from lookalike.ui import format as fmt
 from lookalike.ui.session import Session
 from lookalike.ui.system import open_file, photo_menu

@@ -14,11 +14,11 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from lookalike.core.catalog import Catalog
+from lookalike.core.catalog.store import Catalog
 from lookalike.core.config import Settings, load_settings, save_settings
-from lookalike.core.journal import recover
+from lookalike.core.removal.journal import recover
 from lookalike.ui.thumbnails import ThumbnailCache
-from lookalike.core.manifest import manifest_for
+from lookalike.core.engines.manifest import manifest_for
 from lookalike.ui.workers import EmbedderProvider, Job, JobRunner
 
 

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lookalike.core import keeprules
+from lookalike.core.review import keeprules
 from lookalike.core.config import Settings
 from lookalike.core.paths import models_dir
 from lookalike.ui.review_actions import undoable

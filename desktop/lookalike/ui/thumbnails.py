@@ -17,7 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 
-from lookalike.core.images import ImageError, open_upright
+from lookalike.core.scan.images import ImageError, open_upright
 from lookalike.core.paths import thumbnail_dir
 
 #: Longest side of a thumbnail on disk (room for larger tiles or high-DPI screens).

@@ -15,8 +15,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
 from lookalike.core.config import Settings
-from lookalike.core.embedder import Embedder
-from lookalike.core.manifest import manifest_for
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.engines.manifest import manifest_for
 
 #: What a job runs: core work given a progress callback and a cancel event.
 Work = Callable[[Callable[[object], None], threading.Event], Any]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lookalike.core.catalog import Catalog
+from lookalike.core.catalog.store import Catalog
 from lookalike.core.explore import matching
 from lookalike.core.explore.matching import PAIR_THRESHOLD
 
@@ -142,7 +142,7 @@ def find_albums(
     Candidate pairs come from each photo's nearest neighbours in the vector index
     (one search for the whole catalog); only those are compared in full.
     """
-    from lookalike.core.index import open_index
+    from lookalike.core.engines.index import open_index
 
     ids, vectors = catalog.vectors(model_id)
     if len(ids) < 2:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lookalike.core.catalog import Catalog
+from lookalike.core.catalog.store import Catalog
 
 #: Cosine distance at which clusters stop merging (every pair inside: cosine >= 0.35).
 MAX_DISTANCE = 0.65

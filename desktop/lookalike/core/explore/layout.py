@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lookalike.core.catalog import Catalog
-from lookalike.core.index import Stamps, catalog_stamps, temporary_beside
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.engines.index import Stamps, catalog_stamps, temporary_beside
 
 #: Dimensions kept by PCA before t-SNE: enough for the neighbourhoods, fast for openTSNE's search.
 PCA_DIMS = 50

@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from lookalike.core.explore.layout import MapLayout
-from lookalike.core.images import ImageError, decode
+from lookalike.core.scan.images import ImageError, decode
 
 #: Above this many photos the map is drawn as dots: reading every photo for a
 #: thumbnail would take as long as a scan.

@@ -33,10 +33,10 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.orm import Session, sessionmaker
 
-from lookalike.core import locking, sqltext
-from lookalike.core.proof import Detail
-from lookalike.core.shot import Shot
-from lookalike.core.schema import SCHEMA_VERSION, Base, Embedding, File, Meta, Root, Signature
+from lookalike.core.catalog import locking, sqltext
+from lookalike.core.matching.proof import Detail
+from lookalike.core.review.shot import Shot
+from lookalike.core.catalog.schema import SCHEMA_VERSION, Base, Embedding, File, Meta, Root, Signature
 
 
 def _add_column(session: Session, table: str, column: str, ddl: str) -> None:
@@ -248,7 +248,7 @@ class Catalog:
         self.recovered = CatalogRecovered(self.path, _set_aside(self.path), damage)
         # Shown once on stderr by Python's warning machinery as "lookalike:0: CatalogRecovered: ...";
         # the app can read `recovered` to tell the person in a dialog.
-        warnings.warn_explicit(self.recovered, CatalogRecovered, "lookalike", 0, module="lookalike.core.catalog")
+        warnings.warn_explicit(self.recovered, CatalogRecovered, "lookalike", 0, module="lookalike.core.catalog.store")
 
     def close(self) -> None:
         self.engine.dispose()

@@ -32,9 +32,9 @@ from typing import Literal
 import numpy as np
 from sqlalchemy import func, select
 
-from lookalike.core import proof, scene, structure
-from lookalike.core.catalog import Catalog
-from lookalike.core.index import (
+from lookalike.core.matching import proof, scene, structure
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.engines.index import (
     DEFAULT_THREADS,
     FullVectors,
     Stamps,
@@ -46,7 +46,7 @@ from lookalike.core.index import (
     open_index,
     save_atomically,
 )
-from lookalike.core.schema import File, Signature
+from lookalike.core.catalog.schema import File, Signature
 
 Measure = Literal["cosine", "structure", "scene"]
 

@@ -30,11 +30,12 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lookalike.core import locking, trash
-from lookalike.core.catalog import Catalog, CatalogBusy
-from lookalike.core.filemove import part_path
-from lookalike.core.hashing import full_hash
-from lookalike.core.schema import Batch, File, JournalEntry
+from lookalike.core.catalog import locking
+from lookalike.core.removal import trash
+from lookalike.core.catalog.store import Catalog, CatalogBusy
+from lookalike.core.removal.filemove import part_path
+from lookalike.core.scan.hashing import full_hash
+from lookalike.core.catalog.schema import Batch, File, JournalEntry
 
 #: Batch status while its files are being processed; a batch found open under the
 #: lock was killed mid-way.

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from lookalike.core.images import is_supported
+from lookalike.core.scan.images import is_supported
 
 #: Folders that systems and NAS boxes create for their own use (compared lower-case).
 SYSTEM_DIRS = frozenset(

@@ -16,8 +16,8 @@ from xml.sax.saxutils import escape
 
 from PIL import Image
 
-from lookalike.core.catalog import Catalog
-from lookalike.core.deletion import Plan
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.removal.deletion import Plan
 
 _IFD_GPS = 0x8825
 _LAT_REF, _LAT, _LON_REF, _LON, _ALT_REF, _ALT = 1, 2, 3, 4, 5, 6

@@ -38,8 +38,8 @@ from typing import Literal, get_args
 from sqlalchemy import delete, or_, select, tuple_
 from sqlalchemy.orm import aliased
 
-from lookalike.core.catalog import Catalog
-from lookalike.core.schema import Decision, File
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.catalog.schema import Decision, File
 
 DecisionKind = Literal["not_duplicate", "not_similar"]
 DECISION_KINDS: tuple[str, ...] = get_args(DecisionKind)

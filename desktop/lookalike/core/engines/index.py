@@ -36,10 +36,10 @@ import onnxruntime  # noqa: F401  (before usearch: the other order crashes in li
 from sqlalchemy import func, select
 from usearch.index import BatchMatches, Index
 
-from lookalike.core import projection as compact
-from lookalike.core.catalog import Catalog, CatalogError, nearly_full
-from lookalike.core.projection import Projection
-from lookalike.core.schema import Embedding, File
+from lookalike.core.engines import projection as compact
+from lookalike.core.catalog.store import Catalog, CatalogError, nearly_full
+from lookalike.core.engines.projection import Projection
+from lookalike.core.catalog.schema import Embedding, File
 
 DTYPE = "i8"
 CONNECTIVITY = 32

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from lookalike.core.catalog import Catalog
-from lookalike.core.embedder import Embedder
-from lookalike.core.images import ImageError, decode
-from lookalike.core.index import open_index
-from lookalike.core.schema import File
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.scan.images import ImageError, decode
+from lookalike.core.engines.index import open_index
+from lookalike.core.catalog.schema import File
 
 #: Cosine below which a search result is not called a match: search always ranks
 #: something first, even for a photo of nothing in the library. Measured with

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lookalike.core.graph import KnnGraph, Measure
-from lookalike.core.proof import Verdict
+from lookalike.core.matching.graph import KnnGraph, Measure
+from lookalike.core.matching.proof import Verdict
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,8 +30,8 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image
 
-from lookalike.core.images import ImageError, decode, open_upright
-from lookalike.core.structure import SIDE, signature
+from lookalike.core.scan.images import ImageError, decode, open_upright
+from lookalike.core.matching.structure import SIDE, signature
 
 
 class FileLike(Protocol):

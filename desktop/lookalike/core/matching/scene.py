@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lookalike.core.projection import Projection
+from lookalike.core.engines.projection import Projection
 
 #: Principal axes kept (64 to 128 measured alike on real photos; fewer is cheaper).
 DIMS = 64

@@ -23,12 +23,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from lookalike.core import trash
-from lookalike.core.catalog import Catalog
-from lookalike.core.deletion import root_problem, scanned_roots
-from lookalike.core.filemove import is_inside, move_file
-from lookalike.core.hashing import full_hash
-from lookalike.core.journal import (
+from lookalike.core.removal import trash
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.removal.deletion import root_problem, scanned_roots
+from lookalike.core.removal.filemove import is_inside, move_file
+from lookalike.core.scan.hashing import full_hash
+from lookalike.core.removal.journal import (
     UNDONE,
     EntryReport,
     batch_lock,

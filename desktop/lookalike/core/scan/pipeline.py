@@ -46,19 +46,19 @@ from pathlib import Path
 
 import numpy as np
 
-from lookalike.core.catalog import Catalog, FileRecord, KnownFile, Location
-from lookalike.core.decodepool import DeadlinePool, Task
-from lookalike.core.discovery import FoundFile, walk
-from lookalike.core.embedder import Embedder
-from lookalike.core.hashing import full_hash, partial_hash
-from lookalike.core.images import ImageError, ImageInfo, Resize, decode
-from lookalike.core.graph import open_graph
-from lookalike.core.index import index_saved, open_index
+from lookalike.core.catalog.store import Catalog, FileRecord, KnownFile, Location
+from lookalike.core.scan.decodepool import DeadlinePool, Task
+from lookalike.core.scan.discovery import FoundFile, walk
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.scan.hashing import full_hash, partial_hash
+from lookalike.core.scan.images import ImageError, ImageInfo, Resize, decode
+from lookalike.core.matching.graph import open_graph
+from lookalike.core.engines.index import index_saved, open_index
 from lookalike.core.paths import thumbnail_dir
-from lookalike.core.progress import ProgressCallback, ProgressMeter, ScanProgress
-from lookalike.core.proof import detail
-from lookalike.core.shot import Shot, measure
-from lookalike.core.structure import signature
+from lookalike.core.scan.progress import ProgressCallback, ProgressMeter, ScanProgress
+from lookalike.core.matching.proof import detail
+from lookalike.core.review.shot import Shot, measure
+from lookalike.core.matching.structure import signature
 
 __all__ = ["DECODE_TIMEOUT", "ScanProgress", "ScanReport", "Scanner"]
 

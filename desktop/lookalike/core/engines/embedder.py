@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 import onnxruntime as ort
 
-from lookalike.core.manifest import ModelManifest
+from lookalike.core.engines.manifest import ModelManifest
 
 Device = Literal["auto", "cpu", "cuda"]
 CUDA = "CUDAExecutionProvider"

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from urllib.parse import unquote
 
-from lookalike.core.filemove import is_inside, move_file
+from lookalike.core.removal.filemove import is_inside, move_file
 
 CAN_RESTORE = sys.platform not in ("darwin", "win32")
 CANNOT_RESTORE_REASON = (

@@ -36,16 +36,16 @@ from typing import Literal, get_args
 
 import numpy as np
 
-from lookalike.core.catalog import Catalog
+from lookalike.core.catalog.store import Catalog
 from lookalike.core.config import Settings, load_settings
-from lookalike.core.decisions import KeeperChoices, excluded_pairs, keeper_choices
-from lookalike.core.graph import BURST_STRUCTURE, FLOOR, KnnGraph, open_graph
-from lookalike.core.grouping import Group, star_groups
-from lookalike.core.identical import find_identical
-from lookalike.core.keeprules import Evidence, choose_keeper, human_bytes
-from lookalike.core.proof import Verdict
-from lookalike.core.schema import File
-from lookalike.core.shot import best_shot
+from lookalike.core.review.decisions import KeeperChoices, excluded_pairs, keeper_choices
+from lookalike.core.matching.graph import BURST_STRUCTURE, FLOOR, KnnGraph, open_graph
+from lookalike.core.matching.grouping import Group, star_groups
+from lookalike.core.matching.identical import find_identical
+from lookalike.core.review.keeprules import Evidence, choose_keeper, human_bytes
+from lookalike.core.matching.proof import Verdict
+from lookalike.core.catalog.schema import File
+from lookalike.core.review.shot import best_shot
 
 Kind = Literal["identical", "duplicate", "burst", "similar"]
 KINDS: tuple[str, ...] = get_args(Kind)

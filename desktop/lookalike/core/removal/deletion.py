@@ -37,11 +37,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Literal, get_args
 
-from lookalike.core import trash
-from lookalike.core.catalog import Catalog
-from lookalike.core.filemove import free_name, is_inside, move_file, sync_dir
-from lookalike.core.hashing import full_hash, partial_hash
-from lookalike.core.journal import (
+from lookalike.core.removal import trash
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.removal.filemove import free_name, is_inside, move_file, sync_dir
+from lookalike.core.scan.hashing import full_hash, partial_hash
+from lookalike.core.removal.journal import (
     DONE,
     DeletionError,
     EntryReport,
@@ -52,7 +52,7 @@ from lookalike.core.journal import (
     recover_locked,
     set_batch_status,
 )
-from lookalike.core.schema import File
+from lookalike.core.catalog.schema import File
 
 Mode = Literal["trash", "quarantine", "permanent"]
 MODES: tuple[str, ...] = get_args(Mode)

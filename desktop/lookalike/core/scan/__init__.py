@@ -1,0 +1,2 @@
+"""Scanning: walking folders, decoding images safely, hashing and the resumable
+pipeline that feeds the catalog."""
