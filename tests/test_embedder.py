@@ -12,7 +12,7 @@ import pytest
 
 from lookalike.core.embedder import CPU, CUDA, Embedder, EmbedderError
 from lookalike.core.images import decode
-from lookalike.core.manifest import ManifestError, ModelManifest, file_sha256, load_manifest
+from lookalike.core.manifest import ManifestError, ModelManifest, default_manifest_path, file_sha256, load_manifest
 
 
 def test_onnx_file_matches_manifest_checksum(manifest: ModelManifest) -> None:
@@ -59,6 +59,21 @@ def test_copies_are_closer_than_other_photos(embedder: Embedder, samples: Path) 
     v = embedder.embed([decode(samples / n, embedder.input_size).pixels for n in names])
     assert v[0] @ v[1] > v[0] @ v[2] + 0.3
     assert v[2] @ v[3] > v[2] @ v[1] + 0.3
+
+
+def test_shipped_lite2_search_model_is_intact_and_keeps_copies_closest(samples: Path) -> None:
+    """The alternative model (models/README.md, "efficientnet_lite2"): another file, size and
+    pooling than the default, loaded by name as `--model efficientnet_lite2` does."""
+    lite2 = load_manifest(default_manifest_path("efficientnet_lite2"))
+    assert file_sha256(lite2.file) == lite2.sha256
+    assert lite2.dim == 1280 and lite2.input_size == (384, 384)
+    embedder = Embedder(lite2, device="cpu")
+    names = ["chelsea.jpg", "copies/chelsea_small.jpg", "coffee.jpg", "copies/coffee_cropped.jpg"]
+    v = embedder.embed([decode(samples / n, embedder.input_size).pixels for n in names], batch_size=2)
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert v[0] @ v[1] > v[0] @ v[2] + 0.3
+    assert v[2] @ v[3] > v[2] @ v[1] + 0.3
+    np.testing.assert_allclose(embedder.embed([decode(samples / names[0], embedder.input_size).pixels])[0], v[0], atol=1e-4)
 
 
 def _write_manifest(source: ModelManifest, folder: Path, **changes: object) -> Path:
