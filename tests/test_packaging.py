@@ -24,6 +24,7 @@ import pytest
 
 from lookalike import __version__
 from lookalike.core import selftest
+from lookalike.core.engines.manifest import DEFAULT_MODEL
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGING = REPO / "packaging"
@@ -141,7 +142,7 @@ def test_gui_launcher_does_not_search_for_its_own_path(qapp, qtbot, tmp_path: Pa
 def test_selftest_fails_with_a_reason_when_the_model_is_wrong(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     models = tmp_path / "models"
     shutil.copytree(REPO / "models", models, ignore=shutil.ignore_patterns("*.py"))
-    onnx = next(models.glob("*.onnx"))
+    onnx = models / f"{DEFAULT_MODEL}.onnx"  # the one the self-test loads
     onnx.write_bytes(onnx.read_bytes()[:-1] + b"\0")
     monkeypatch.setenv("LOOKALIKE_MODELS_DIR", str(models))
     checks: list[selftest.Check] = []
