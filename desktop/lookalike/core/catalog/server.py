@@ -73,7 +73,7 @@ def cache_folder(url: URL) -> Path:
     Keyed by the URL without its password, so that changing a password keeps the cache
     and two databases (or servers) never share one.
     """
-    key = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    key = url._replace(drivername="postgresql", password=None).render_as_string(hide_password=False)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return Path(platformdirs.user_cache_dir("lookalike", appauthor=False)) / "catalogs" / digest
 
