@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,12 +21,12 @@ from lookalike.cli import main
 from lookalike.core.catalog import server
 from lookalike.core.catalog.schema import SCHEMA_VERSION, Batch, Decision, File, JournalEntry, Meta
 from lookalike.core.catalog.store import Catalog, CatalogError
-from lookalike.core.removal.journal import DELETION_RUNNING
+from lookalike.core.removal.journal import DELETION_RUNNING, DeletionError, batch_lock
 from lookalike.core.review.decisions import pairs_of
 from postgres import PASSWORD, Server
 from test_deletion import add_photos
 
-GROUPS = 24
+GROUPS = 60
 _REMEMBER = """
 import random, sys
 from lookalike.core.catalog.store import Catalog
@@ -39,6 +40,15 @@ with Catalog(location) as catalog:
 print(added)
 """
 
+#: The CLI, started when the file argv[1] appears: both processes act in the same instant.
+_AT_ONCE = """
+import os, sys, time
+from lookalike.cli import main
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.002)
+sys.exit(main(sys.argv[2:]))
+"""
+
 
 def _machine(tmp_path: Path, name: str) -> dict[str, str]:
     """The environment of a process on its own machine: its own home, cache and trash."""
@@ -50,12 +60,16 @@ def _machine(tmp_path: Path, name: str) -> dict[str, str]:
     }
 
 
-def _both(tmp_path: Path, *commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
-    """Start every command at once, each as its own machine, and wait for all."""
+def _both(tmp_path: Path, *commands: list[str], go: Path | None = None) -> list[subprocess.CompletedProcess[str]]:
+    """Start every command at once, each as its own machine, and wait for all (`go`: the file
+    `_AT_ONCE` waits for, created once every process has had the time to import)."""
     started = [
         subprocess.Popen(command, env=_machine(tmp_path, f"m{n}"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for n, command in enumerate(commands)
     ]
+    if go is not None:
+        time.sleep(4)
+        go.touch()
     finished = []
     for process in started:
         out, err = process.communicate(timeout=300)
@@ -90,12 +104,16 @@ def test_two_dedupes_applied_at_once_remove_each_picture_once(catalog_location: 
         contents[f"g{n:02}.jpg"] = contents[f"sub/g{n:02} copy.jpg"] = bytes([n]) * (1000 + n)
     with Catalog(catalog_location) as catalog:
         add_photos(catalog, photos, contents)
-    dedupe = [sys.executable, "-m", "lookalike", "--catalog", str(catalog_location), "dedupe", "--kind", "identical", "--json"]
+    go = tmp_path / "go"
+    dedupe = [
+        sys.executable, "-c", _AT_ONCE, str(go), "--catalog", str(catalog_location), "dedupe", "--kind", "identical", "--json"
+    ]
     # The two people disagree: one keeps the short names, the other the copies in sub/.
     runs = _both(
         tmp_path,
         [*dedupe, "--apply", "--mode", f"quarantine:{tmp_path / 'Q1'}"],
         [*dedupe, "--prefer", str(photos / "sub"), "--apply", "--mode", f"quarantine:{tmp_path / 'Q2'}"],
+        go=go,
     )
     for run in runs:  # each either ran its batch or was told, in one line, that the other was running
         assert run.returncode == 0 or DELETION_RUNNING in run.stderr, run.stderr
@@ -164,7 +182,8 @@ def test_a_newer_or_foreign_database_is_refused_untouched(postgres: Server) -> N
     assert tables == ["invoices"]
 
 
-def test_two_processes_cannot_scan_one_server_catalog_at_once(postgres: Server) -> None:
+def test_two_connections_cannot_scan_or_delete_one_server_catalog_at_once(postgres: Server) -> None:
+    """The locks are the server's: two machines (two connections) never hold one together."""
     url = postgres.database()
     with Catalog(url) as first, Catalog(url) as second:
         with first.scan_lock():
@@ -172,6 +191,12 @@ def test_two_processes_cannot_scan_one_server_catalog_at_once(postgres: Server) 
                 with second.scan_lock():
                     pass
         with second.scan_lock():  # released with the block
+            pass
+        with batch_lock(first):
+            with pytest.raises(DeletionError, match=DELETION_RUNNING):
+                with batch_lock(second):
+                    pass
+        with batch_lock(second):
             pass
 
 
