@@ -4,7 +4,8 @@
 
 FOLDER defaults to the devset, copied to a temporary folder (the review removes files).
 Without --url a throwaway server is started as the tests start theirs (tests/postgres.py:
-Debian's postgresql package, a temporary folder, a loopback port), so the server runs on
+Debian's postgresql package, a temporary folder, a loopback port; fsync on, as a real
+server runs, and SQLite keeps its own synchronous=NORMAL), so the server runs on
 the same machine: the figures compare the two catalogs' own costs, without network latency.
 
 - scan: a cold scan through the app's `Scanner` (2 decode workers), index and graph included;
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(datasets.REPO / "tests"))
         from postgres import start_server
 
-        server = start_server()
+        server = start_server(durable=True)
         if isinstance(server, str):
             print(f"cannot start a PostgreSQL server: {server}", file=sys.stderr)
             return 2

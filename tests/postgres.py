@@ -49,6 +49,8 @@ class Server:
     folder: Path
     port: int
     as_root: bool
+    #: fsync on, as a real server runs (the benchmark); the tests turn it off to save time.
+    durable: bool = False
     _numbers: itertools.count = itertools.count(1)
 
     def _run(self, *command: str) -> None:
@@ -80,7 +82,8 @@ class Server:
         )
         self._run(
             str(self.bin / "pg_ctl"), "-D", str(data), "-l", str(self.folder / "log"), "-w", "-t", "60",
-            "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder} -c fsync=off", "start",
+            "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder}" + ("" if self.durable else " -c fsync=off"),
+            "start",
         )
 
     def stop(self) -> None:
@@ -90,7 +93,7 @@ class Server:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start_server() -> Server | str:
+def start_server(durable: bool = False) -> Server | str:
     """A started server, or why none can start (the reason a test skips with)."""
     folder = server_bin()
     if folder is None:
@@ -100,6 +103,6 @@ def start_server() -> Server | str:
     except ImportError:
         return "psycopg is not installed (pip install -e '.[postgres]')"
     as_root = os.geteuid() == 0
-    server = Server(folder, Path(tempfile.mkdtemp(prefix="lookalike-pg-")), _free_port(), as_root)
+    server = Server(folder, Path(tempfile.mkdtemp(prefix="lookalike-pg-")), _free_port(), as_root, durable)
     server.start()
     return server

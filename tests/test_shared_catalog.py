@@ -239,3 +239,15 @@ def test_devset_groups_and_verdicts_are_the_same_from_postgresql(
     from_sqlite, from_postgresql = answers
     assert sum(len(groups) for groups in from_sqlite.values()) > 20  # the devset's groups, not an empty answer
     assert from_postgresql == from_sqlite
+
+
+def test_the_cli_scans_into_a_server_catalog(postgres: Server, samples: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = postgres.database()
+    assert main(["--catalog", url, "scan", str(samples), "--json"]) == 0
+    scanned = json.loads(capsys.readouterr().out)
+    assert scanned["catalog"] == url.replace(PASSWORD, "***") and scanned["embedded"] == 10
+    assert main(["--catalog", url, "stats", "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["catalog"] == scanned["catalog"] and stats["catalog_bytes"] > 0
+    assert main(["--catalog", url, "duplicates", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["groups"]) == 4  # as from a SQLite catalog (README's demo)
