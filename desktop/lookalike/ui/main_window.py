@@ -511,7 +511,9 @@ class MainWindow(QMainWindow):
                 except CatalogError as exc:
                     QMessageBox.warning(self, "Cannot open catalog", str(exc))
                 else:
-                    app_settings().setValue("catalog", str(new_catalog))
+                    # A file as resolved; a server's URL as typed (its shown location hides the password).
+                    catalog = self.session.catalog
+                    app_settings().setValue("catalog", str(new_catalog) if catalog.on_server else catalog.location)
                     self.library.set_folders(None)
             self.session.apply_settings(dialog.result_settings())
         dialog.deleteLater()
