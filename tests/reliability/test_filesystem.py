@@ -217,10 +217,12 @@ def test_stored_text_escaping_is_reversible_and_prefix_preserving(record) -> Non
     @settings(max_examples=300, deadline=None, derandomize=True, database=None)
     @given(any_text, any_text)
     def check(head: str, tail: str) -> None:
-        stored = sqltext.escape(head + tail)
-        stored.encode("utf-8")  # what sqlite3 must be able to bind
-        assert sqltext.unescape(stored) == head + tail
-        assert stored == sqltext.escape(head) + sqltext.escape(tail)  # "under this folder" ranges still work
+        for how in (sqltext.LOCAL, sqltext.SERVER):
+            stored = sqltext.escape(head + tail, how)
+            stored.encode("utf-8")  # what sqlite3 and psycopg must be able to bind
+            assert how is sqltext.LOCAL or "\x00" not in stored  # PostgreSQL text holds no NUL
+            assert sqltext.unescape(stored, how) == head + tail
+            assert stored == sqltext.escape(head, how) + sqltext.escape(tail, how)  # "under this folder" ranges still work
         cases.append(None)
 
     check()
