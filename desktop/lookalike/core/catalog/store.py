@@ -561,13 +561,9 @@ class Catalog:
     def add_root(self, path: str) -> int:
         """The id of the scanned folder `path`, registering it the first time."""
         with self.session() as session:
-            found = session.scalar(select(Root.id).where(Root.path == path))
-            if found is not None:
-                return found
-            root = Root(path=path, added_at=time.time())
-            session.add(root)
-            session.flush()
-            return root.id
+            # Insert-if-absent in one statement: two machines adding one folder at once both get its id.
+            self.insert_new(session, Root.__table__, [{"path": path, "added_at": time.time()}])
+            return int(session.scalar(select(Root.id).where(Root.path == path)))
 
     def roots(self) -> list[Root]:
         """Every registered folder, by path."""
