@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from lookalike.core.engines.embedder import Embedder  # noqa: E402
 from lookalike.core.engines.manifest import ModelManifest, default_manifest_path, load_manifest  # noqa: E402
 from lookalike.core.paths import resources_dir  # noqa: E402
+
+from postgres import Server, start_server  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 DEVSET = Path(os.environ.get("LOOKALIKE_DEVSET", REPO.parent / "shared" / "data" / "devset")).resolve()
@@ -28,6 +31,26 @@ def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.delenv("LOOKALIKE_CATALOG", raising=False)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Server]:
+    """A real PostgreSQL server for the whole run (tests/postgres.py); skips only where none is installed."""
+    server = start_server()
+    if isinstance(server, str):
+        pytest.skip(server)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalog_location(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Where a test's catalog lives: a SQLite file, then an empty database on the test server."""
+    if request.param == "sqlite":
+        return tmp_path / "catalog.sqlite"
+    return request.getfixturevalue("postgres").database()
 
 
 @pytest.fixture(scope="session")

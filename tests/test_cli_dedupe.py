@@ -17,14 +17,14 @@ from lookalike.core.removal.sidecar import merge_metadata, read_gps, sidecar_pat
 from exif_photos import gps_photo
 from test_deletion import add_photos
 
-Library = tuple[Path, dict[str, int]]
+Library = tuple[Path | str, dict[str, int]]
 Capture = pytest.CaptureFixture[str]
 
 
 @pytest.fixture
-def library(tmp_path: Path) -> Library:
+def library(tmp_path: Path, catalog_location: Path | str) -> Library:
     """A catalog with one group of identical copies under Photos/ (and one lone photo)."""
-    catalog_path = tmp_path / "catalog.sqlite"
+    catalog_path = catalog_location
     with Catalog(catalog_path) as catalog:
         ids = add_photos(
             catalog,
@@ -34,11 +34,11 @@ def library(tmp_path: Path) -> Library:
     return catalog_path, ids
 
 
-def cli(catalog_path: Path, *argv: str) -> int:
+def cli(catalog_path: Path | str, *argv: str) -> int:
     return main(["--catalog", str(catalog_path), *argv])
 
 
-def cli_json(capsys: Capture, catalog_path: Path, *argv: str) -> dict:
+def cli_json(capsys: Capture, catalog_path: Path | str, *argv: str) -> dict:
     capsys.readouterr()
     assert cli(catalog_path, *argv, "--json") == 0
     return json.loads(capsys.readouterr().out)

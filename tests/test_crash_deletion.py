@@ -39,17 +39,27 @@ CHILD = textwrap.dedent(
 )
 
 
-def done_rows(catalog_path: Path) -> int:
+def peek(catalog_location: Path | str, query: str) -> list[tuple]:
     """Read-only peek (opening a Catalog would write to it while the child works)."""
-    with closing(sqlite3.connect(f"file:{catalog_path}?mode=ro", uri=True, timeout=10)) as db:
-        return db.execute("SELECT count(*) FROM journal WHERE state = 'done'").fetchone()[0]
+    if isinstance(catalog_location, str):  # a PostgreSQL catalog (tests/postgres.py)
+        import psycopg
+
+        with psycopg.connect(catalog_location) as db:
+            return db.execute(query).fetchall()
+    with closing(sqlite3.connect(f"file:{catalog_location}?mode=ro", uri=True, timeout=10)) as db:
+        return db.execute(query).fetchall()
+
+
+def done_rows(catalog_location: Path | str) -> int:
+    return peek(catalog_location, "SELECT count(*) FROM journal WHERE state = 'done'")[0][0]
 
 
 @pytest.mark.parametrize("mode", ["quarantine", "trash"])
-def test_sigkill_mid_batch_loses_nothing(tmp_path: Path, mode: str) -> None:
+def test_sigkill_mid_batch_loses_nothing(tmp_path: Path, mode: str, catalog_location: Path | str) -> None:
+    """Killed mid-batch, on SQLite or on a server (whose advisory lock dies with the process)."""
     if mode == "trash" and sys.platform in ("darwin", "win32"):
         pytest.skip("freedesktop trash only")
-    catalog_path = tmp_path / "catalog.sqlite"
+    catalog_path = catalog_location
     with Catalog(catalog_path) as catalog:
         ids = add_photos(catalog, tmp_path / "Photos", {f"p{n:03}.jpg": b"photo %d" % n * 500 for n in range(300)})
     hashes = {name: full_hash(tmp_path / "Photos" / name) for name in ids}
@@ -155,18 +165,17 @@ UNDO_CHILD = textwrap.dedent(
 )
 
 
-def journal_states(catalog_path: Path) -> list[str]:
+def journal_states(catalog_location: Path | str) -> list[str]:
     """Read-only peek at the journal while the child holds it."""
-    with closing(sqlite3.connect(f"file:{catalog_path}?mode=ro", uri=True, timeout=10)) as db:
-        return [state for (state,) in db.execute("SELECT state FROM journal ORDER BY id")]
+    return [state for (state,) in peek(catalog_location, "SELECT state FROM journal ORDER BY id")]
 
 
 @pytest.mark.parametrize("pause", ["before", "after"])
 @pytest.mark.parametrize("mode", ["quarantine", "trash"])
-def test_sigkill_mid_undo_loses_nothing(tmp_path: Path, mode: str, pause: str) -> None:
+def test_sigkill_mid_undo_loses_nothing(tmp_path: Path, mode: str, pause: str, catalog_location: Path | str) -> None:
     if mode == "trash" and sys.platform in ("darwin", "win32"):
         pytest.skip("freedesktop trash only")
-    catalog_path, photos = tmp_path / "catalog.sqlite", tmp_path / "Photos"
+    catalog_path, photos = catalog_location, tmp_path / "Photos"
     with Catalog(catalog_path) as catalog:
         ids = add_photos(catalog, photos, {f"p{n}.jpg": b"photo %d" % n * 500 for n in range(8)})
     hashes = {name: full_hash(photos / name) for name in ids}

@@ -19,19 +19,19 @@ from lookalike.core.catalog.schema import File
 
 
 @pytest.fixture
-def catalog(tmp_path: Path) -> Catalog:
-    catalog = Catalog(tmp_path / "catalog.sqlite")
+def catalog(catalog_location: Path | str) -> Catalog:
+    catalog = Catalog(catalog_location)
     with catalog.session() as session:
         session.add_all(File(id=i, path=f"/p/{i}.jpg", size=1, mtime_ns=0) for i in range(1, 6))
     yield catalog
     catalog.close()
 
 
-def test_group_verdict_stores_every_pair_and_survives_reopen(catalog: Catalog) -> None:
+def test_group_verdict_stores_every_pair_and_survives_reopen(catalog: Catalog, catalog_location: Path | str) -> None:
     assert remember(catalog, [3, 1, 2], "not_duplicate") == 3
     assert remember(catalog, [1, 2], "not_duplicate") == 0  # already known
     catalog.close()
-    with Catalog(catalog.path) as reopened:
+    with Catalog(catalog_location) as reopened:
         assert excluded_pairs(reopened, "not_duplicate") == {(1, 2), (1, 3), (2, 3)}
         assert excluded_pairs(reopened, "not_similar") == set()
 

@@ -48,8 +48,8 @@ def add_photos(catalog: Catalog, root: Path, contents: dict[str, bytes]) -> dict
 
 
 @pytest.fixture
-def catalog(tmp_path: Path) -> Iterator[Catalog]:
-    with Catalog(tmp_path / "catalog.sqlite") as catalog:
+def catalog(catalog_location: Path | str) -> Iterator[Catalog]:
+    with Catalog(catalog_location) as catalog:
         yield catalog
 
 

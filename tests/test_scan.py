@@ -35,8 +35,8 @@ SAMPLES = resources_dir() / "samples"
 
 
 @pytest.fixture
-def catalog(tmp_path: Path):
-    with Catalog(tmp_path / "catalog.sqlite") as opened:
+def catalog(catalog_location: Path | str):
+    with Catalog(catalog_location) as opened:
         yield opened
 
 

@@ -23,6 +23,7 @@ from lookalike.ui.main_window import MainWindow
 from lookalike.ui.settings_dialog import SettingsDialog
 
 from gui_helpers import drop_files, scan, wait_idle
+from postgres import PASSWORD
 
 pytestmark = pytest.mark.gui
 
@@ -210,7 +211,7 @@ def test_paste_image_searches(qtbot, window: MainWindow, samples: Path) -> None:
 
 
 def test_settings_show_provider_and_apply(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    dialog = SettingsDialog(window.session, window.session.catalog.path, window)
+    dialog = SettingsDialog(window.session, window.session.catalog.location, window)
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: "ExecutionProvider" in dialog.provider.text(), timeout=30_000)
     assert dialog.provider.text().split()[0] in {"CPU", "NVIDIA"}
@@ -254,3 +255,18 @@ def test_devset_end_to_end(qtbot, window: MainWindow, devset_copy: Path, truth: 
     check_compare_delete_undo(qtbot, window, confirm, monkeypatch)
     members = truth["groups"][3]
     check_drop_finds(qtbot, window, derived_query(devset_copy / members[0], tmp_path / "query"), {Path(m).name for m in members})
+
+
+def test_settings_open_a_postgresql_catalog_without_showing_its_password(qtbot, window: MainWindow, postgres) -> None:  # type: ignore[no-untyped-def]
+    url = postgres.database()
+    dialog = SettingsDialog(window.session, window.session.catalog.location, window)
+    qtbot.addWidget(dialog)
+    assert not dialog.catalog_changed()
+    dialog.catalog.setText(f"  {url} ")
+    assert dialog.catalog_changed() and dialog.catalog_location() == url  # a URL, not a folded Path
+    window.session.open_catalog(dialog.catalog_location())
+    assert window.session.catalog.on_server
+    reopened = SettingsDialog(window.session, window.session.catalog.location, window)
+    qtbot.addWidget(reopened)
+    assert PASSWORD not in reopened.catalog.text() and not reopened.catalog_changed()
+    assert PASSWORD not in about_text(window.session)

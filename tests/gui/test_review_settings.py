@@ -85,7 +85,7 @@ def test_keep_rule_order_and_preferred_folders_decide_the_keeper(qtbot, window: 
     assert saved.keep_rules[:2] == ["resolution", "preferred_folder"] == window.session.settings.keep_rules[:2]
     assert keeper_beside(window, "chelsea_small.jpg") == "chelsea.jpg"
 
-    reopened = SettingsDialog(window.session, window.session.catalog.path, window)
+    reopened = SettingsDialog(window.session, window.session.catalog.location, window)
     qtbot.addWidget(reopened)
     assert rule_names(reopened)[: len(saved.keep_rules)] == saved.keep_rules
     assert reopened.preferred.item(0).text() == os.path.realpath(copies)

@@ -183,10 +183,10 @@ def test_file_names_that_are_not_utf8_are_stored_and_removed_by_their_real_path(
 _NAME_BYTES = st.binary(min_size=1, max_size=40).map(lambda b: b.replace(b"/", b"_").replace(b"\0", b"_"))
 
 
-def test_any_file_name_round_trips_through_the_catalog(tmp_path: Path, record) -> None:  # type: ignore[no-untyped-def]
-    """Random byte strings as file names, stored and found again under their folder"""
+def test_any_file_name_round_trips_through_the_catalog(catalog_location: Path | str, record) -> None:  # type: ignore[no-untyped-def]
+    """Random byte strings as file names, stored and found again under their folder (SQLite and PostgreSQL)"""
     cases: list[int] = []
-    with Catalog(tmp_path / "catalog.sqlite") as catalog:
+    with Catalog(catalog_location) as catalog:
         root = os.fsdecode(b"/photos/\xff\xfe")
         root_id = catalog.add_root(root)
 
@@ -205,7 +205,8 @@ def test_any_file_name_round_trips_through_the_catalog(tmp_path: Path, record) -
             cases.append(len(names))
 
         check()
-    record("file system", "random byte strings as file names (hypothesis): store, range query, read back",
+    record("file system", "random byte strings as file names (hypothesis): store, range query, read back"
+           + (" on PostgreSQL" if catalog.on_server else ""),
            sum(cases), "every name read back exactly as stored, and found under its folder")
 
 
@@ -217,10 +218,12 @@ def test_stored_text_escaping_is_reversible_and_prefix_preserving(record) -> Non
     @settings(max_examples=300, deadline=None, derandomize=True, database=None)
     @given(any_text, any_text)
     def check(head: str, tail: str) -> None:
-        stored = sqltext.escape(head + tail)
-        stored.encode("utf-8")  # what sqlite3 must be able to bind
-        assert sqltext.unescape(stored) == head + tail
-        assert stored == sqltext.escape(head) + sqltext.escape(tail)  # "under this folder" ranges still work
+        for how in (sqltext.LOCAL, sqltext.SERVER):
+            stored = sqltext.escape(head + tail, how)
+            stored.encode("utf-8")  # what sqlite3 and psycopg must be able to bind
+            assert how is sqltext.LOCAL or "\x00" not in stored  # PostgreSQL text holds no NUL
+            assert sqltext.unescape(stored, how) == head + tail
+            assert stored == sqltext.escape(head, how) + sqltext.escape(tail, how)  # "under this folder" ranges still work
         cases.append(None)
 
     check()

@@ -16,7 +16,7 @@ from lookalike.core.config import Settings, load_settings
 from lookalike.core.engines import manifest
 from lookalike.core.display import shown
 from lookalike.core.engines.manifest import ManifestError, ModelManifest
-from lookalike.core.paths import default_catalog_path
+from lookalike.core.paths import catalog_location, default_catalog_path
 
 
 class CommandError(Exception):
@@ -34,8 +34,8 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
 def open_catalog(args: argparse.Namespace, create: bool = False) -> Catalog:
     """The catalog of --catalog (else the default one). Only `create=True` (scan) starts a new
     one: any other verb given a mistyped path says so instead of working on an empty catalog."""
-    path = Path(args.catalog) if getattr(args, "catalog", None) else default_catalog_path()
-    if not create and not path.expanduser().exists():
+    path = catalog_location(args.catalog) if getattr(args, "catalog", None) else default_catalog_path()
+    if not create and isinstance(path, Path) and not path.exists():
         raise CommandError(f"no catalog at {path}; check --catalog, or create one with `lookalike scan FOLDER`")
     try:
         with warnings.catch_warnings():

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     with open_catalog(args, create=True) as catalog:
         report = scan_roots(catalog, roots, args)
         if args.json:
-            print_json({**report.to_dict(), "catalog": str(catalog.path)})
+            print_json({**report.to_dict(), "catalog": catalog.location})
         else:
             _print_summary(report)
     return 130 if report.cancelled else 0

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     model_id = manifest_for(args.model).model_id
     with open_catalog(args) as catalog:
         data = {
-            "catalog": str(catalog.path),
+            "catalog": catalog.location,
             "catalog_bytes": catalog.size_bytes(),
             "files": catalog.status_counts(),
             "model_id": model_id,

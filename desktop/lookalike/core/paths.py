@@ -13,6 +13,8 @@ from pathlib import Path
 
 import platformdirs
 
+from lookalike.core.catalog.server import is_url
+
 APP_NAME = "Lookalike"
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
@@ -58,7 +60,13 @@ def thumbnail_dir() -> Path:
     return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)) / "thumbnails"
 
 
-def default_catalog_path() -> Path:
-    """The catalog file: `LOOKALIKE_CATALOG` wins, else the user data dir."""
+def catalog_location(text: str) -> Path | str:
+    """A catalog location as a person typed it: a `postgresql://` URL stays text (a Path would
+    fold its "//"), anything else is a file path."""
+    return text.strip() if is_url(text) else Path(text.strip()).expanduser()
+
+
+def default_catalog_path() -> Path | str:
+    """The catalog: `LOOKALIKE_CATALOG` (a file or a server's URL) wins, else the user data dir."""
     override = os.environ.get("LOOKALIKE_CATALOG")
-    return Path(override) if override else data_dir() / "catalog.sqlite"
+    return catalog_location(override) if override else data_dir() / "catalog.sqlite"

@@ -23,7 +23,7 @@ def about_text(session: Session) -> str:
         f"<tr><td>onnxruntime</td><td>{onnxruntime.__version__}</td></tr>"
         f"<tr><td>Model</td><td>{session.model_id}</td></tr>"
         f"<tr><td>Runs on</td><td>{provider}</td></tr>"
-        f"<tr><td>Catalog</td><td>{session.catalog.path}</td></tr>"
+        f"<tr><td>Catalog</td><td>{session.catalog.location}</td></tr>"
         "</table>"
     )
 

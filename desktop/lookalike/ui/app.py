@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from lookalike import __version__
 from lookalike.core.catalog.store import CatalogError
-from lookalike.core.paths import default_catalog_path, resources_dir
+from lookalike.core import paths
+from lookalike.core.paths import resources_dir
 from lookalike.ui.main_window import MainWindow, app_settings
 from lookalike.ui.preflight import warn_if_missing
 from lookalike.ui.theme import use_system_theme
@@ -31,14 +32,14 @@ def app_icon() -> QIcon:
     return icon
 
 
-def catalog_location(explicit: str | None) -> Path:
+def catalog_location(explicit: str | None) -> Path | str:
     """`--catalog`, else $LOOKALIKE_CATALOG, else the one chosen in Settings, else the default."""
     if explicit:
-        return Path(explicit).expanduser()
+        return paths.catalog_location(explicit)
     chosen = app_settings().value("catalog")
     if chosen and not os.environ.get("LOOKALIKE_CATALOG"):
-        return Path(str(chosen))
-    return default_catalog_path()
+        return paths.catalog_location(str(chosen))
+    return paths.default_catalog_path()
 
 
 def create_app(argv: Sequence[str]) -> QApplication:

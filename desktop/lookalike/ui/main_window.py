@@ -73,7 +73,7 @@ def scan_work(session: Session, folders: list[str], pause: threading.Event):  # 
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, catalog_path: Path) -> None:
+    def __init__(self, catalog_path: Path | str) -> None:
         super().__init__()
         self.setWindowTitle("Lookalike")
         self.setAcceptDrops(True)
@@ -502,16 +502,18 @@ class MainWindow(QMainWindow):
     # --- dialogs ----------------------------------------------------------------------
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.session, self.session.catalog.path, self)
+        dialog = SettingsDialog(self.session, self.session.catalog.location, self)
         if dialog.exec():
-            new_catalog = dialog.catalog_path().resolve()
-            if new_catalog != self.session.catalog.path:
+            new_catalog = dialog.catalog_location()
+            if dialog.catalog_changed():
                 try:
                     self.session.open_catalog(new_catalog)
                 except CatalogError as exc:
                     QMessageBox.warning(self, "Cannot open catalog", str(exc))
                 else:
-                    app_settings().setValue("catalog", str(new_catalog))
+                    # A file as resolved; a server's URL as typed (its shown location hides the password).
+                    catalog = self.session.catalog
+                    app_settings().setValue("catalog", str(new_catalog) if catalog.on_server else catalog.location)
                     self.library.set_folders(None)
             self.session.apply_settings(dialog.result_settings())
         dialog.deleteLater()

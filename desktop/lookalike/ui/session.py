@@ -70,7 +70,7 @@ class Session(QObject):
     #: The photo tiles' side in pixels changed (View ▸ Larger / Smaller Thumbnails).
     tileSizeChanged = Signal(int)
 
-    def __init__(self, catalog_path: Path, settings: Settings | None = None, parent: QObject | None = None) -> None:
+    def __init__(self, catalog_path: Path | str, settings: Settings | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.settings = settings or load_settings()
         self.catalog = _open(catalog_path)
@@ -89,8 +89,8 @@ class Session(QObject):
     ) -> Job:
         return self.runner.start(work, on_done, on_error, on_progress)
 
-    def open_catalog(self, path: Path) -> None:
-        """Switch to another catalog file (settings dialog); raises CatalogError when unusable."""
+    def open_catalog(self, path: Path | str) -> None:
+        """Switch to another catalog (settings dialog); raises CatalogError when unusable."""
         catalog = _open(path)
         self.catalog.close()
         self.catalog = catalog
@@ -130,7 +130,7 @@ class Session(QObject):
         self.catalog.close()
 
 
-def _open(path: Path) -> Catalog:
+def _open(path: Path | str) -> Catalog:
     """A catalog whose deletion journal agrees with the disk after a crash (see journal.recover)."""
     catalog = Catalog(path)
     recover(catalog)

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from lookalike.core.review import keeprules
 from lookalike.core.config import Settings
-from lookalike.core.paths import models_dir
+from lookalike.core.paths import catalog_location, models_dir
 from lookalike.ui.review_actions import undoable
 from lookalike.ui.session import Session
 
@@ -117,9 +117,9 @@ def _path_row(edit: QLineEdit, browse: QPushButton) -> QWidget:
 
 
 class SettingsDialog(QDialog):
-    """Edits a copy of the settings; `result_settings()` and `catalog_path()` after Accept."""
+    """Edits a copy of the settings; `result_settings()` and `catalog_location()` after Accept."""
 
-    def __init__(self, session: Session, catalog_path: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, catalog: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Lookalike Settings")
         self.session = session
@@ -178,7 +178,9 @@ class SettingsDialog(QDialog):
         rules_box, preferred_box = self._keep_boxes(settings)
         deletion = self._deletion_box(settings)
 
-        self.catalog = QLineEdit(str(catalog_path))
+        self._shown_catalog = catalog
+        self.catalog = QLineEdit(catalog)
+        self.catalog.setToolTip("A catalog file, or a PostgreSQL server: postgresql://user:password@host/database")
         catalog_browse = QPushButton("Browse\u2026")
         catalog_browse.clicked.connect(self._choose_catalog)
         catalog_box = QGroupBox("Catalog")
@@ -359,8 +361,14 @@ class SettingsDialog(QDialog):
             preferred_folders=keeprules.normalise_folders(_texts(self.preferred)),
         )
 
-    def catalog_path(self) -> Path:
-        return Path(self.catalog.text().strip()).expanduser()
+    def catalog_location(self) -> Path | str:
+        """The catalog chosen: a file, or a `postgresql://` URL."""
+        return catalog_location(self.catalog.text())
+
+    def catalog_changed(self) -> bool:
+        """Whether another catalog was typed (a server's is shown with its password hidden:
+        left as it is, it stays the catalog open now)."""
+        return self.catalog.text().strip() != self._shown_catalog
 
     def accept(self) -> None:
         if self.quarantine.isChecked() and not self.quarantine_dir.text().strip():

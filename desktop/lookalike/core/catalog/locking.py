@@ -19,7 +19,7 @@ _PID_OFFSET = 16
 class LockHeld(Exception):
     """Another process (or another open catalog in this one) holds the lock."""
 
-    def __init__(self, path: Path, pid: int | None) -> None:
+    def __init__(self, path: Path | str, pid: int | None) -> None:
         super().__init__(f"{path} is locked by {'pid ' + str(pid) if pid else 'another process'}")
         self.path = path
         self.pid = pid

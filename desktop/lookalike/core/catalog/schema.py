@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: 1: first release; 2: files.grey; 3: signatures.detail, files.captured and the shot
@@ -12,6 +12,14 @@ SCHEMA_VERSION = 3
 
 class Base(DeclarativeBase):
     pass
+
+
+#: Sizes, nanosecond times, inodes and devices: 64-bit on PostgreSQL (its INTEGER is 32-bit);
+#: SQLite's INTEGER already holds 64 bits, and its catalogs keep their DDL.
+Int64 = BigInteger().with_variant(Integer(), "sqlite")
+#: Paths compare by code point on every server, as in SQLite: `Catalog.known_files`' prefix
+#: ranges and every "by path" order rely on it, and a server's locale collation would break both.
+PathText = Text().with_variant(Text(collation="C"), "postgresql")
 
 
 class Meta(Base):
@@ -27,7 +35,7 @@ class Root(Base):
 
     __tablename__ = "roots"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    path: Mapped[str] = mapped_column(Text, unique=True)
+    path: Mapped[str] = mapped_column(PathText, unique=True)
     added_at: Mapped[float] = mapped_column(Float)
     last_scan_at: Mapped[float | None] = mapped_column(Float, default=None)
 
@@ -38,11 +46,11 @@ class File(Base):
     __tablename__ = "files"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     root_id: Mapped[int | None] = mapped_column(ForeignKey("roots.id", ondelete="SET NULL"), index=True)
-    path: Mapped[str] = mapped_column(Text, unique=True)
-    size: Mapped[int] = mapped_column(Integer)
-    mtime_ns: Mapped[int] = mapped_column(Integer)
-    inode: Mapped[int | None] = mapped_column(Integer, default=None)
-    device: Mapped[int | None] = mapped_column(Integer, default=None)
+    path: Mapped[str] = mapped_column(PathText, unique=True)
+    size: Mapped[int] = mapped_column(Int64)
+    mtime_ns: Mapped[int] = mapped_column(Int64)
+    inode: Mapped[int | None] = mapped_column(Int64, default=None)
+    device: Mapped[int | None] = mapped_column(Int64, default=None)
     partial_hash: Mapped[str | None] = mapped_column(String, default=None)
     full_hash: Mapped[str | None] = mapped_column(String, default=None, index=True)
     width: Mapped[int | None] = mapped_column(Integer, default=None)
@@ -107,8 +115,8 @@ class JournalEntry(Base):
     file_id: Mapped[int | None] = mapped_column(Integer, default=None)
     source: Mapped[str] = mapped_column(Text)
     destination: Mapped[str | None] = mapped_column(Text, default=None)
-    size: Mapped[int] = mapped_column(Integer)
-    mtime_ns: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Int64)
+    mtime_ns: Mapped[int] = mapped_column(Int64)
     content_hash: Mapped[str | None] = mapped_column(String, default=None)
     state: Mapped[str] = mapped_column(String, default="planned")  # planned|done|skipped|restored|failed
     reason: Mapped[str | None] = mapped_column(Text, default=None)

@@ -1,4 +1,10 @@
-"""The SQLite catalog: opening it safely (WAL, schema version, migrations) and its queries.
+"""The catalog: opening it safely (WAL, schema version, migrations) and its queries.
+
+A catalog is a SQLite file, or a database on a PostgreSQL server given as a
+`postgresql://` URL (core/catalog/server.py): the same tables, migrations and
+queries; what differs (upserts, locks, text escaping, where the index files
+live, how a failed write reads) is decided here, by `Catalog.on_server`.
+The file checks below are SQLite's.
 
 Opening checks the file (`PRAGMA quick_check`, at most daily for big catalogs, whose
 header is still checked every time): a damaged catalog is set aside as
@@ -27,47 +33,52 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import and_, case, create_engine, delete, event, func, insert, select, text, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import Table, and_, case, create_engine, delete, event, func, insert, inspect, select, text, update
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.orm import Session, sessionmaker
 
-from lookalike.core.catalog import locking, sqltext
+from lookalike.core.catalog import locking, server, sqltext
 from lookalike.core.matching.proof import Detail
 from lookalike.core.review.shot import Shot
 from lookalike.core.catalog.schema import SCHEMA_VERSION, Base, Embedding, File, Meta, Root, Signature
 
 
-def _add_column(session: Session, table: str, column: str, ddl: str) -> None:
-    """ALTER TABLE ... ADD COLUMN, skipped when it is there already: a catalog written
-    between a column's arrival and the version bump that announced it has it, or
-    one that another process opening it at the same moment has just upgraded."""
-    if column in {row[1] for row in session.execute(text(f"PRAGMA table_info({table})"))}:
+def _add_column(session: Session, table: str, column: str, constraint: str = "") -> None:
+    """ALTER TABLE ... ADD COLUMN, of the type schema.py gives it in this database's dialect,
+    skipped when it is there already: a catalog written between a column's arrival and
+    the version bump that announced it has it, or one that another process opening it
+    at the same moment has just upgraded."""
+    connection = session.connection()
+    if column in {c["name"] for c in inspect(connection).get_columns(table)}:
         return
+    kind = Base.metadata.tables[table].c[column].type.compile(dialect=connection.dialect)
     try:
-        session.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
+        session.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind} {constraint}".rstrip()))
     except OperationalError as exc:
         if "duplicate column name" not in str(exc.orig):
             raise
 
 
-def _add_columns(session: Session, *columns: tuple[str, str, str]) -> None:
-    for table, column, ddl in columns:
-        _add_column(session, table, column, ddl)
+def _add_columns(session: Session, *columns: tuple[str, str]) -> None:
+    for table, column in columns:
+        _add_column(session, table, column)
 
 
 #: version -> function upgrading a catalog from that version to the next, run at open.
 MIGRATIONS: dict[int, Callable[[Session], None]] = {
-    1: lambda session: _add_column(session, "files", "grey", "BOOLEAN NOT NULL DEFAULT 0"),
+    1: lambda session: _add_column(session, "files", "grey", "NOT NULL DEFAULT false"),
     2: lambda session: _add_columns(
         session,
-        ("signatures", "detail", "BLOB"),
-        ("files", "captured", "VARCHAR"),
-        ("files", "sharpness", "FLOAT"),
-        ("files", "highlights", "FLOAT"),
-        ("files", "shadows", "FLOAT"),
-        ("files", "brightness", "FLOAT"),
+        ("signatures", "detail"),
+        ("files", "captured"),
+        ("files", "sharpness"),
+        ("files", "highlights"),
+        ("files", "shadows"),
+        ("files", "brightness"),
     ),
 }
 #: SQLite's default limit on bound parameters is 999: id lists are sent in chunks.
@@ -145,7 +156,7 @@ class HashCandidate:
 
 
 class CatalogError(Exception):
-    """The catalog file cannot be opened or is newer than this version of Lookalike."""
+    """The catalog cannot be opened or is newer than this version of Lookalike."""
 
 
 class CatalogBusy(CatalogError):
@@ -198,15 +209,42 @@ def _escape_text(conn, cursor, statement, parameters, context, executemany):  # 
     return statement, sqltext.escape_parameters(parameters)
 
 
-class Catalog:
-    """One catalog file. Thread-safe for readers; writes go through one writer at a time."""
+def _escape_server_text(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+    """`_escape_text` for PostgreSQL, whose text holds no NUL (core/sqltext.py)."""
+    return statement, sqltext.escape_parameters(parameters, sqltext.SERVER)
 
-    def __init__(self, path: Path | str) -> None:
-        """Open (or create) the catalog at `path`; raises CatalogError with a one-line reason."""
-        self.path = Path(path).expanduser().resolve()
+
+def _install_server_text(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    server.install_text_loader(dbapi_connection)
+
+
+class Catalog:
+    """One catalog. Thread-safe for readers; writes go through one writer at a time."""
+
+    def __init__(self, location: Path | str) -> None:
+        """Open (or create) the catalog at `location`, a file path or a `postgresql://` URL;
+        raises CatalogError with a one-line reason (never showing a password)."""
         #: Set when the file was damaged and replaced by a fresh catalog at this open.
         self.recovered: CatalogRecovered | None = None
         self._scan_lock_owner: int | None = None
+        #: The server's URL (None for a SQLite file).
+        self.url: URL | None = None
+        if server.is_url(location):
+            self._open_server(str(location))
+        else:
+            self._open_file(Path(location))
+
+    @property
+    def on_server(self) -> bool:
+        """Whether the catalog is a PostgreSQL database rather than a SQLite file."""
+        return self.url is not None
+
+    def _open_file(self, path: Path) -> None:
+        #: The catalog file; for a server catalog, a name in its cache folder that the
+        #: files derived from it (index, graph, map) are named after (`index_path`).
+        self.path = path.expanduser().resolve()
+        #: The catalog as messages and `stats` show it.
+        self.location = str(self.path)
         if self.path.is_dir():
             raise CatalogError(f"{self.path} is a folder; a catalog is a file (e.g. {self.path / 'catalog.sqlite'})")
         try:
@@ -218,13 +256,47 @@ class Catalog:
         event.listen(self.engine, "connect", _sqlite_pragmas)
         event.listen(self.engine, "before_cursor_execute", _escape_text, retval=True)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._open_schema()
+
+    def _open_server(self, location: str) -> None:
+        try:
+            self.url = url = server.parse(location)
+        except Exception as exc:  # SQLAlchemy's ArgumentError, or a bad port number (the text may hold the password)
+            raise CatalogError(
+                "the catalog URL cannot be read; its form is postgresql://user:password@host:port/database"
+            ) from exc
+        self.location = server.shown_url(url)
+        self.path = server.cache_folder(url) / "catalog"
+        try:
+            import psycopg  # noqa: F401  (the optional extra)
+        except ImportError as exc:
+            raise CatalogError(
+                f"cannot open the catalog {self.location}: a PostgreSQL catalog needs psycopg "
+                "(pip install 'lookalike[postgres]')"
+            ) from exc
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CatalogError(f"cannot create the cache folder of {self.location}: {_os_reason(exc)}") from exc
+        self.engine = create_engine(
+            url,
+            pool_pre_ping=True,
+            connect_args={"application_name": server.application_name(os.getpid()), "connect_timeout": 10},
+        )
+        event.listen(self.engine, "connect", _install_server_text)
+        event.listen(self.engine, "before_cursor_execute", _escape_server_text, retval=True)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._open_schema()
+
+    def _open_schema(self) -> None:
+        """Create or upgrade the tables; any failure is a CatalogError naming the catalog."""
         try:
             self._migrate()
         except SQLAlchemyError as exc:
             self.engine.dispose()
-            reason = _disk_failure(exc, self.path.parent) if isinstance(exc, OperationalError) else None
+            reason = self._write_failure(exc) if isinstance(exc, OperationalError) else None
             raise CatalogError(
-                f"cannot open the catalog {self.path}: {reason or getattr(exc, 'orig', None) or exc}"
+                f"cannot open the catalog {self.location}: {reason or self._reason(exc)}"
             ) from exc
         except CatalogError:
             self.engine.dispose()
@@ -270,13 +342,71 @@ class Catalog:
             with self._sessions() as session, session.begin():
                 yield session
         except OperationalError as exc:
-            reason = _disk_failure(exc, self.path.parent)
+            reason = self._write_failure(exc)
             if reason is None:
                 raise
             raise CatalogError(
-                f"cannot write the catalog {self.path}: {reason}; what was saved before is intact: "
+                f"cannot write the catalog {self.location}: {reason}; what was saved before is intact: "
                 "free some space and run the command again"
             ) from exc
+
+    def _write_failure(self, exc: OperationalError) -> str | None:
+        """Why a statement failed when it is the disk's (or the server's) fault, else None."""
+        if self.url is None:
+            return _disk_failure(exc, self.path.parent)
+        state = getattr(exc.orig, "sqlstate", None)
+        if state == server.DISK_FULL:
+            return "the server's disk is full"
+        if state is None or state.startswith("08"):  # no answer, or the connection was lost
+            return f"the server did not answer ({self._reason(exc)})"
+        return None
+
+    def _reason(self, exc: BaseException) -> str:
+        """The driver's message in one line, without the server's password."""
+        message = str(getattr(exc, "orig", None) or exc)
+        line = "; ".join(part.strip() for part in message.splitlines() if part.strip())
+        return server.scrubbed(line, self.url) if self.url is not None else line
+
+    @contextmanager
+    def lock(self, name: str) -> Iterator[None]:
+        """Hold the catalog's lock `name` for the block, or raise locking.LockHeld at once.
+
+        A file beside a SQLite catalog (core/catalog/locking.py), an advisory lock on a
+        server's (core/catalog/server.py): either is dropped when its holder dies.
+        """
+        if self.url is None:
+            with locking.exclusive(self.path.with_name(f"{self.path.name}.{name}-lock")):
+                yield
+            return
+        with server.advisory_lock(self.engine, name) as held:
+            if not held:
+                raise locking.LockHeld(self.location, server.lock_holder(self.engine, name))
+            yield
+
+    def upsert(self, session: Session, table: Table, rows: list[dict[str, object]], keys: Sequence[str]) -> None:
+        """Insert `rows`, overwriting the other columns of a row whose `keys` exist already.
+
+        One statement (INSERT ... ON CONFLICT), so that two processes writing the same
+        key at once both succeed, where a select-then-insert lets both insert it.
+        """
+        stmt = self._insert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys), set_={c: stmt.excluded[c] for c in rows[0] if c not in keys}
+        )
+        session.execute(stmt, rows)
+
+    def insert_new(self, session: Session, table: Table, rows: list[dict[str, object]]) -> int:
+        """Insert the `rows` whose primary key is not there yet; returns how many were.
+
+        Counted by RETURNING, so that of two processes storing the same row at once
+        exactly one counts it.
+        """
+        key = table.primary_key.columns.values()[0]
+        stmt = self._insert(table).on_conflict_do_nothing().returning(key)
+        return len(session.execute(stmt, rows).all())
+
+    def _insert(self, table: Table):  # type: ignore[no-untyped-def]
+        return (pg_dialect.insert if self.url is not None else sqlite_dialect.insert)(table)
 
     @contextmanager
     def scan_lock(self) -> Iterator[None]:
@@ -291,7 +421,7 @@ class Catalog:
             yield
             return
         try:
-            with locking.exclusive(self.path.with_name(self.path.name + ".scan-lock")):
+            with self.lock("scan"):
                 self._scan_lock_owner = threading.get_ident()
                 try:
                     yield
@@ -301,7 +431,8 @@ class Catalog:
             raise CatalogBusy(exc.pid) from exc
 
     def index_path(self, model_id: str) -> Path:
-        """Where the vector index for `model_id` is kept, beside the catalog."""
+        """Where the vector index for `model_id` is kept: beside a catalog file, in the cache
+        folder of a server's (each machine keeps its own copy of what it derives)."""
         safe = "".join(c if c.isalnum() else "_" for c in model_id)
         return self.path.with_name(f"{self.path.stem}.{safe}.usearch")
 
@@ -318,26 +449,45 @@ class Catalog:
         return name.startswith(f"{self.path.stem}.") and (".usearch" in name or ".graph.npz" in name)
 
     def _migrate(self) -> None:
+        if self.url is not None:
+            self._vet_server()
         self._create_tables()
         with self.session() as session:
+            if self.url is not None:
+                server.serialise(session.connection(), "schema")
             row = session.get(Meta, "schema_version")
             version = int(row.value) if row else SCHEMA_VERSION
             if version > SCHEMA_VERSION:  # upgraded by a newer Lookalike since `_vet` looked
-                raise CatalogError(_newer_message(self.path, version))
+                raise CatalogError(_newer_message(self.location, version))
             while version < SCHEMA_VERSION:
                 MIGRATIONS[version](session)
                 version += 1
-            # INSERT OR REPLACE, not merge(): a select-then-insert lets two processes
-            # opening a new catalog at once both insert the key.
             facts = [{"key": "schema_version", "value": str(version)}, {"key": "opened_at", "value": str(time.time())}]
-            session.execute(insert(Meta).prefix_with("OR REPLACE"), facts)
+            self.upsert(session, Meta.__table__, facts, ["key"])
+
+    def _vet_server(self) -> None:
+        """Refuse, before writing anything, another program's database or a newer Lookalike's catalog."""
+        with self.engine.connect() as connection:
+            tables = set(inspect(connection).get_table_names())
+            if tables and not tables & Base.metadata.tables.keys():
+                raise CatalogError(
+                    f"{self.location} holds another program's tables, not a Lookalike catalog; "
+                    "it was left untouched: give an empty database"
+                )
+            if "meta" in tables:
+                stored = connection.execute(select(Meta.value).where(Meta.key == "schema_version")).scalar()
+                if stored is not None and stored.isdigit() and int(stored) > SCHEMA_VERSION:
+                    raise CatalogError(_newer_message(self.location, int(stored)))
 
     def _create_tables(self) -> None:
         """Create what is missing with IF NOT EXISTS: two processes opening one new catalog
         at once (two CLI commands, the app and a CLI) both succeed. `create_all` checks,
         then creates, and the slower one failed with "table ... already exists".
+        PostgreSQL can still race on its catalogs' own rows: there, one opener at a time.
         """
         with self.engine.begin() as connection:
+            if self.url is not None:
+                server.serialise(connection, "schema")
             for table in Base.metadata.sorted_tables:
                 connection.execute(CreateTable(table, if_not_exists=True))
                 for index in table.indexes:
@@ -411,13 +561,9 @@ class Catalog:
     def add_root(self, path: str) -> int:
         """The id of the scanned folder `path`, registering it the first time."""
         with self.session() as session:
-            found = session.scalar(select(Root.id).where(Root.path == path))
-            if found is not None:
-                return found
-            root = Root(path=path, added_at=time.time())
-            session.add(root)
-            session.flush()
-            return root.id
+            # Insert-if-absent in one statement: two machines adding one folder at once both get its id.
+            self.insert_new(session, Root.__table__, [{"path": path, "added_at": time.time()}])
+            return int(session.scalar(select(Root.id).where(Root.path == path)))
 
     def roots(self) -> list[Root]:
         """Every registered folder, by path."""
@@ -519,7 +665,7 @@ class Catalog:
                 if r.signature is not None and r.error is None
             ]
             if signatures:
-                session.execute(insert(Signature).prefix_with("OR REPLACE"), signatures)
+                self.upsert(session, Signature.__table__, signatures, ["file_id"])
         return ids
 
     def relocate(self, moves: Sequence[tuple[int, Location]]) -> None:
@@ -596,7 +742,10 @@ class Catalog:
             return [(path, error or "unknown error") for path, error in session.execute(stmt)]
 
     def size_bytes(self) -> int:
-        """Disk space of the catalog, its write-ahead log included."""
+        """Disk space of the catalog, its write-ahead log included (a server's: its database's)."""
+        if self.url is not None:
+            with self.engine.connect() as connection:
+                return int(connection.exec_driver_sql("SELECT pg_database_size(current_database())").scalar() or 0)
         parts = (self.path, self.path.with_name(self.path.name + "-wal"), self.path.with_name(self.path.name + "-shm"))
         return sum(p.stat().st_size for p in parts if p.exists())
 
@@ -660,9 +809,9 @@ def _stored_version(path: Path) -> int | None:
         return None  # absent, empty, damaged, locked or not ours: the checks that follow say so
 
 
-def _newer_message(path: Path, version: int) -> str:
+def _newer_message(location: Path | str, version: int) -> str:
     return (
-        f"{path} was written by a newer Lookalike (schema {version}, this version reads up to "
+        f"{location} was written by a newer Lookalike (schema {version}, this version reads up to "
         f"{SCHEMA_VERSION}); it was left untouched"
     )
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime  # noqa: F401  (before usearch: the other order crashes in libstdc++ with usearch 2.26)
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, cast, func, select
 from usearch.index import BatchMatches, Index
 
 from lookalike.core.engines import projection as compact
@@ -84,7 +84,8 @@ def catalog_state(catalog: Catalog, model_id: str) -> CatalogState:
     One SQL aggregate, no vector read: a file re-embedded after an edit changes its
     size or mtime, so a checksum over (id, size, mtime) notices it.
     """
-    row_sum = (Embedding.file_id * 2_654_435_761 + _stamp_expression()) % _MODULUS
+    # 64-bit arithmetic on every database (PostgreSQL's INTEGER ids would overflow).
+    row_sum = (cast(Embedding.file_id, BigInteger) * 2_654_435_761 + _stamp_expression()) % _MODULUS
     stmt = (
         select(
             func.count(),

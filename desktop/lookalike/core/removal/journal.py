@@ -8,8 +8,9 @@ planned or restoring row with the disk, looking for the bytes by their content
 hash, and write down what really happened; nothing is left unexplained.
 
 One process at a time may run a batch, an undo or a recovery on a catalog: they
-take an advisory lock on a file beside the catalog (core/locking.py), and the
-catalog's scan lock too, so none of them overlaps a scan of the same catalog.
+take the catalog's deletion lock (`Catalog.lock`: a file beside a SQLite catalog,
+an advisory lock on a PostgreSQL server, so people reviewing one catalog from
+several machines never run two at once), and the catalog's scan lock too, so none of them overlaps a scan of the same catalog.
 
 The journal's tables (`batches`, `journal`) are read and written here alone:
 deletion and undo go through the functions below (`plan_entry`, `record_outcome`,
@@ -91,9 +92,8 @@ def batch_lock(catalog: Catalog) -> Iterator[None]:
     A scan running meanwhile would diff folders whose photos are being moved
     and re-mark rows the journal is settling, so the two never overlap.
     """
-    deletion_lock = catalog.path.with_name(catalog.path.name + ".deletion-lock")
     with ExitStack() as held:
-        _hold(held, locking.exclusive(deletion_lock), DELETION_RUNNING)
+        _hold(held, catalog.lock("deletion"), DELETION_RUNNING)
         _hold(held, catalog.scan_lock(), SCAN_RUNNING)
         yield
 

@@ -73,13 +73,11 @@ def remember(catalog: Catalog, file_ids: Sequence[int], kind: DecisionKind) -> i
     if not pairs:
         return 0
     now = time.time()
-    added = 0
+    rows = [{"file_a": a, "file_b": b, "kind": kind, "created_at": now} for a, b in pairs]
     with catalog.session() as session:
-        for a, b in pairs:
-            if session.get(Decision, (a, b, kind)) is None:
-                session.add(Decision(file_a=a, file_b=b, kind=kind, created_at=now))
-                added += 1
-    return added
+        # One INSERT ... ON CONFLICT DO NOTHING: two people marking the same pair at once
+        # store it once, and only one of them counts it as new.
+        return sum(catalog.insert_new(session, Decision.__table__, rows[i : i + 400]) for i in range(0, len(rows), 400))
 
 
 def forget(catalog: Catalog, file_ids: Sequence[int], kind: DecisionKind | None = None) -> int:
@@ -155,7 +153,9 @@ def remember_keeper(catalog: Catalog, keeper: int, others: Sequence[int]) -> int
             session.execute(
                 delete(Decision).where(Decision.kind == KEEP, Decision.file_a.in_(chunk), Decision.file_b.in_(members))
             )
-        session.add_all(Decision(file_a=int(keeper), file_b=o, kind=KEEP, created_at=now) for o in others)
+        # An upsert: another person's same choice committed meanwhile is taken over, not a conflict.
+        rows = [{"file_a": int(keeper), "file_b": o, "kind": KEEP, "created_at": now} for o in others]
+        catalog.upsert(session, Decision.__table__, rows, ["file_a", "file_b", "kind"])
     return len(others)
 
 
