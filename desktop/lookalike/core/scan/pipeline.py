@@ -442,12 +442,13 @@ class Scanner:
         self, batch: list[tuple[_Work, Analysis]], root_ids: dict[str, int], report: ScanReport, cancel: threading.Event
     ) -> None:
         """Embed what is not embedded yet EMBED_CHUNK files at a time and write the batch in one
-        transaction; after a cancel no further chunk is embedded or written (left for the next scan)."""
+        transaction; after a cancel no further chunk is embedded (left for the next scan), while
+        outcomes a remote engine embedded already are still written."""
         records: list[FileRecord] = []
         for start in range(0, len(batch), EMBED_CHUNK):
-            if cancel.is_set():
-                break
             chunk = batch[start : start + EMBED_CHUNK]
+            if cancel.is_set() and any(analysis.pixels is not None for _, analysis in chunk):
+                break
             analyses = embed_analyses(self.embedder, [analysis for _, analysis in chunk])
             records += [_record(_location(item.found, root_ids), item, a) for (item, _), a in zip(chunk, analyses)]
             report.embedded += sum(a.vector is not None for a in analyses)
