@@ -31,6 +31,7 @@ from lookalike.core.engines.ray_engine import RayEngine  # noqa: E402
 from lookalike.core.review.tiers import KINDS, find_groups  # noqa: E402
 from lookalike.core.scan.pipeline import Scanner, ScanProgress, ScanReport  # noqa: E402
 
+from catalog_probe import committed_vectors  # noqa: E402
 from generated_photos import small_jpegs  # noqa: E402
 
 WORKERS = 2
@@ -135,17 +136,6 @@ def test_cancel_keeps_what_the_workers_returned_and_the_rerun_finishes(
     assert (second.unchanged, second.new, second.embedded) == (committed, len(photos) - committed, len(photos) - committed)
 
 
-def _embedded(catalog: Path) -> int:
-    try:
-        db = sqlite3.connect(f"file:{catalog}?mode=ro", uri=True, timeout=5)
-        try:
-            return db.execute("SELECT count(*) FROM embeddings").fetchone()[0]
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return 0  # not created yet
-
-
 def _cli(catalog: Path, root: Path, address: str) -> list[str]:
     return [sys.executable, "-m", "lookalike", "--catalog", str(catalog), "scan", str(root),
             "--engine", "ray", "--ray-address", address, "--device", "cpu", "--json"]
@@ -157,14 +147,14 @@ def test_sigkill_mid_ray_scan_then_resume_loses_and_doubles_nothing(ray_address:
     process = subprocess.Popen(_cli(catalog_path, tmp_path / "photos", ray_address),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
-    while _embedded(catalog_path) < 64:
+    while committed_vectors(catalog_path) < 64:
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             pytest.fail(f"the scan ended before it could be interrupted: {process.communicate()[1]!r}")
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.communicate()
-    committed = _embedded(catalog_path)
+    committed = committed_vectors(catalog_path)
     assert 64 <= committed < len(photos), "the kill came too late to test a resume"
 
     rerun = subprocess.run(_cli(catalog_path, tmp_path / "photos", ray_address), capture_output=True, timeout=300)
@@ -178,7 +168,7 @@ def test_sigkill_mid_ray_scan_then_resume_loses_and_doubles_nothing(ray_address:
     finally:
         db.close()
     assert sorted(paths) == sorted(str(p) for p in photos)  # each once
-    assert _embedded(catalog_path) == len(photos)
+    assert committed_vectors(catalog_path) == len(photos)
 
 
 @pytest.mark.devset
