@@ -7,6 +7,7 @@ seconds); CLI processes join it with --ray-address.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import sqlite3
@@ -136,6 +137,16 @@ def test_cancel_keeps_what_the_workers_returned_and_the_rerun_finishes(
     assert (second.unchanged, second.new, second.embedded) == (committed, len(photos) - committed, len(photos) - committed)
 
 
+def _wait_for_vectors(process: subprocess.Popen[bytes], catalog: Path, count: int) -> None:
+    """Return once `count` vectors are committed by the scan running in `process`."""
+    deadline = time.monotonic() + 120
+    while committed_vectors(catalog) < count:
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the scan ended before it could be interrupted: {process.communicate()[1]!r}")
+        time.sleep(0.02)
+
+
 def _cli(catalog: Path, root: Path, address: str) -> list[str]:
     return [sys.executable, "-m", "lookalike", "--catalog", str(catalog), "scan", str(root),
             "--engine", "ray", "--ray-address", address, "--device", "cpu", "--json"]
@@ -146,12 +157,7 @@ def test_sigkill_mid_ray_scan_then_resume_loses_and_doubles_nothing(ray_address:
     catalog_path = tmp_path / "catalog.sqlite"
     process = subprocess.Popen(_cli(catalog_path, tmp_path / "photos", ray_address),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while committed_vectors(catalog_path) < 64:
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"the scan ended before it could be interrupted: {process.communicate()[1]!r}")
-        time.sleep(0.02)
+    _wait_for_vectors(process, catalog_path, 64)
     process.send_signal(signal.SIGKILL)
     process.communicate()
     committed = committed_vectors(catalog_path)
@@ -169,6 +175,24 @@ def test_sigkill_mid_ray_scan_then_resume_loses_and_doubles_nothing(ray_address:
         db.close()
     assert sorted(paths) == sorted(str(p) for p in photos)  # each once
     assert committed_vectors(catalog_path) == len(photos)
+
+
+def test_ctrl_c_stops_a_ray_scan_on_its_own_local_instance_with_work_committed(tmp_path: Path) -> None:
+    """Without --ray-address the command starts its own Ray; Ctrl-C reaches its whole process
+    group (as a terminal sends it), and still only the scan stops, cleanly."""
+    small_jpegs(tmp_path / "photos", 400)
+    catalog_path = tmp_path / "catalog.sqlite"
+    command = [sys.executable, "-m", "lookalike", "--catalog", str(catalog_path), "scan", str(tmp_path / "photos"),
+               "--engine", "ray", "--workers", str(WORKERS), "--device", "cpu", "--json"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    _wait_for_vectors(process, catalog_path, 40)
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+
+    assert process.returncode == 130, err
+    report = json.loads(out)
+    assert report["cancelled"] is True and report["provider"] == f"ray: {WORKERS} workers on CPUExecutionProvider"
+    assert 40 <= report["embedded"] == committed_vectors(catalog_path) < 400
 
 
 @pytest.mark.devset

@@ -58,7 +58,8 @@ def connect(address: str | None) -> None:
     if address and address != "auto" and "://" not in address:
         _reachable(address)
     try:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+        # "local": a new instance even where `ray start` left one running (Ray would join that).
+        ray.init(address=address or "local", include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray instance"
         raise RayEngineError(f"cannot start or reach {where}: {_first_line(exc)}") from exc

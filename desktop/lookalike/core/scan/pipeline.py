@@ -14,8 +14,9 @@ Pipeline (one `Scanner.run`):
                under a root or folder that could not be read, or a root that is
                suddenly empty (an unplugged disk is not a deletion).
 2. embedding - decode in a thread pool (Pillow releases the GIL), embed in
-               batches (or both on a remote engine: Ray workers), write each batch in one transaction from this thread, so
-               a killed scan resumes where it stopped with nothing doubled.
+               batches (or both on a remote engine: Ray workers), write each
+               batch in one transaction from this thread, so a killed scan
+               resumes where it stopped with nothing doubled.
                Embedding goes EMBED_CHUNK files at a time, so a cancel is honoured
                within a fraction of a second; a pause holds the pipeline between
                files (the catalog stays committed and readable meanwhile).
