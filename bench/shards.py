@@ -8,9 +8,10 @@ to every shard; each answers its top k with full-vector cosines, which mean the
 same on every shard (the re-ranking makes each shard's projection irrelevant), so
 the global top k is a plain merge: the k best of shards x k.
 
-Measured per shard: build time (one thread), memory, local search latency; for
-the merged index: query latency from the driver (fan-out, gather, merge) and its
-recall@10 against the exact top 10 over all shards. Then the machines, memory and
+Measured per shard: build time (one thread), memory, local search latency and
+recall@10 against the shard's exact top 10; for the merged index: query latency
+from the driver (fan-out, gather, merge) and its recall@10 against the exact top
+10 over all shards. Then the machines, memory and
 latency a 10M and a 100M photo library would need, projected from those figures.
 
 `python -m bench.shards [--shards 4] [--per-shard 100000] [--queries 200]
@@ -146,11 +147,15 @@ def run(shards: int, per_shard: int, queries: int, address: str | None) -> dict[
         merged.append(merge_top_k(ray.get([w.search.remote(row[None, :], TOP_K) for w in workers]), TOP_K)[0])
         samples.append(time.perf_counter() - start)
     found = np.concatenate(merged)
-    truth, _ = merge_top_k(ray.get([w.exact.remote(held, TOP_K) for w in workers]), TOP_K)
+    exact = ray.get([w.exact.remote(held, TOP_K) for w in workers])
+    truth, _ = merge_top_k(exact, TOP_K)
     batch_start = time.perf_counter()
-    merge_top_k(ray.get([w.search.remote(held, TOP_K) for w in workers]), TOP_K)
+    answers = ray.get([w.search.remote(held, TOP_K) for w in workers])
+    merge_top_k(answers, TOP_K)
     batch_s = time.perf_counter() - batch_start
     ray.shutdown()
+    for p, answer, true in zip(per, answers, exact):
+        p["recall_at_10"] = recall(answer[0], true[0])  # the shard's own, against its exact top 10
 
     out: dict[str, object] = {
         "section": "shards",
@@ -180,7 +185,7 @@ def project(measured: dict[str, object], target: int) -> dict[str, object]:
     """
     shards = measured["per_shard"]
     assert isinstance(shards, list)
-    per_photo = max(s["rss_bytes_per_photo"] for s in shards) + FULL_BYTES
+    per_photo = max(max(s["rss_bytes_per_photo"], s["index_bytes_per_photo"]) for s in shards) + FULL_BYTES
     shard_photos = int(MACHINE_RAM_GIB * 2**30 / per_photo)
     machines = math.ceil(target / shard_photos)
     size = min(shard_photos, math.ceil(target / machines))
