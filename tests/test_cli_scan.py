@@ -20,6 +20,8 @@ from lookalike.core.catalog.store import Catalog
 from lookalike.core.engines.embedder import Embedder
 from lookalike.core.scan.pipeline import Scanner
 
+from catalog_probe import committed_vectors
+
 REPORT_KEYS = {"new", "changed", "unchanged", "moved", "reembedded", "missing", "errors", "embedded",
                "cancelled", "roots_offline", "unreadable", "elapsed", "provider"}
 
@@ -108,23 +110,12 @@ def test_a_path_that_is_not_a_folder_is_one_line_saying_why_and_exit_2(
     assert not catalog.exists()  # refused before anything was opened or created
 
 
-def _embedded(catalog: Path) -> int:
-    try:
-        db = sqlite3.connect(f"file:{catalog}?mode=ro", uri=True, timeout=5)
-        try:
-            return db.execute("SELECT count(*) FROM embeddings").fetchone()[0]
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return 0  # not created yet
-
-
 def _scan_until_some_embedded(catalog: Path, root: Path, count: int = 40) -> subprocess.Popen[bytes]:
     """`lookalike scan --json` in a child process, returned once `count` vectors are committed."""
     command = [sys.executable, "-m", "lookalike", "--catalog", str(catalog), "scan", str(root),
                "--device", "cpu", "--workers", "1", "--json"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    while _embedded(catalog) < count:
+    while committed_vectors(catalog) < count:
         if process.poll() is not None:
             pytest.fail(f"the scan ended before it could be interrupted: {process.communicate()[1]!r}")
         time.sleep(0.02)
@@ -164,7 +155,7 @@ def test_ctrl_c_stops_cleanly_with_work_committed(devset_copy: Path, tmp_path: P
     assert process.returncode == 130, err
     report = json.loads(out)
     assert report["cancelled"] is True and report["embedded"] >= 40
-    assert _embedded(catalog_path) == report["embedded"]
+    assert committed_vectors(catalog_path) == report["embedded"]
 
 
 def _refused(capsys: pytest.CaptureFixture[str], catalog: Path, *argv: str) -> str:

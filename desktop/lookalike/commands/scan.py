@@ -1,5 +1,8 @@
 """`lookalike scan PATH...`: bring the catalog up to date with some folders.
 
+`--engine ray` decodes and embeds on Ray workers (core/engines/ray_engine.py,
+imported only then); the walk, the diff and the catalog writes stay here.
+
 Progress goes to stderr (a rich bar on a terminal, a plain line every ~2 s in a
 log), the summary to stdout. Ctrl-C stops cleanly: finished work is committed
 and the next scan continues from there; a second Ctrl-C aborts at once.
@@ -13,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import TracebackType
 
@@ -24,8 +27,8 @@ from lookalike.commands.common import CommandError, add_json_flag, manifest_for,
 from lookalike.core.catalog.store import Catalog, CatalogBusy
 from lookalike.core.scan.discovery import folder_problem
 from lookalike.core.engines.embedder import Embedder, EmbedderError
-from lookalike.core.engines.manifest import ManifestError
-from lookalike.core.scan.pipeline import DECODE_TIMEOUT, Scanner, ScanProgress, ScanReport
+from lookalike.core.engines.manifest import ManifestError, ModelManifest
+from lookalike.core.scan.pipeline import DECODE_TIMEOUT, RemoteEngine, Scanner, ScanProgress, ScanReport
 
 #: Seconds between plain progress lines when stderr is not a terminal.
 PLAIN_INTERVAL = 2.0
@@ -51,11 +54,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help=f"record a file as an error when it takes longer to decode (default: {DECODE_TIMEOUT:g})",
     )
+    parser.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="where photos are decoded and embedded: this machine's threads, or Ray workers "
+        "(needs the cluster extra; the walk and the catalog stay here)",
+    )
+    parser.add_argument(
+        "--ray-address",
+        metavar="HOST:PORT",
+        help="head of the Ray cluster to use with --engine ray (default: start a local Ray instance); "
+        "its workers must see the photos at the same paths",
+    )
     add_json_flag(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.ray_address and args.engine != "ray":
+        raise CommandError("--ray-address needs --engine ray", exit_code=2)
     roots = [Path(p).expanduser() for p in args.paths]
     for root in roots:
         problem = folder_problem(root)
@@ -77,21 +95,55 @@ def scan_roots(catalog: Catalog, roots: list[Path], args: argparse.Namespace) ->
     config = settings()
     manifest = manifest_for(getattr(args, "model", None))
     cancel = threading.Event()
-    with _scan_lock(catalog):
+    device = getattr(args, "device", None) or config.device
+    decode_timeout = getattr(args, "decode_timeout", DECODE_TIMEOUT)
+    on_ray = getattr(args, "engine", "local") == "ray"
+    with _scan_lock(catalog), ExitStack() as stack:
         try:
-            embedder = Embedder(manifest, device=getattr(args, "device", None) or config.device)  # type: ignore[arg-type]
+            # On Ray the local model only names the vectors (model id, size): one thread, CPU.
+            embedder = Embedder(manifest, device="cpu", threads=1) if on_ray else Embedder(manifest, device=device)
         except (EmbedderError, ManifestError) as exc:
             raise CommandError(str(exc)) from exc
-        print(f"lookalike: model {manifest.name} on {embedder.provider}", file=sys.stderr)
+        engine = stack.enter_context(_ray_engine(args, manifest, device, decode_timeout)) if on_ray else None
+        provider = engine.provider if engine is not None else embedder.provider
+        print(f"lookalike: model {manifest.name} on {provider}", file=sys.stderr)
         scanner = Scanner(
             catalog,
             embedder,
             workers=getattr(args, "workers", None) or config.workers,
             excludes=[*config.excludes, *getattr(args, "exclude", [])],
-            decode_timeout=getattr(args, "decode_timeout", DECODE_TIMEOUT),
+            decode_timeout=decode_timeout,
+            engine=engine,
         )
         with _cancel_on_interrupt(cancel), _progress_view() as show:
             return scanner.run(roots, show, cancel)
+
+
+@contextmanager
+def _ray_engine(
+    args: argparse.Namespace, manifest: ModelManifest, device: str, decode_timeout: float
+) -> Iterator[RemoteEngine]:
+    """Ray workers for this scan, stopped after it; a missing Ray, an unreachable
+    cluster or a worker failure (at start or mid-scan) is one line."""
+    try:
+        from lookalike.core.engines import ray_engine
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] != "ray":
+            raise
+        raise CommandError("--engine ray needs Ray: pip install 'lookalike[cluster]'") from exc
+    try:
+        ray_engine.connect(args.ray_address)
+        engine = ray_engine.RayEngine(
+            manifest, workers=args.workers, device=device, decode_timeout=decode_timeout  # type: ignore[arg-type]
+        )
+    except ray_engine.RayEngineError as exc:
+        raise CommandError(str(exc)) from exc
+    try:
+        yield engine
+    except ray_engine.RayEngineError as exc:
+        raise CommandError(f"{exc}; run the same scan again to finish it") from exc
+    finally:
+        engine.close()
 
 
 @contextmanager

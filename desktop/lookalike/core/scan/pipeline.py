@@ -14,8 +14,9 @@ Pipeline (one `Scanner.run`):
                under a root or folder that could not be read, or a root that is
                suddenly empty (an unplugged disk is not a deletion).
 2. embedding - decode in a thread pool (Pillow releases the GIL), embed in
-               batches, write each batch in one transaction from this thread, so
-               a killed scan resumes where it stopped with nothing doubled.
+               batches (or both on a remote engine: Ray workers), write each
+               batch in one transaction from this thread, so a killed scan
+               resumes where it stopped with nothing doubled.
                Embedding goes EMBED_CHUNK files at a time, so a cancel is honoured
                within a fraction of a second; a pause holds the pipeline between
                files (the catalog stays committed and readable meanwhile).
@@ -40,27 +41,23 @@ from __future__ import annotations
 import os
 import threading
 from collections import Counter, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-import numpy as np
+from typing import Protocol
 
 from lookalike.core.catalog.store import Catalog, FileRecord, KnownFile, Location
 from lookalike.core.scan.decodepool import DeadlinePool, Task
 from lookalike.core.scan.discovery import FoundFile, walk
 from lookalike.core.engines.embedder import Embedder
+from lookalike.core.scan.analysis import VANISHED, Analysis, analyse, embed_analyses, overran
 from lookalike.core.scan.hashing import full_hash, partial_hash
-from lookalike.core.scan.images import ImageError, ImageInfo, Resize, decode
 from lookalike.core.matching.graph import open_graph
 from lookalike.core.engines.index import index_saved, open_index
 from lookalike.core.paths import thumbnail_dir
 from lookalike.core.scan.progress import ProgressCallback, ProgressMeter, ScanProgress
-from lookalike.core.matching.proof import detail
-from lookalike.core.review.shot import Shot, measure
-from lookalike.core.matching.structure import signature
 
-__all__ = ["DECODE_TIMEOUT", "ScanProgress", "ScanReport", "Scanner"]
+__all__ = ["DECODE_TIMEOUT", "VANISHED", "RemoteEngine", "ScanProgress", "ScanReport", "Scanner"]
 
 #: Seconds one file may take to decode before the scan records it as an error and
 #: moves on. A 200 MP photo decodes in a few seconds on a slow machine.
@@ -68,8 +65,6 @@ DECODE_TIMEOUT = 30.0
 #: Statuses of rows whose file is not on disk: "deleted" (removed by a deletion batch)
 #: is kept as such, never turned into "missing", so history and undo stay truthful.
 _GONE = ("missing", "deleted")
-#: Reason stored for a file that vanished between the walk and its decode.
-VANISHED = "disappeared during the scan"
 #: Files embedded per model call; cancel is checked between calls. 8 take ~0.25 s on
 #: a busy 2-core CPU, where a whole batch (32) took over a second.
 EMBED_CHUNK = 8
@@ -130,43 +125,15 @@ class _Work:
     same_content: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class _Opened:
-    """A decode's outcome: model-size pixels and metadata, or the reason it failed."""
+class RemoteEngine(Protocol):
+    """Analyses files away from the scan's thread, embedding included (core/engines/ray_engine.py).
+    The scan stays local: it walks, diffs and writes every outcome as for the local engine."""
 
-    pixels: np.ndarray | None = None
-    info: ImageInfo | None = None
-    partial_hash: str | None = None
-    full_hash: str | None = None
-    signature: bytes | None = None
-    detail: bytes | None = None
-    shot: Shot | None = None
-    error: str | None = None
-    vanished: bool = False  # gone from disk when it was to be read: nothing to store
+    provider: str
 
-
-def _open(path: str, size: tuple[int, int], resize: Resize) -> _Opened:
-    """Decode one file for the model; never raises (a worker must not kill the scan)."""
-    try:
-        decoded = decode(path, size, resize)
-        # The bytes were just read, so hashing them is cheap (about 1 ms per MB): the
-        # partial hash recognises a move, the full one lets a deletion prove that a file
-        # is still the picture that was matched (core/deletion.py).
-        try:
-            digest, whole = partial_hash(path), full_hash(path)
-        except OSError:
-            digest = whole = None
-        pixels = decoded.pixels
-        return _Opened(pixels, decoded.info, digest, whole, signature(pixels), detail(pixels), measure(pixels))
-    except ImageError as exc:
-        return _failed(path, exc.reason)
-    except Exception as exc:  # noqa: BLE001 - a codec bug must cost one file, not the scan
-        return _failed(path, f"unexpected error while decoding ({type(exc).__name__}: {exc})")
-
-
-def _failed(path: str, reason: str) -> _Opened:
-    """A failed decode; one whose file is gone is transient, not the file's fault."""
-    return _Opened(error=VANISHED, vanished=True) if not os.path.lexists(path) else _Opened(error=reason)
+    def analyse(self, paths: Sequence[str], cancel: threading.Event) -> Generator[Analysis, None, None]:
+        """Each path's embedded outcome, in order; ends early once `cancel` is set."""
+        ...
 
 
 class Scanner:
@@ -176,7 +143,9 @@ class Scanner:
     `batch_size` files per embedding batch and per write transaction;
     `skip_dirs` folders never entered, besides the app's thumbnail cache; the
     catalog's own files (`Catalog.owns`) are always skipped, its neighbours never;
-    `decode_timeout` seconds one file may take to decode.
+    `decode_timeout` seconds one file may take to decode; `engine` decodes and
+    embeds elsewhere (the Ray engine) instead of in local threads with `embedder`,
+    which then only names the model.
     One Scanner may run several scans, one at a time.
     """
 
@@ -190,8 +159,10 @@ class Scanner:
         batch_size: int = 32,
         skip_dirs: Sequence[Path | str] = (),
         decode_timeout: float = DECODE_TIMEOUT,
+        engine: RemoteEngine | None = None,
     ) -> None:
         self.catalog = catalog
+        self.engine = engine
         self.decode_timeout = decode_timeout
         self.embedder = embedder
         self.workers = max(1, workers)
@@ -223,7 +194,7 @@ class Scanner:
 
     def _run(self, roots: Sequence[Path | str], meter: ProgressMeter, controls: _Controls) -> ScanReport:
         cancel = controls.cancel
-        report = ScanReport(provider=self.embedder.provider)
+        report = ScanReport(provider=self.embedder.provider if self.engine is None else self.engine.provider)
         walked = self._walk(roots, meter, report, controls)
         if walked is not None:
             work, root_ids = walked
@@ -387,11 +358,37 @@ class Scanner:
         report: ScanReport,
         controls: _Controls,
     ) -> None:
-        """Decode in the pool, embed and store batch by batch, in walk order."""
+        """Analyse the work (in the decode pool, or on the remote engine), store batch by
+        batch in walk order."""
+        batch: list[tuple[_Work, Analysis]] = []
+        outcomes = self._decoded(work, meter, report, controls) if self.engine is None else self._remote(work, controls)
+        try:
+            for item, analysis in outcomes:
+                meter.done += 1
+                meter.current_path = item.found.path
+                if analysis.vanished:
+                    report.unreadable.append((item.found.path, VANISHED))
+                    continue
+                batch.append((item, analysis))
+                if analysis.error is not None:
+                    report.errors += 1
+                    meter.errors += 1
+                if len(batch) >= self.batch_size:
+                    self._store(batch, root_ids, report, controls.cancel)
+                    batch = []
+                meter.tick()
+            self._store(batch, root_ids, report, controls.cancel)
+        finally:
+            outcomes.close()
+
+    def _decoded(
+        self, work: list[_Work], meter: ProgressMeter, report: ScanReport, controls: _Controls
+    ) -> Generator[tuple[_Work, Analysis], None, None]:
+        """The local engine: decode in the pool, yield each outcome in walk order (not embedded
+        yet: `_store` embeds them in chunks), until cancelled or stalled."""
         cancel = controls.cancel
         size, resize = self.embedder.input_size, self.embedder.manifest.resize
         pending: deque[tuple[_Work, Task]] = deque()
-        batch: list[tuple[_Work, _Opened]] = []
         queue = iter(work)
         pool = DeadlinePool(self.workers, name="lookalike-decode")
         try:
@@ -401,36 +398,38 @@ class Scanner:
                     item = next(queue, None)
                     if item is None:
                         break
-                    pending.append((item, pool.submit(_open, item.found.path, size, resize)))
+                    pending.append((item, pool.submit(analyse, item.found.path, size, resize)))
                 if pool.stalled:
                     report.stalled = True  # the rest would hang too: left for the next scan
-                    break
+                    return
                 if not pending or cancel.is_set():
-                    break
+                    return
                 item, task = pending[0]
-                opened = self._outcome(pool, task)
-                if opened is None:
+                analysis = self._outcome(pool, task)
+                if analysis is None:
                     meter.tick()
                     continue
                 pending.popleft()
-                meter.done += 1
-                meter.current_path = item.found.path
-                if opened.vanished:
-                    report.unreadable.append((item.found.path, VANISHED))
-                    continue
-                batch.append((item, opened))
-                if opened.error is not None:
-                    report.errors += 1
-                    meter.errors += 1
-                if len(batch) >= self.batch_size:
-                    self._store(batch, root_ids, report, cancel)
-                    batch = []
-                meter.tick()
-            self._store(batch, root_ids, report, cancel)
+                yield item, analysis
         finally:
             pool.shutdown()
 
-    def _outcome(self, pool: DeadlinePool, task: Task) -> _Opened | None:
+    def _remote(self, work: list[_Work], controls: _Controls) -> Generator[tuple[_Work, Analysis], None, None]:
+        """The remote engine's outcomes (embedded already) in walk order, until cancelled."""
+        assert self.engine is not None
+        outcomes = self.engine.analyse([item.found.path for item in work], controls.cancel)
+        try:
+            for item in work:
+                if not controls.proceed():
+                    return
+                analysis = next(outcomes, None)
+                if analysis is None:
+                    return  # cancelled while waiting for the engine
+                yield item, analysis
+        finally:
+            outcomes.close()
+
+    def _outcome(self, pool: DeadlinePool, task: Task) -> Analysis | None:
         """The decode's outcome; a timeout error once it overran; None while it may still finish."""
         if task.wait(0.25):
             return task.outcome()
@@ -438,22 +437,22 @@ class Scanner:
             return None
         if not pool.abandon(task):
             return task.outcome()  # it finished just now
-        return _Opened(error=f"took too long to decode (over {self.decode_timeout:g} s)")
+        return overran(self.decode_timeout)
 
     def _store(
-        self, batch: list[tuple[_Work, _Opened]], root_ids: dict[str, int], report: ScanReport, cancel: threading.Event
+        self, batch: list[tuple[_Work, Analysis]], root_ids: dict[str, int], report: ScanReport, cancel: threading.Event
     ) -> None:
-        """Embed a batch EMBED_CHUNK files at a time and write what was embedded in one
-        transaction; after a cancel no further chunk is embedded (left for the next scan)."""
+        """Embed what is not embedded yet EMBED_CHUNK files at a time and write the batch in one
+        transaction; after a cancel no further chunk is embedded (left for the next scan), while
+        outcomes a remote engine embedded already are still written."""
         records: list[FileRecord] = []
         for start in range(0, len(batch), EMBED_CHUNK):
-            if cancel.is_set():
-                break
             chunk = batch[start : start + EMBED_CHUNK]
-            decoded = [opened.pixels for _, opened in chunk if opened.pixels is not None]
-            vectors = iter(self.embedder.embed(decoded, EMBED_CHUNK))
-            records += [_record(_location(item.found, root_ids), item, opened, vectors) for item, opened in chunk]
-            report.embedded += len(decoded)
+            if cancel.is_set() and any(analysis.pixels is not None for _, analysis in chunk):
+                break
+            analyses = embed_analyses(self.embedder, [analysis for _, analysis in chunk])
+            records += [_record(_location(item.found, root_ids), item, a) for (item, _), a in zip(chunk, analyses)]
+            report.embedded += sum(a.vector is not None for a in analyses)
         self.catalog.store(records, self.embedder.model_id)
 
 
@@ -473,11 +472,11 @@ class _Controls:
         return not self.cancel.is_set()
 
 
-def _record(location: Location, item: _Work, opened: _Opened, vectors: Iterator[np.ndarray]) -> FileRecord:
-    """The row of one read file: its metadata and the next vector, or its error."""
-    if opened.error is not None or opened.info is None:
-        return FileRecord(location, item.id, error=opened.error or "could not be decoded")
-    info = opened.info
+def _record(location: Location, item: _Work, analysis: Analysis) -> FileRecord:
+    """The row of one analysed file: its metadata and vector, or its error."""
+    if analysis.error is not None or analysis.info is None or analysis.vector is None:
+        return FileRecord(location, item.id, error=analysis.error or "could not be decoded")
+    info = analysis.info
     return FileRecord(
         location,
         item.id,
@@ -490,12 +489,12 @@ def _record(location: Location, item: _Work, opened: _Opened, vectors: Iterator[
         camera=info.camera,
         has_gps=info.has_gps,
         grey=info.grey,
-        partial_hash=opened.partial_hash,
-        full_hash=opened.full_hash,
-        vector=next(vectors),
-        signature=opened.signature,
-        detail=opened.detail,
-        shot=opened.shot,
+        partial_hash=analysis.partial_hash,
+        full_hash=analysis.full_hash,
+        vector=analysis.vector,
+        signature=analysis.signature,
+        detail=analysis.detail,
+        shot=analysis.shot,
     )
 
 
