@@ -116,13 +116,15 @@ def test_ray_fills_the_catalog_as_the_local_engine(
 def test_cancel_keeps_what_the_workers_returned_and_the_rerun_finishes(
     ray_address: str, tmp_path: Path, embedder: Embedder, manifest: ModelManifest
 ) -> None:
-    photos = small_jpegs(tmp_path / "photos", 120)
+    photos = small_jpegs(tmp_path / "photos", 240)
     cancel = threading.Event()
     seen: list[ScanProgress] = []
 
     def progress(p: ScanProgress) -> None:
+        """Cancel once 40 are done and the rate has been sampled long enough for an ETA
+        (a fast, idle machine can embed 40 before the first sample)."""
         seen.append(p)
-        if p.files_done >= 40:
+        if p.files_done >= 40 and any(s.phase == "embedding" and s.eta_seconds is not None for s in seen):
             cancel.set()
 
     with Catalog(tmp_path / "catalog.sqlite") as catalog:
