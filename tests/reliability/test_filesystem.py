@@ -24,7 +24,8 @@ from lookalike.core.catalog import sqltext
 from lookalike.core.catalog.store import Catalog, FileRecord, Location
 from lookalike.core.removal.deletion import execute, plan_removal
 from lookalike.core.engines.embedder import Embedder
-from lookalike.core.scan.pipeline import VANISHED, Scanner, ScanProgress
+from lookalike.core.scan.analysis import VANISHED
+from lookalike.core.scan.pipeline import Scanner, ScanProgress
 from lookalike.core.catalog.schema import File
 from lookalike.core.removal.undo import undo_last
 from reliability_tools import (

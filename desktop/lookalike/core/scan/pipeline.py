@@ -57,7 +57,7 @@ from lookalike.core.engines.index import index_saved, open_index
 from lookalike.core.paths import thumbnail_dir
 from lookalike.core.scan.progress import ProgressCallback, ProgressMeter, ScanProgress
 
-__all__ = ["DECODE_TIMEOUT", "VANISHED", "RemoteEngine", "ScanProgress", "ScanReport", "Scanner"]
+__all__ = ["DECODE_TIMEOUT", "RemoteEngine", "ScanProgress", "ScanReport", "Scanner"]
 
 #: Seconds one file may take to decode before the scan records it as an error and
 #: moves on. A 200 MP photo decodes in a few seconds on a slow machine.
