@@ -6,8 +6,9 @@ from sqlalchemy import Float, ForeignKey, Index, Integer, LargeBinary, String, T
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: 1: first release; 2: files.grey; 3: signatures.detail, files.captured and the shot
-#: measures files.sharpness/highlights/shadows/brightness (see catalog.MIGRATIONS).
-SCHEMA_VERSION = 3
+#: measures files.sharpness/highlights/shadows/brightness; 4: int8 vectors and compressed
+#: thumbnails (core/catalog/blobs.py) (see catalog.MIGRATIONS).
+SCHEMA_VERSION = 4
 
 
 class Base(DeclarativeBase):
@@ -67,7 +68,7 @@ class File(Base):
 
 
 class Embedding(Base):
-    """One vector per file per model, stored as float16 bytes (half the space of f32)."""
+    """One vector per file per model, stored as int8 scaled per row (core/catalog/blobs.py)."""
 
     __tablename__ = "embeddings"
     file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), primary_key=True)
@@ -119,8 +120,10 @@ class Signature(Base):
     """A photo's 32x32 greyscale thumbnail (core/structure.py) and 64x64 detail
     (core/proof.py): model-independent.
 
-    Its own table so that file queries never drag 5 KB per row along. `detail` is
-    None for files scanned before schema 3 (the next scan reads them again).
+    Its own table so that file queries never drag ~3.4 KB per row along. Both are
+    compressed losslessly (core/catalog/blobs.py: `data` relative to `detail`), so
+    read them through Catalog.signatures/details. `detail` is None for files scanned
+    before schema 3 (the next scan reads them again).
     """
 
     __tablename__ = "signatures"

@@ -33,7 +33,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.orm import Session, sessionmaker
 
-from lookalike.core.catalog import locking, sqltext
+from lookalike.core.catalog import blobs, locking, sqltext
 from lookalike.core.matching.proof import Detail
 from lookalike.core.review.shot import Shot
 from lookalike.core.catalog.schema import SCHEMA_VERSION, Base, Embedding, File, Meta, Root, Signature
@@ -57,6 +57,32 @@ def _add_columns(session: Session, *columns: tuple[str, str, str]) -> None:
         _add_column(session, table, column, ddl)
 
 
+#: Rows rewritten per statement by the schema 4 migration.
+_PACK_BATCH = 5000
+
+
+def _pack_blobs(session: Session) -> None:
+    """Schema 3 -> 4: float16 vectors become int8 and thumbnails are compressed
+    (core/catalog/blobs.py), row by row in batches; nothing else changes. The space
+    freed is returned to the disk by the VACUUM that follows the open's migration."""
+    for table, columns, repack in (
+        ("embeddings", "vector", lambda vector: (blobs.pack_vector(np.frombuffer(vector, dtype=np.float16)),)),
+        ("signatures", "data, detail", lambda data, detail: (blobs.pack_signature(data, detail), blobs.pack_detail(detail))),
+    ):
+        assignments = ", ".join(f"{name} = ?" for name in columns.split(", "))
+        last = 0
+        while True:
+            rows = session.execute(
+                text(f"SELECT rowid, {columns} FROM {table} WHERE rowid > :last ORDER BY rowid LIMIT {_PACK_BATCH}"),
+                {"last": last},
+            ).all()
+            if not rows:
+                break
+            updates = [(*repack(*row[1:]), row[0]) for row in rows]
+            session.connection().exec_driver_sql(f"UPDATE {table} SET {assignments} WHERE rowid = ?", updates)
+            last = rows[-1][0]
+
+
 #: version -> function upgrading a catalog from that version to the next, run at open.
 MIGRATIONS: dict[int, Callable[[Session], None]] = {
     1: lambda session: _add_column(session, "files", "grey", "BOOLEAN NOT NULL DEFAULT 0"),
@@ -69,6 +95,7 @@ MIGRATIONS: dict[int, Callable[[Session], None]] = {
         ("files", "shadows", "FLOAT"),
         ("files", "brightness", "FLOAT"),
     ),
+    3: lambda session: _pack_blobs(session),
 }
 #: SQLite's default limit on bound parameters is 999: id lists are sent in chunks.
 _CHUNK = 900
@@ -319,6 +346,34 @@ class Catalog:
 
     def _migrate(self) -> None:
         self._create_tables()
+        if self._upgrade():
+            self._vacuum()
+            self._drop_caches()
+
+    def _vacuum(self) -> None:
+        """Give the space a migration freed (schema 4 packs every blob) back to the disk,
+        once. Without room for the copy VACUUM makes, the catalog stays as big as it
+        was, and works. Its own connection: VACUUM cannot run inside a transaction."""
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+        try:
+            db.execute("VACUUM")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # in WAL mode the copy went through the log
+        except sqlite3.OperationalError:
+            pass
+        finally:
+            db.close()
+
+    def _drop_caches(self) -> None:
+        """Remove the vector indexes and graphs kept beside the catalog after a migration:
+        they hold similarities of the vectors as stored before it, and are rebuilt
+        from the catalog when next needed."""
+        for cached in self.path.parent.glob(f"{self.path.stem}.*"):
+            if not cached.name.startswith(self.path.name) and self.owns(str(cached)):
+                cached.unlink(missing_ok=True)
+
+    def _upgrade(self) -> bool:
+        """Bring the schema up to date; True when a migration ran."""
+        migrated = False
         with self.session() as session:
             row = session.get(Meta, "schema_version")
             version = int(row.value) if row else SCHEMA_VERSION
@@ -327,10 +382,12 @@ class Catalog:
             while version < SCHEMA_VERSION:
                 MIGRATIONS[version](session)
                 version += 1
+                migrated = True
             # INSERT OR REPLACE, not merge(): a select-then-insert lets two processes
             # opening a new catalog at once both insert the key.
             facts = [{"key": "schema_version", "value": str(version)}, {"key": "opened_at", "value": str(time.time())}]
             session.execute(insert(Meta).prefix_with("OR REPLACE"), facts)
+        return migrated
 
     def _create_tables(self) -> None:
         """Create what is missing with IF NOT EXISTS: two processes opening one new catalog
@@ -356,7 +413,7 @@ class Catalog:
         with self.session() as session:
             rows = session.execute(stmt).all()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        return ids, _unpack_vectors([r[1] for r in rows])
+        return ids, blobs.unpack_vectors([r[1] for r in rows])
 
     def vectors_of(self, model_id: str, ids: Sequence[int]) -> np.ndarray:
         """float32 vectors of `ids`, in that order (each must have one): for small updates."""
@@ -367,15 +424,15 @@ class Catalog:
                     Embedding.model_id == model_id, Embedding.file_id.in_(chunk)
                 )
                 found.update((fid, blob) for fid, blob in session.execute(stmt))
-        return _unpack_vectors([found[int(i)] for i in ids])
+        return blobs.unpack_vectors([found[int(i)] for i in ids])
 
     def signatures(self, ids: Sequence[int]) -> dict[int, bytes]:
         """Structure signatures (core/structure.py) by file id; files without one are absent."""
         out: dict[int, bytes] = {}
         with self.session() as session:
             for chunk in _chunks(ids):
-                stmt = select(Signature.file_id, Signature.data).where(Signature.file_id.in_(chunk))
-                out.update((fid, data) for fid, data in session.execute(stmt))
+                stmt = select(Signature.file_id, Signature.data, Signature.detail).where(Signature.file_id.in_(chunk))
+                out.update((fid, blobs.unpack_signature(data, detail)) for fid, data, detail in session.execute(stmt))
         return out
 
     def details(self, ids: Sequence[int]) -> dict[int, Detail]:
@@ -388,7 +445,9 @@ class Catalog:
                     .join(File, File.id == Signature.file_id)
                     .where(Signature.file_id.in_(chunk), Signature.detail.is_not(None))
                 )
-                out.update((fid, Detail(data, captured)) for fid, data, captured in session.execute(stmt))
+                out.update(
+                    (fid, Detail(blobs.unpack_detail(data), captured)) for fid, data, captured in session.execute(stmt)
+                )
         return out
 
     def files(self, ids: Sequence[int]) -> dict[int, File]:
@@ -507,14 +566,14 @@ class Catalog:
                     )
             ids = [r.id if r.id is not None else ids_by_path[r.location.path] for r in records]
             vectors = [
-                {"file_id": fid, "model_id": model_id, "vector": pack_vector(r.vector)}
+                {"file_id": fid, "model_id": model_id, "vector": blobs.pack_vector(r.vector)}
                 for fid, r in zip(ids, records)
                 if r.vector is not None and r.error is None
             ]
             if vectors:
                 session.execute(insert(Embedding), vectors)
             signatures = [
-                {"file_id": fid, "data": r.signature, "detail": r.detail}
+                {"file_id": fid, "data": blobs.pack_signature(r.signature, r.detail), "detail": blobs.pack_detail(r.detail)}
                 for fid, r in zip(ids, records)
                 if r.signature is not None and r.error is None
             ]
@@ -783,15 +842,3 @@ def _row(record: FileRecord) -> dict[str, object]:
         "status": "error" if record.error is not None else "ok", "error": record.error,
         "scanned_at": time.time(),
     }
-
-
-def _unpack_vectors(blobs: list[bytes]) -> np.ndarray:
-    """Stored float16 blobs as one float32 matrix (0 x 0 when there are none)."""
-    if not blobs:
-        return np.zeros((0, 0), dtype=np.float32)
-    return np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(blobs), -1).astype(np.float32)
-
-
-def pack_vector(vector: np.ndarray) -> bytes:
-    """A unit vector as the compact blob stored in `embeddings.vector`."""
-    return np.asarray(vector, dtype=np.float16).tobytes()
