@@ -240,6 +240,7 @@ class Catalog:
     def __init__(self, path: Path | str) -> None:
         """Open (or create) the catalog at `path`; raises CatalogError with a one-line reason."""
         self.path = Path(path).expanduser().resolve()
+        self._folder = str(self.path.parent)
         #: Set when the file was damaged and replaced by a fresh catalog at this open.
         self.recovered: CatalogRecovered | None = None
         self._scan_lock_owner: int | None = None
@@ -346,6 +347,8 @@ class Catalog:
         catalog, its WAL, shared memory, locks and set-aside copies (`<name>*`), and its
         indexes and graphs (`<stem>.<model>.usearch*`, `<stem>.<model>.graph.npz*`).
         A scan skips these and nothing else, so photos in the same folder are found."""
+        if not path.startswith(self._folder):  # most files, cheaply (asked once per file walked)
+            return False
         folder, name = os.path.split(path)
         if folder != str(self.path.parent):
             return False
