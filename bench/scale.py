@@ -191,8 +191,7 @@ def measure_size(count: int, with_graph: bool) -> dict[str, object]:
             "bytes_in_memory": int(graph.indptr.nbytes + graph.nbr.nbytes + graph.sim.nbytes + graph.structure.nbytes),  # type: ignore[union-attr]
         }
         out["regroup"] = _regroup(graph)
-        del graph
-        out |= scale_library.measure(count, library, index, datasets.cache_dir("scale_catalogs"))
+        out |= scale_library.measure(count, library, index, graph, datasets.cache_dir("scale_catalogs"))
     return out
 
 

@@ -13,17 +13,30 @@ with the blobs packed by the same `core/catalog/blobs.py` functions, so the byte
 on disk are the app's. The index built by scale.py is saved beside it, as a
 finished scan saves it, so the rescan is the app's `Scanner.run` that reopens
 nothing (checked), timed in a fresh process, beside a bare walk + stat.
+
+The graph scale.py built is saved beside it too, with one simulated part: the
+pairs whose structural score reaches PROVE_DUPLICATE are taken as proven the same
+picture (synthetic vectors have no pixels to prove), so the duplicate view holds
+the groups scale.py's regroup counts. `lookalike duplicates` is then run as a
+person runs it, and timed from its start to its first line on stdout, with its
+peak memory: what opening a 1M catalog costs before anything is shown.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import sqlite3
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 from bench import app, datasets
 from bench.measure import isolated
@@ -33,6 +46,7 @@ from lookalike.core.catalog.store import Catalog
 from lookalike.core.engines import index as vector_index
 from lookalike.core.engines.index import VectorIndex
 from lookalike.core.matching import proof, structure
+from lookalike.core.matching.graph import PROVE_DUPLICATE, KnnGraph, graph_path, graph_token
 from lookalike.core.scan.discovery import FoundFile, walk
 from lookalike.core.scan.images import decode
 
@@ -41,7 +55,7 @@ _BATCH = 20_000
 
 
 def _thumbnails(model: app.Embedder, found: list[FoundFile]) -> dict[int, tuple[bytes, bytes | None]]:
-    """(packed signature, packed detail) of each distinct file (by inode), made from its
+    """(signature, packed detail) of each distinct file (by inode), made from its
     pixels as the scan makes them: the hard links share their original's."""
     out: dict[int, tuple[bytes, bytes | None]] = {}
     for item in found:
@@ -49,7 +63,7 @@ def _thumbnails(model: app.Embedder, found: list[FoundFile]) -> dict[int, tuple[
             continue
         pixels = decode(item.path, model.input_size, model.manifest.resize).pixels
         detail = proof.detail(pixels)
-        out[item.inode] = (blobs.pack_signature(structure.signature(pixels), detail), blobs.pack_detail(detail))
+        out[item.inode] = (structure.signature(pixels), blobs.pack_detail(detail))
     return out
 
 
@@ -117,7 +131,49 @@ def save_index(catalog_path: Path, model_id: str, index: VectorIndex) -> float:
     return time.perf_counter() - start
 
 
-def measure(count: int, vectors: np.ndarray, index: VectorIndex, work: Path) -> dict[str, object]:
+def save_graph(catalog_path: Path, model_id: str, graph: KnnGraph) -> float:
+    """Save scale.py's graph as the cached graph of the catalog, candidates above
+    PROVE_DUPLICATE taken as proven (see the module's docstring)."""
+    start = time.perf_counter()
+    score = np.nan_to_num(graph.structure, nan=-1.0)  # type: ignore[arg-type]
+    verdicts = np.where(score >= PROVE_DUPLICATE, proof.Verdict.SAME_PICTURE, proof.Verdict.UNCHECKED).astype(np.int8)
+    with Catalog(catalog_path) as catalog:
+        replace(graph, proof=verdicts, token=graph_token(catalog, model_id)).save(graph_path(catalog, model_id))
+    return time.perf_counter() - start
+
+
+def open_to_groups(catalog_path: Path) -> dict[str, object]:
+    """`lookalike duplicates` on the catalog: seconds to its first line on stdout and to
+    its end, and its peak resident memory (sampled every 20 ms while it runs)."""
+    command = [sys.executable, "-m", "lookalike", "--catalog", str(catalog_path), "duplicates"]
+    start = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    peak = [0]
+
+    def sample() -> None:
+        watched = psutil.Process(child.pid)
+        while child.poll() is None:
+            try:
+                peak[0] = max(peak[0], watched.memory_info().rss)
+            except psutil.Error:
+                return
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    first_line = child.stdout.readline()  # type: ignore[union-attr]
+    first = time.perf_counter() - start
+    rest, _ = child.communicate()
+    sampler.join()
+    if child.returncode != 0 or not first_line:
+        raise RuntimeError(f"lookalike duplicates failed (exit {child.returncode})")
+    return {
+        "first_line_s": round(first, 2), "seconds": round(time.perf_counter() - start, 2),
+        "lines": 1 + rest.count(b"\n"), "peak_rss_mb": round(peak[0] / 2**20, 1),
+    }
+
+
+def measure(count: int, vectors: np.ndarray, index: VectorIndex, graph: KnnGraph, work: Path) -> dict[str, object]:
     """The catalog on disk and the unchanged rescan at `count` photos (vectors: the library's,
     id i+1 for row i, as scale.py indexed them)."""
     start = time.perf_counter()
@@ -131,18 +187,23 @@ def measure(count: int, vectors: np.ndarray, index: VectorIndex, work: Path) -> 
     with Catalog(catalog_path) as catalog:
         catalog_bytes = catalog.size_bytes()
     saved_s = save_index(catalog_path, model.model_id, index)
+    graph_s = save_graph(catalog_path, model.model_id, graph)
+    opened = open_to_groups(catalog_path)
     walked, _ = isolated(bare_walk, str(folder))
     rescanned, memory = isolated(rescan, str(folder), str(catalog_path))
-    print(f"  {count:,} files: catalog {catalog_bytes / count:,.0f} B/photo, rescan {rescanned['seconds']} s "
-          f"(bare walk {walked['seconds']} s)", flush=True)
+    print(f"  {count:,} files: catalog {catalog_bytes / count:,.0f} B/photo, first groups after "
+          f"{opened['first_line_s']} s, rescan {rescanned['seconds']} s (bare walk {walked['seconds']} s)", flush=True)
     return {
         "catalog_bytes_per_photo": round(catalog_bytes / count),
+        "open_to_groups_s": opened["first_line_s"],
         "rescan_s": rescanned["seconds"],
         "library": {
             "files_on_disk_s": round(files_s, 1),
             "catalog_build": built,
             "catalog_bytes": catalog_bytes,
             "index_save_s": round(saved_s, 2),
+            "graph_save_s": round(graph_s, 2),
+            "open_to_groups": opened,
             "rescan": rescanned | memory,
             "bare_walk": walked,
         },

@@ -8,7 +8,7 @@ import numpy as np
 
 from lookalike.core.catalog import blobs
 from lookalike.core.engines.embedder import Embedder
-from lookalike.core.matching import proof, structure
+from lookalike.core.matching import proof
 from lookalike.core.scan.images import decode
 
 
@@ -18,27 +18,23 @@ def _photos(samples: Path, embedder: Embedder) -> list[np.ndarray]:
     return [decode(p, embedder.input_size, embedder.manifest.resize).pixels for p in paths]
 
 
-def test_thumbnails_come_back_bit_for_bit_and_smaller(samples: Path, embedder: Embedder) -> None:
+def test_detail_thumbnails_come_back_bit_for_bit_and_smaller(samples: Path, embedder: Embedder) -> None:
     packed_bytes = raw_bytes = 0
     for pixels in _photos(samples, embedder):
-        signature, detail = structure.signature(pixels), proof.detail(pixels)
-        stored_detail = blobs.pack_detail(detail)
-        stored_signature = blobs.pack_signature(signature, detail)
-        assert blobs.unpack_detail(stored_detail) == detail
-        assert blobs.unpack_signature(stored_signature, stored_detail) == signature
-        packed_bytes += len(stored_detail) + len(stored_signature)
-        raw_bytes += len(detail) + len(signature)
+        detail = proof.detail(pixels)
+        stored = blobs.pack_detail(detail)
+        assert blobs.unpack_detail(stored) == detail
+        packed_bytes += len(stored)
+        raw_bytes += len(detail)
     assert packed_bytes < 0.85 * raw_bytes
 
 
 def test_noise_that_does_not_compress_is_stored_raw_and_still_read_back() -> None:
     rng = np.random.default_rng(5)
     detail = rng.integers(0, 256, proof.SIDE**2, dtype=np.uint8).tobytes()
-    signature = rng.integers(0, 256, structure.SIDE**2, dtype=np.uint8).tobytes()
-    assert blobs.pack_detail(detail) == detail and blobs.pack_signature(signature, detail) == signature
-    assert blobs.unpack_detail(detail) == detail and blobs.unpack_signature(signature, detail) == signature
-    # A catalog of schema 3 held raw signatures, some without a detail (older scans): read unchanged.
-    assert blobs.unpack_signature(signature, None) == signature and blobs.unpack_detail(None) is None
+    assert blobs.pack_detail(detail) == detail and blobs.unpack_detail(detail) == detail
+    # Files scanned before schema 3 have no detail: nothing to pack or read.
+    assert blobs.pack_detail(None) is None and blobs.unpack_detail(None) is None
 
 
 def test_int8_vectors_keep_cosines_within_0_003_and_unit_length(samples: Path, embedder: Embedder) -> None:

@@ -7,14 +7,14 @@
   2-D difference (each pixel minus its left and upper neighbours, plus the upper
   left one, modulo 256) compressed by zlib: ~2.9 KB instead of 4 KB on photos, and
   read back bit for bit, so every proof verdict stays the same.
-- The 32x32 structure signature (core/matching/structure.py) is stored as its
-  difference from the detail averaged 2x2 (both are box-filtered greyscale
-  thumbnails of the same pixels, so the difference is mostly -1..1), compressed:
-  ~0.45 KB instead of 1 KB, again bit for bit.
+- The 32x32 structure signature (core/matching/structure.py) stays raw (1 KB):
+  a full graph build reads every file's, and unpacking one (stored as its
+  difference from the detail averaged 2x2 it took ~0.44 KB) cost ~50-150 us, a
+  minute or more per million photos, to save 0.6 KB (docs/calibration.md).
 
-A packed blob is never bigger than the raw one: when compression would not pay,
+A packed detail is never bigger than the raw one: when compression would not pay,
 the raw bytes are stored, and their length (exactly SIDE x SIDE) says so. Schema 3
-catalogs held raw thumbnails only, so their blobs read back unchanged.
+catalogs held raw details only, so theirs read back unchanged.
 """
 
 from __future__ import annotations
@@ -23,11 +23,9 @@ import zlib
 
 import numpy as np
 
-from lookalike.core.matching import proof, structure
+from lookalike.core.matching import proof
 
 _DETAIL_BYTES = proof.SIDE * proof.SIDE
-_SIGNATURE_BYTES = structure.SIDE * structure.SIDE
-_FACTOR = proof.SIDE // structure.SIDE
 
 
 def pack_vector(vector: np.ndarray) -> bytes:
@@ -75,31 +73,3 @@ def unpack_detail(stored: bytes | None) -> bytes | None:
     if stored is None or len(stored) == _DETAIL_BYTES:
         return stored
     return _undo_differences(stored, proof.SIDE).tobytes()
-
-
-def _from_detail(detail: bytes) -> np.ndarray:
-    """The detail averaged 2x2, rounded: the signature's prediction."""
-    grey = np.frombuffer(detail, dtype=np.uint8).reshape(structure.SIDE, _FACTOR, structure.SIDE, _FACTOR)
-    total = grey.sum(axis=(1, 3), dtype=np.int16)
-    return (total + (_FACTOR * _FACTOR) // 2) // (_FACTOR * _FACTOR)
-
-
-def pack_signature(signature: bytes, detail: bytes | None) -> bytes:
-    """The structure signature as stored: its difference from the (raw) detail, compressed."""
-    if detail is None or len(signature) != _SIGNATURE_BYTES or len(detail) != _DETAIL_BYTES:
-        return signature
-    grey = np.frombuffer(signature, dtype=np.uint8).reshape(structure.SIDE, structure.SIDE).astype(np.int16)
-    packed = zlib.compress(((grey - _from_detail(detail)) % 256).astype(np.uint8).tobytes(), 9)
-    return packed if len(packed) < _SIGNATURE_BYTES else signature
-
-
-def unpack_signature(stored: bytes, stored_detail: bytes | None) -> bytes:
-    """The 32x32 signature's bytes, exactly as `structure.signature` made them."""
-    if len(stored) == _SIGNATURE_BYTES:
-        return stored
-    detail = unpack_detail(stored_detail)
-    if detail is None:
-        raise ValueError("a packed signature without its detail thumbnail")
-    residual = np.frombuffer(zlib.decompress(stored), dtype=np.uint8).astype(np.int16)
-    grey = (residual.reshape(structure.SIDE, structure.SIDE) + _from_detail(detail)) % 256
-    return grey.astype(np.uint8).tobytes()

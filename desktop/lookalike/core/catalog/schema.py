@@ -7,7 +7,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: 1: first release; 2: files.grey; 3: signatures.detail, files.captured and the shot
 #: measures files.sharpness/highlights/shadows/brightness; 4: int8 vectors and compressed
-#: thumbnails (core/catalog/blobs.py) (see catalog.MIGRATIONS).
+#: detail thumbnails (core/catalog/blobs.py) (see catalog.MIGRATIONS).
 SCHEMA_VERSION = 4
 
 
@@ -120,10 +120,9 @@ class Signature(Base):
     """A photo's 32x32 greyscale thumbnail (core/structure.py) and 64x64 detail
     (core/proof.py): model-independent.
 
-    Its own table so that file queries never drag ~3.4 KB per row along. Both are
-    compressed losslessly (core/catalog/blobs.py: `data` relative to `detail`), so
-    read them through Catalog.signatures/details. `detail` is None for files scanned
-    before schema 3 (the next scan reads them again).
+    Its own table so that file queries never drag ~4 KB per row along. `detail` is
+    compressed losslessly (core/catalog/blobs.py): read it through Catalog.details.
+    It is None for files scanned before schema 3 (the next scan reads them again).
     """
 
     __tablename__ = "signatures"

@@ -62,24 +62,23 @@ _PACK_BATCH = 5000
 
 
 def _pack_blobs(session: Session) -> None:
-    """Schema 3 -> 4: float16 vectors become int8 and thumbnails are compressed
+    """Schema 3 -> 4: float16 vectors become int8 and detail thumbnails are compressed
     (core/catalog/blobs.py), row by row in batches; nothing else changes. The space
     freed is returned to the disk by the VACUUM that follows the open's migration."""
-    for table, columns, repack in (
-        ("embeddings", "vector", lambda vector: (blobs.pack_vector(np.frombuffer(vector, dtype=np.float16)),)),
-        ("signatures", "data, detail", lambda data, detail: (blobs.pack_signature(data, detail), blobs.pack_detail(detail))),
+    for table, column, repack in (
+        ("embeddings", "vector", lambda vector: blobs.pack_vector(np.frombuffer(vector, dtype=np.float16))),
+        ("signatures", "detail", blobs.pack_detail),
     ):
-        assignments = ", ".join(f"{name} = ?" for name in columns.split(", "))
         last = 0
         while True:
             rows = session.execute(
-                text(f"SELECT rowid, {columns} FROM {table} WHERE rowid > :last ORDER BY rowid LIMIT {_PACK_BATCH}"),
+                text(f"SELECT rowid, {column} FROM {table} WHERE rowid > :last ORDER BY rowid LIMIT {_PACK_BATCH}"),
                 {"last": last},
             ).all()
             if not rows:
                 break
-            updates = [(*repack(*row[1:]), row[0]) for row in rows]
-            session.connection().exec_driver_sql(f"UPDATE {table} SET {assignments} WHERE rowid = ?", updates)
+            updates = [(repack(blob), rowid) for rowid, blob in rows]
+            session.connection().exec_driver_sql(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", updates)
             last = rows[-1][0]
 
 
@@ -447,8 +446,8 @@ class Catalog:
         out: dict[int, bytes] = {}
         with self.session() as session:
             for chunk in _chunks(ids):
-                stmt = select(Signature.file_id, Signature.data, Signature.detail).where(Signature.file_id.in_(chunk))
-                out.update((fid, blobs.unpack_signature(data, detail)) for fid, data, detail in session.execute(stmt))
+                stmt = select(Signature.file_id, Signature.data).where(Signature.file_id.in_(chunk))
+                out.update((fid, data) for fid, data in session.execute(stmt))
         return out
 
     def details(self, ids: Sequence[int]) -> dict[int, Detail]:
@@ -589,7 +588,7 @@ class Catalog:
             if vectors:
                 session.execute(insert(Embedding), vectors)
             signatures = [
-                {"file_id": fid, "data": blobs.pack_signature(r.signature, r.detail), "detail": blobs.pack_detail(r.detail)}
+                {"file_id": fid, "data": r.signature, "detail": blobs.pack_detail(r.detail)}
                 for fid, r in zip(ids, records)
                 if r.signature is not None and r.error is None
             ]
