@@ -189,7 +189,7 @@ def _library(row: dict | None) -> list[Verdict]:
     return [
         _check("catalog on disk at 1M", "<= 3 KB/photo", None if size is None else size / 1024, 3, "KB/photo", False, basis,
                "a photo's 64x64 detail thumbnail alone is ~2.8 KB compressed losslessly (proof verdicts need it bit "
-               "for bit), its int8 vector 1.28 KB and its 32x32 signature ~0.4 KB (core/catalog/blobs.py)"),
+               "for bit), its int8 vector 1.28 KB and its raw 32x32 signature 1 KB (docs/calibration.md)"),
         _check("open to first groups at 1M", "<= 3 s", row.get("open_to_groups_s"), 3, "s", False, basis,
                "not measured: the review groups still run the keep rules over every grouped file before the first is shown"),
         _check("unchanged rescan at 1M", "<= 30 s", row.get("rescan_s"), 30, "s", False, basis,
