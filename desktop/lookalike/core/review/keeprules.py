@@ -402,9 +402,14 @@ def same_pixels(copy: np.ndarray, source: np.ndarray) -> str | None:
     return "exact" if mean <= RESAVE_TOLERANCE else "alike" if mean <= SAME_PICTURE else None
 
 
+#: Pixel orders of a SIDE x SIDE signature turned 0-3 quarter turns, then mirrored and turned.
+_GRID = np.arange(SIDE * SIDE).reshape(SIDE, SIDE)
+_WAYS = np.stack([np.rot90(m, k).ravel() for m in (_GRID, _GRID[:, ::-1]) for k in range(4)])
+
+
 def _turn(reference: np.ndarray, other: np.ndarray) -> int:
     """The way (index into _TURN_WORDS) `other` is laid relative to `reference`; 0 when unclear."""
-    ways = np.stack([np.rot90(m, k).ravel() for m in (other, other[:, ::-1]) for k in range(4)]).astype(np.float64)
+    ways = other.ravel()[_WAYS].astype(np.float64)
     # Pearson correlation of the reference with all eight ways at once (np.corrcoef per way
     # was most of the keep rules' time: a million-photo library has ~80k copy groups).
     ways -= ways.mean(axis=1, keepdims=True)
