@@ -24,7 +24,6 @@ peak memory: what opening a 1M catalog costs before anything is shown.
 
 from __future__ import annotations
 
-import os
 import secrets
 import sqlite3
 import subprocess
