@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -698,8 +698,8 @@ def _person_rule(kept: Collection[int]) -> KeepRule:
 
 
 def _display_names(files: Sequence[FileLike]) -> dict[int, str]:
-    """File names, or full paths where two copies share a name."""
-    counts: dict[str, int] = {}
-    for f in files:
-        counts[PurePath(f.path).name] = counts.get(PurePath(f.path).name, 0) + 1
-    return {f.id: PurePath(f.path).name if counts[PurePath(f.path).name] == 1 else f.path for f in files}
+    """File names, or full paths where two copies share a name (os.path: asked for every
+    group shown, pathlib's parsing was a tenth of listing 100k files' groups)."""
+    names = {f.id: os.path.basename(f.path) for f in files}
+    counts = Counter(names.values())
+    return {f.id: names[f.id] if counts[names[f.id]] == 1 else f.path for f in files}
