@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import and_, case, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import and_, bindparam, case, create_engine, delete, event, func, insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.schema import CreateIndex, CreateTable
@@ -57,29 +57,38 @@ def _add_columns(session: Session, *columns: tuple[str, str, str]) -> None:
         _add_column(session, table, column, ddl)
 
 
-#: Rows rewritten per statement by the schema 4 migration.
+#: File ids whose rows the schema 4 migration rewrites per statement.
 _PACK_BATCH = 5000
 
 
 def _pack_blobs(session: Session) -> None:
     """Schema 3 -> 4: float16 vectors become int8 and detail thumbnails are compressed
-    (core/catalog/blobs.py), row by row in batches; nothing else changes. The space
-    freed is returned to the disk by the VACUUM that follows the open's migration."""
-    for table, column, repack in (
-        ("embeddings", "vector", lambda vector: blobs.pack_vector(np.frombuffer(vector, dtype=np.float16))),
-        ("signatures", "detail", blobs.pack_detail),
-    ):
-        last = 0
-        while True:
-            rows = session.execute(
-                text(f"SELECT rowid, {column} FROM {table} WHERE rowid > :last ORDER BY rowid LIMIT {_PACK_BATCH}"),
-                {"last": last},
-            ).all()
-            if not rows:
-                break
-            updates = [(repack(blob), rowid) for rowid, blob in rows]
-            session.connection().exec_driver_sql(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", updates)
-            last = rows[-1][0]
+    (core/catalog/blobs.py), file id range by range; nothing else changes. Plain
+    SQLAlchemy Core (no rowid, no driver SQL), so it runs on any database the catalog
+    lives in. A SQLite file gets its space back by the VACUUM after the migration."""
+    top = max(session.scalar(select(func.max(Embedding.file_id))) or 0, session.scalar(select(func.max(Signature.file_id))) or 0)
+    embeddings, signatures = Embedding.__table__, Signature.__table__  # Core: many rows per statement
+    vectors = (
+        update(embeddings)
+        .where(embeddings.c.file_id == bindparam("b_file"), embeddings.c.model_id == bindparam("b_model"))
+        .values(vector=bindparam("b_blob"))
+    )
+    details = update(signatures).where(signatures.c.file_id == bindparam("b_file")).values(detail=bindparam("b_blob"))
+    for low in range(0, top, _PACK_BATCH):
+        window = (low, low + _PACK_BATCH)
+        rows = session.execute(
+            select(Embedding.file_id, Embedding.model_id, Embedding.vector).where(Embedding.file_id.between(window[0] + 1, window[1]))
+        ).all()
+        if rows:
+            session.execute(vectors, [
+                {"b_file": fid, "b_model": model, "b_blob": blobs.pack_vector(np.frombuffer(blob, dtype=np.float16))}
+                for fid, model, blob in rows
+            ])
+        rows = session.execute(
+            select(Signature.file_id, Signature.detail).where(Signature.file_id.between(window[0] + 1, window[1]), Signature.detail.is_not(None))
+        ).all()
+        if rows:
+            session.execute(details, [{"b_file": fid, "b_blob": blobs.pack_detail(blob)} for fid, blob in rows])
 
 
 #: version -> function upgrading a catalog from that version to the next, run at open.
