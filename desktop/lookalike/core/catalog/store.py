@@ -218,11 +218,10 @@ _CATALOG_SUFFIXES = (".sqlite", ".sqlite3", ".db")
 _SCHEMA_MARK = b"CREATE TABLE embeddings"
 
 
-#: A photo's thumbnails take ~3.2 KB: on SQLite's default 4 KB pages each row fills a
-#: page of its own (~0.9 KB wasted a photo); on 16 KB pages ~0.45 KB is wasted, on
-#: 64 KB pages (holding ~20) ~0.1 KB: 5.3 KB a photo instead of 5.9 (bench/scale_library.py).
-#: Reads cost no more (a page comes from the OS cache in microseconds); a small write
-#: (a decision) logs one 64 KB page, which is rare and sequential.
+#: A photo's thumbnails take ~3.8 KB: on SQLite's default 4 KB pages each row fills a
+#: page of its own (~0.3-0.9 KB wasted a photo), 64 KB pages hold ~17 (~0.1 KB wasted;
+#: docs/calibration.md). Reads cost no more (a page comes from the OS cache in
+#: microseconds); a small write (a decision) logs one 64 KB page, which is rare.
 PAGE_SIZE = 65536
 
 
