@@ -21,7 +21,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from bench import datasets, machine
+from bench import datasets, machine, scale_library
 from bench.measure import isolated, latency_ms, rss_mb
 from lookalike.core.matching import structure
 from lookalike.core.config import DUPLICATE_THRESHOLD, SIMILAR_THRESHOLD
@@ -191,6 +191,7 @@ def measure_size(count: int, with_graph: bool) -> dict[str, object]:
             "bytes_in_memory": int(graph.indptr.nbytes + graph.nbr.nbytes + graph.sim.nbytes + graph.structure.nbytes),  # type: ignore[union-attr]
         }
         out["regroup"] = _regroup(graph)
+        out |= scale_library.measure(count, library, index, graph, datasets.cache_dir("scale_catalogs"))
     return out
 
 

@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select, update
 
+from lookalike.core.catalog import blobs
 from lookalike.core.catalog.store import Catalog
 from lookalike.core.engines.embedder import Embedder
 from lookalike.core.scan.hashing import full_hash, partial_hash
@@ -152,8 +153,8 @@ def test_modified_moved_and_deleted_files(samples: Path, catalog: Catalog, embed
         assert after[str(target)].id == before[str(source)].id and after[str(target)].status == "ok"
     for source, target in (renamed, hashed):
         assert vectors_after[after[str(target)].id] == vectors_before[before[str(source)].id]
-    again = np.frombuffer(vectors_after[after[str(copied[1])].id], np.float16)
-    assert np.allclose(again, np.frombuffer(vectors_before[before[str(copied[0])].id], np.float16), atol=1e-2)
+    again, first = blobs.unpack_vectors([vectors_after[after[str(copied[1])].id], vectors_before[before[str(copied[0])].id]])
+    assert np.allclose(again, first, atol=1e-2)
     assert after[str(modified)].id == before[str(modified)].id
     assert vectors_after[after[str(modified)].id] != vectors_before[before[str(modified)].id]
     assert after[str(deleted)].status == "missing"

@@ -6,8 +6,9 @@ from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, LargeBinar
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: 1: first release; 2: files.grey; 3: signatures.detail, files.captured and the shot
-#: measures files.sharpness/highlights/shadows/brightness (see catalog.MIGRATIONS).
-SCHEMA_VERSION = 3
+#: measures files.sharpness/highlights/shadows/brightness; 4: int8 vectors and compressed
+#: detail thumbnails (core/catalog/blobs.py) (see catalog.MIGRATIONS).
+SCHEMA_VERSION = 4
 
 
 class Base(DeclarativeBase):
@@ -75,7 +76,7 @@ class File(Base):
 
 
 class Embedding(Base):
-    """One vector per file per model, stored as float16 bytes (half the space of f32)."""
+    """One vector per file per model, stored as int8 scaled per row (core/catalog/blobs.py)."""
 
     __tablename__ = "embeddings"
     file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), primary_key=True)
@@ -127,8 +128,9 @@ class Signature(Base):
     """A photo's 32x32 greyscale thumbnail (core/structure.py) and 64x64 detail
     (core/proof.py): model-independent.
 
-    Its own table so that file queries never drag 5 KB per row along. `detail` is
-    None for files scanned before schema 3 (the next scan reads them again).
+    Its own table so that file queries never drag ~4 KB per row along. `detail` is
+    compressed losslessly (core/catalog/blobs.py): read it through Catalog.details.
+    It is None for files scanned before schema 3 (the next scan reads them again).
     """
 
     __tablename__ = "signatures"

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Table, and_, case, create_engine, delete, event, func, insert, inspect, select, text, update
+from sqlalchemy import Table, and_, bindparam, case, create_engine, delete, event, func, insert, inspect, select, text, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, Engine
@@ -41,7 +41,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.orm import Session, sessionmaker
 
-from lookalike.core.catalog import locking, server, sqltext
+from lookalike.core.catalog import blobs, locking, server, sqltext
 from lookalike.core.matching.proof import Detail
 from lookalike.core.review.shot import Shot
 from lookalike.core.catalog.schema import SCHEMA_VERSION, Base, Embedding, File, Meta, Root, Signature
@@ -68,6 +68,40 @@ def _add_columns(session: Session, *columns: tuple[str, str]) -> None:
         _add_column(session, table, column)
 
 
+#: File ids whose rows the schema 4 migration rewrites per statement.
+_PACK_BATCH = 5000
+
+
+def _pack_blobs(session: Session) -> None:
+    """Schema 3 -> 4: float16 vectors become int8 and detail thumbnails are compressed
+    (core/catalog/blobs.py), file id range by range; nothing else changes. Plain
+    SQLAlchemy Core (no rowid, no driver SQL), so it runs on any database the catalog
+    lives in. A SQLite file gets its space back by the VACUUM after the migration."""
+    top = max(session.scalar(select(func.max(Embedding.file_id))) or 0, session.scalar(select(func.max(Signature.file_id))) or 0)
+    embeddings, signatures = Embedding.__table__, Signature.__table__  # Core: many rows per statement
+    vectors = (
+        update(embeddings)
+        .where(embeddings.c.file_id == bindparam("b_file"), embeddings.c.model_id == bindparam("b_model"))
+        .values(vector=bindparam("b_blob"))
+    )
+    details = update(signatures).where(signatures.c.file_id == bindparam("b_file")).values(detail=bindparam("b_blob"))
+    for low in range(0, top, _PACK_BATCH):
+        window = (low, low + _PACK_BATCH)
+        rows = session.execute(
+            select(Embedding.file_id, Embedding.model_id, Embedding.vector).where(Embedding.file_id.between(window[0] + 1, window[1]))
+        ).all()
+        if rows:
+            session.execute(vectors, [
+                {"b_file": fid, "b_model": model, "b_blob": blobs.pack_vector(np.frombuffer(blob, dtype=np.float16))}
+                for fid, model, blob in rows
+            ])
+        rows = session.execute(
+            select(Signature.file_id, Signature.detail).where(Signature.file_id.between(window[0] + 1, window[1]), Signature.detail.is_not(None))
+        ).all()
+        if rows:
+            session.execute(details, [{"b_file": fid, "b_blob": blobs.pack_detail(blob)} for fid, blob in rows])
+
+
 #: version -> function upgrading a catalog from that version to the next, run at open.
 MIGRATIONS: dict[int, Callable[[Session], None]] = {
     1: lambda session: _add_column(session, "files", "grey", "NOT NULL DEFAULT false"),
@@ -80,6 +114,7 @@ MIGRATIONS: dict[int, Callable[[Session], None]] = {
         ("files", "shadows"),
         ("files", "brightness"),
     ),
+    3: lambda session: _pack_blobs(session),
 }
 #: SQLite's default limit on bound parameters is 999: id lists are sent in chunks.
 _CHUNK = 900
@@ -194,8 +229,16 @@ _CATALOG_SUFFIXES = (".sqlite", ".sqlite3", ".db")
 _SCHEMA_MARK = b"CREATE TABLE embeddings"
 
 
+#: A photo's thumbnails take ~3.8 KB: on SQLite's default 4 KB pages each row fills a
+#: page of its own (~0.3-0.9 KB wasted a photo), 64 KB pages hold ~17 (~0.1 KB wasted;
+#: docs/calibration.md). Reads cost no more (a page comes from the OS cache in
+#: microseconds); a small write (a decision) logs one 64 KB page, which is rare.
+PAGE_SIZE = 65536
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")  # takes effect only on a new, empty file
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -243,6 +286,7 @@ class Catalog:
         #: The catalog file; for a server catalog, a name in its cache folder that the
         #: files derived from it (index, graph, map) are named after (`index_path`).
         self.path = path.expanduser().resolve()
+        self._folder = str(self.path.parent)
         #: The catalog as messages and `stats` show it.
         self.location = str(self.path)
         if self.path.is_dir():
@@ -267,6 +311,7 @@ class Catalog:
             ) from exc
         self.location = server.shown_url(url)
         self.path = server.cache_folder(url) / "catalog"
+        self._folder = str(self.path.parent)
         try:
             import psycopg  # noqa: F401  (the optional extra)
         except ImportError as exc:
@@ -441,6 +486,8 @@ class Catalog:
         catalog, its WAL, shared memory, locks and set-aside copies (`<name>*`), and its
         indexes and graphs (`<stem>.<model>.usearch*`, `<stem>.<model>.graph.npz*`).
         A scan skips these and nothing else, so photos in the same folder are found."""
+        if not path.startswith(self._folder):  # most files, cheaply (asked once per file walked)
+            return False
         folder, name = os.path.split(path)
         if folder != str(self.path.parent):
             return False
@@ -452,6 +499,39 @@ class Catalog:
         if self.url is not None:
             self._vet_server()
         self._create_tables()
+        if self._upgrade():
+            if self.url is None:  # a server reclaims space itself (autovacuum)
+                self._vacuum()
+            self._drop_caches()
+
+    def _vacuum(self) -> None:
+        """Give the space a migration freed (schema 4 packs every blob) back to the disk,
+        once, on PAGE_SIZE pages. Without room for the copy VACUUM makes, or with another
+        process using the catalog, it stays as it was, and works. Its own connection:
+        VACUUM cannot run inside a transaction, and a page size changes only outside WAL."""
+        self.engine.dispose()
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+        try:
+            db.execute("PRAGMA journal_mode=DELETE")
+            db.execute(f"PRAGMA page_size={PAGE_SIZE}")
+            db.execute("VACUUM")
+        except sqlite3.OperationalError:
+            pass
+        finally:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.close()
+
+    def _drop_caches(self) -> None:
+        """Remove the vector indexes and graphs kept beside the catalog after a migration:
+        they hold similarities of the vectors as stored before it, and are rebuilt
+        from the catalog when next needed."""
+        for cached in self.path.parent.glob(f"{self.path.stem}.*"):
+            if not cached.name.startswith(self.path.name) and self.owns(str(cached)):
+                cached.unlink(missing_ok=True)
+
+    def _upgrade(self) -> bool:
+        """Bring the schema up to date; True when a migration ran."""
+        migrated = False
         with self.session() as session:
             if self.url is not None:
                 server.serialise(session.connection(), "schema")
@@ -462,8 +542,10 @@ class Catalog:
             while version < SCHEMA_VERSION:
                 MIGRATIONS[version](session)
                 version += 1
+                migrated = True
             facts = [{"key": "schema_version", "value": str(version)}, {"key": "opened_at", "value": str(time.time())}]
             self.upsert(session, Meta.__table__, facts, ["key"])
+        return migrated
 
     def _vet_server(self) -> None:
         """Refuse, before writing anything, another program's database or a newer Lookalike's catalog."""
@@ -506,7 +588,7 @@ class Catalog:
         with self.session() as session:
             rows = session.execute(stmt).all()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        return ids, _unpack_vectors([r[1] for r in rows])
+        return ids, blobs.unpack_vectors([r[1] for r in rows])
 
     def vectors_of(self, model_id: str, ids: Sequence[int]) -> np.ndarray:
         """float32 vectors of `ids`, in that order (each must have one): for small updates."""
@@ -517,7 +599,7 @@ class Catalog:
                     Embedding.model_id == model_id, Embedding.file_id.in_(chunk)
                 )
                 found.update((fid, blob) for fid, blob in session.execute(stmt))
-        return _unpack_vectors([found[int(i)] for i in ids])
+        return blobs.unpack_vectors([found[int(i)] for i in ids])
 
     def signatures(self, ids: Sequence[int]) -> dict[int, bytes]:
         """Structure signatures (core/structure.py) by file id; files without one are absent."""
@@ -538,7 +620,9 @@ class Catalog:
                     .join(File, File.id == Signature.file_id)
                     .where(Signature.file_id.in_(chunk), Signature.detail.is_not(None))
                 )
-                out.update((fid, Detail(data, captured)) for fid, data, captured in session.execute(stmt))
+                out.update(
+                    (fid, Detail(blobs.unpack_detail(data), captured)) for fid, data, captured in session.execute(stmt)
+                )
         return out
 
     def files(self, ids: Sequence[int]) -> dict[int, File]:
@@ -653,14 +737,14 @@ class Catalog:
                     )
             ids = [r.id if r.id is not None else ids_by_path[r.location.path] for r in records]
             vectors = [
-                {"file_id": fid, "model_id": model_id, "vector": pack_vector(r.vector)}
+                {"file_id": fid, "model_id": model_id, "vector": blobs.pack_vector(r.vector)}
                 for fid, r in zip(ids, records)
                 if r.vector is not None and r.error is None
             ]
             if vectors:
                 session.execute(insert(Embedding), vectors)
             signatures = [
-                {"file_id": fid, "data": r.signature, "detail": r.detail}
+                {"file_id": fid, "data": r.signature, "detail": blobs.pack_detail(r.detail)}
                 for fid, r in zip(ids, records)
                 if r.signature is not None and r.error is None
             ]
@@ -932,15 +1016,3 @@ def _row(record: FileRecord) -> dict[str, object]:
         "status": "error" if record.error is not None else "ok", "error": record.error,
         "scanned_at": time.time(),
     }
-
-
-def _unpack_vectors(blobs: list[bytes]) -> np.ndarray:
-    """Stored float16 blobs as one float32 matrix (0 x 0 when there are none)."""
-    if not blobs:
-        return np.zeros((0, 0), dtype=np.float32)
-    return np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(blobs), -1).astype(np.float32)
-
-
-def pack_vector(vector: np.ndarray) -> bytes:
-    """A unit vector as the compact blob stored in `embeddings.vector`."""
-    return np.asarray(vector, dtype=np.float16).tobytes()

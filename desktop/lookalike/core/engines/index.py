@@ -37,6 +37,7 @@ from sqlalchemy import BigInteger, cast, func, select
 from usearch.index import BatchMatches, Index
 
 from lookalike.core.engines import projection as compact
+from lookalike.core.catalog import blobs
 from lookalike.core.catalog.store import Catalog, CatalogError, nearly_full
 from lookalike.core.engines.projection import Projection
 from lookalike.core.catalog.schema import Embedding, File
@@ -98,7 +99,7 @@ def catalog_state(catalog: Catalog, model_id: str) -> CatalogState:
     )
     with catalog.session() as session:
         count, checksum, blob = session.execute(stmt).one()
-    dim = int(blob) // np.dtype(np.float16).itemsize
+    dim = blobs.vector_dim(int(blob))
     return CatalogState(int(count), dim, f"{FORMAT}:{model_id}:{count}:{checksum}:{dim}")
 
 

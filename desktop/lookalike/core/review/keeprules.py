@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -402,11 +402,22 @@ def same_pixels(copy: np.ndarray, source: np.ndarray) -> str | None:
     return "exact" if mean <= RESAVE_TOLERANCE else "alike" if mean <= SAME_PICTURE else None
 
 
+#: Pixel orders of a SIDE x SIDE signature turned 0-3 quarter turns, then mirrored and turned.
+_GRID = np.arange(SIDE * SIDE).reshape(SIDE, SIDE)
+_WAYS = np.stack([np.rot90(m, k).ravel() for m in (_GRID, _GRID[:, ::-1]) for k in range(4)])
+
+
 def _turn(reference: np.ndarray, other: np.ndarray) -> int:
     """The way (index into _TURN_WORDS) `other` is laid relative to `reference`; 0 when unclear."""
-    ways = [np.rot90(m, k) for m in (other, other[:, ::-1]) for k in range(4)]
-    scores = [float(np.corrcoef(reference.ravel(), way.ravel())[0, 1]) for way in ways]
-    scores = [s if np.isfinite(s) else -1.0 for s in scores]
+    ways = other.ravel()[_WAYS].astype(np.float64)
+    # Pearson correlation of the reference with all eight ways at once (np.corrcoef per way
+    # was most of the keep rules' time: a million-photo library has ~80k copy groups).
+    ways -= ways.mean(axis=1, keepdims=True)
+    centred = reference.ravel().astype(np.float64) - float(reference.mean())
+    spread = np.sqrt((ways * ways).sum(axis=1) * float(centred @ centred))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = (ways @ centred) / spread
+    scores = [float(s) if np.isfinite(s) else -1.0 for s in scores]  # a flat image correlates with nothing
     best = int(np.argmax(scores))
     return best if scores[best] >= TURN_MATCH and scores[best] - scores[0] >= TURN_MARGIN else 0
 
@@ -687,8 +698,8 @@ def _person_rule(kept: Collection[int]) -> KeepRule:
 
 
 def _display_names(files: Sequence[FileLike]) -> dict[int, str]:
-    """File names, or full paths where two copies share a name."""
-    counts: dict[str, int] = {}
-    for f in files:
-        counts[PurePath(f.path).name] = counts.get(PurePath(f.path).name, 0) + 1
-    return {f.id: PurePath(f.path).name if counts[PurePath(f.path).name] == 1 else f.path for f in files}
+    """File names, or full paths where two copies share a name (os.path: asked for every
+    group shown, pathlib's parsing was a tenth of listing 100k files' groups)."""
+    names = {f.id: os.path.basename(f.path) for f in files}
+    counts = Counter(names.values())
+    return {f.id: names[f.id] if counts[names[f.id]] == 1 else f.path for f in files}

@@ -131,12 +131,19 @@ def find_groups(
     """
     if kind not in KINDS:
         raise ValueError(f"unknown group kind {kind!r}; expected one of {', '.join(KINDS)}")
-    settings = settings or load_settings()
+    return _tier(catalog, model_id, kind, threshold, settings or load_settings(), _identical(catalog))
+
+
+def _tier(
+    catalog: Catalog, model_id: str, kind: Kind, threshold: float | None, settings: Settings, same_bytes: list[Group]
+) -> list[ReviewGroup]:
+    """`find_groups` given the byte-identical groups, which every tier starts from
+    (found once when a view needs two tiers: on a big library it takes seconds)."""
     if kind == "identical":
-        groups = _identical(catalog)
+        groups = same_bytes
     else:
         threshold = check_threshold(default_threshold(kind, settings) if threshold is None else threshold)
-        groups = _grouped(catalog, model_id, kind, threshold, settings)
+        groups = _grouped(catalog, model_id, kind, threshold, settings, same_bytes)
     return _review(catalog, kind, groups, settings)
 
 
@@ -228,8 +235,9 @@ def picture_groups(
     groups with no duplicate stay as they are.
     """
     settings = settings or load_settings()
-    identical = find_groups(catalog, model_id, "identical", settings=settings)
-    duplicates = find_groups(catalog, model_id, "duplicate", threshold, settings)
+    same_bytes = _identical(catalog)
+    identical = _tier(catalog, model_id, "identical", None, settings, same_bytes)
+    duplicates = _tier(catalog, model_id, "duplicate", threshold, settings, same_bytes)
     home = {m.file.id: n for n, g in enumerate(duplicates) for m in g.members}
     joining: dict[int, list[ReviewMember]] = {}
     alone = []
@@ -266,10 +274,12 @@ def _most_reclaimable_first(groups: list[ReviewGroup]) -> list[ReviewGroup]:
     return sorted(groups, key=lambda g: (-g.not_kept_bytes, -len(g.members), g.representative_id))
 
 
-def _grouped(catalog: Catalog, model_id: str, kind: Kind, threshold: float, settings: Settings) -> list[Group]:
+def _grouped(
+    catalog: Catalog, model_id: str, kind: Kind, threshold: float, settings: Settings, same_bytes: list[Group]
+) -> list[Group]:
     """Duplicate, burst or similar groups, the stricter tiers collapsed into their keepers."""
     graph = _graph(catalog, model_id)
-    hidden = _hidden_copies(catalog, _identical(catalog), settings)
+    hidden = _hidden_copies(catalog, same_bytes, settings)
     not_duplicate = excluded_pairs(catalog, "not_duplicate")
     if kind == "duplicate":
         return star_groups(graph, threshold, not_duplicate, hidden, by="structure", proven=Verdict.SAME_PICTURE)

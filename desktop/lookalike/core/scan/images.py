@@ -8,6 +8,7 @@ Pillow's, libheif's or libraw's own exception zoo.
 from __future__ import annotations
 
 import io
+import os
 import re
 import struct
 import warnings
@@ -84,8 +85,9 @@ class Decoded:
 
 
 def is_supported(path: Path | str) -> bool:
-    """True when the extension names a format we can decode."""
-    return Path(path).suffix.lower() in SUPPORTED_EXTENSIONS
+    """True when the extension names a format we can decode (os.path, not pathlib: the walk
+    asks once per file, a million times in a rescan)."""
+    return os.path.splitext(os.fspath(path))[1].lower() in SUPPORTED_EXTENSIONS
 
 
 def decode(path: Path | str, size: tuple[int, int], resize: Resize = "squash") -> Decoded:
