@@ -11,6 +11,8 @@ from PIL import Image
 from lookalike.core.catalog.store import Catalog
 from lookalike.core.engines.embedder import Embedder
 from lookalike.core.matching.graph import KnnGraph, graph_path, open_graph
+from lookalike.core.matching.grouping import star_groups
+from lookalike.core.matching.proof import Verdict
 from lookalike.core.engines.index import Stamps, VectorIndex, catalog_stamps, open_index
 from lookalike.core.scan.pipeline import Scanner
 
@@ -80,3 +82,39 @@ def test_rescan_updates_graph_in_place(samples: Path, tmp_path: Path, embedder: 
         assert edge_set(updated) == edge_set(rebuilt)
         assert np.allclose(np.sort(updated.structure[~np.isnan(updated.structure)]),
                            np.sort(rebuilt.structure[~np.isnan(rebuilt.structure)]), atol=1e-5)
+
+
+def test_scan_grows_the_graph_batch_by_batch(samples: Path, tmp_path: Path, embedder: Embedder) -> None:
+    """The graph is saved while the scan embeds (its files found their neighbours batch by
+    batch), and the finished graph groups exactly as one built from nothing."""
+    extra = tmp_path / "more"
+    extra.mkdir()
+    for i in range(24):
+        Image.new("RGB", (64, 48), (i * 10, 255 - i * 10, (i * 37) % 256)).save(extra / f"plain{i}.png")
+    with Catalog(tmp_path / "c" / "catalog.sqlite") as catalog:
+        model = embedder.model_id
+        during: list[int] = []
+
+        def watch(progress: object) -> None:
+            if getattr(progress, "phase") == "embedding" and graph_path(catalog, model).is_file():
+                during.append(len(KnnGraph.load(graph_path(catalog, model))))
+
+        Scanner(catalog, embedder, workers=1, batch_size=4).run([samples, extra], progress=watch)
+        grown = open_graph(catalog, model)
+        total = catalog_stamps(catalog, model).ids
+        assert during and 0 < min(during) < len(total)  # saved, partly grown, before the scan ended
+        assert grown.ids.tolist() == total.tolist()
+
+        graph_path(catalog, model).unlink()
+        for saved in catalog.index_path(model).parent.glob(catalog.index_path(model).name + "*"):
+            saved.unlink()
+        rebuilt = open_graph(catalog, model)
+        assert edge_set(grown) == edge_set(rebuilt)
+        for by, threshold, proven in (("structure", 0.9, Verdict.SAME_PICTURE), ("structure", 0.6, Verdict.SAME_MOMENT),
+                                      ("cosine", 0.62, None), ("scene", 0.58, None)):
+            ours, theirs = (star_groups(g, threshold, by=by, proven=proven) for g in (grown, rebuilt))
+            assert [g.members for g in ours] == [g.members for g in theirs], by
+            # A pair's cosine found from either end may differ in its last bit (usearch's float rounding).
+            assert np.allclose(np.concatenate([g.similarities for g in ours] or [[]]),
+                               np.concatenate([g.similarities for g in theirs] or [[]]), atol=1e-6), by
+        assert star_groups(grown, 0.9, by="structure", proven=Verdict.SAME_PICTURE)  # the samples' copies are found

@@ -321,15 +321,19 @@ def sidecar_path(index_path: Path) -> Path:
     return index_path.with_name(index_path.name + ".state.npz")
 
 
-def open_index(catalog: Catalog, model_id: str, dim: int, threads: int = DEFAULT_THREADS) -> VectorIndex:
+def open_index(
+    catalog: Catalog, model_id: str, dim: int, threads: int = DEFAULT_THREADS, refit: bool = True
+) -> VectorIndex:
     """The saved index of `model_id`, brought up to date with the catalog and saved.
 
     An unchanged catalog costs one SQL aggregate; a small change edits the saved
     index in place; a large one (or an unreadable file) rebuilds it, and so does a
     library that needs a (new) projection (`projection.wanted`), which is then
-    fitted on it first. The result is shared by later calls in this process while
-    the catalog is unchanged (searching many times loads it once): do not add to
-    or remove from it.
+    fitted on it first, unless `refit` is False: a scan passes that, so it never
+    waits for a refit and rebuild (it keeps editing the index it has, and the next
+    open outside a scan refits). The result is shared by later calls in this process
+    while the catalog is unchanged (searching many times loads it once): do not add
+    to or remove from it.
     """
     state = catalog_state(catalog, model_id)
     if state.count and state.dim != dim:
@@ -343,7 +347,7 @@ def open_index(catalog: Catalog, model_id: str, dim: int, threads: int = DEFAULT
 
     saved_token, saved_stamps = saved_state(path)
     index = _load_saved(path, dim, threads, state.token, full) if saved_token is not None else None
-    if index is not None and compact.wanted(state.count, index.projection):
+    if index is not None and refit and compact.wanted(state.count, index.projection):
         index = None  # the library outgrew its projection (or has none yet): refit and rebuild
     if index is None or saved_token != state.token:
         current = catalog_stamps(catalog, model_id)

@@ -334,13 +334,14 @@ def graph_path(catalog: Catalog, model_id: str) -> Path:
 
 
 def open_graph(
-    catalog: Catalog, model_id: str, floor: float = FLOOR, threads: int = DEFAULT_THREADS
+    catalog: Catalog, model_id: str, floor: float = FLOOR, threads: int = DEFAULT_THREADS, refit: bool = True
 ) -> KnnGraph:
     """The cached graph if it matches the catalog and reaches down to `floor` (the weakest
     cosine the caller groups at), else a new one.
 
     A stale graph is updated in place when few files changed (see `KnnGraph.updated`),
-    else rebuilt; either way its new edges get structural scores. Graphs are
+    else rebuilt; either way its new edges get structural scores. `refit` is passed to
+    `open_index` (a scan passes False: it never waits for a projection refit). Graphs are
     immutable, so one object is shared by every caller in the process.
     """
     path = graph_path(catalog, model_id)
@@ -357,7 +358,7 @@ def open_graph(
         empty = np.zeros(0, dtype=np.int64)
         graph = KnnGraph.from_edges(empty, empty, empty, np.zeros(0, np.float32), min(floor, FLOOR), token=state.token)
     else:
-        index = open_index(catalog, model_id, state.dim, threads)
+        index = open_index(catalog, model_id, state.dim, threads, refit)
         current = catalog_stamps(catalog, model_id)
         before = _stamps_to_update(cached, current, floor)
         if cached is not None and before is not None:

@@ -19,12 +19,17 @@ Pipeline (one `Scanner.run`):
                Embedding goes EMBED_CHUNK files at a time, so a cancel is honoured
                within a fraction of a second; a pause holds the pipeline between
                files (the catalog stays committed and readable meanwhile).
-3. finishing - record the roots' scan time and bring the vector index and the
-               neighbour graph (with its structural scores and proof verdicts)
-               up to date: edited in place when few files changed (only the new
-               and changed files are searched), built for a new library, so the
-               first search or grouping after a scan does not wait for either
-               and regrouping stays a pass over the cached graph.
+               The vector index and the neighbour graph (with its structural
+               scores and proof verdicts) grow with the scan: each time
+               GRAPH_STEP of the library has been stored they are brought up to
+               date, in place (only the new and changed files are searched).
+3. finishing - record the roots' scan time and add the last stored files to the
+               index and the graph the same way (a new library's first batch
+               builds them), so a finished scan never waits for a full rebuild,
+               the first search or grouping after it waits for neither, and
+               regrouping stays a pass over the cached graph. A scan never
+               refits the projection of a compact index (core/engines/projection.py):
+               the next open outside a scan does.
 
 Bad files never stop a scan: each is stored with status "error" and a reason,
 including one whose decode outlives `decode_timeout` ("took too long to decode":
@@ -53,7 +58,7 @@ from lookalike.core.engines.embedder import Embedder
 from lookalike.core.scan.hashing import full_hash, partial_hash
 from lookalike.core.scan.images import ImageError, ImageInfo, Resize, decode
 from lookalike.core.matching.graph import open_graph
-from lookalike.core.engines.index import index_saved, open_index
+from lookalike.core.engines.index import SaveError, catalog_state, index_saved, open_index
 from lookalike.core.paths import thumbnail_dir
 from lookalike.core.scan.progress import ProgressCallback, ProgressMeter, ScanProgress
 from lookalike.core.matching.proof import detail
@@ -73,6 +78,11 @@ VANISHED = "disappeared during the scan"
 #: Files embedded per model call; cancel is checked between calls. 8 take ~0.25 s on
 #: a busy 2-core CPU, where a whole batch (32) took over a second.
 EMBED_CHUNK = 8
+#: Share of the library stored since the graph was last brought up to date (at least one
+#: batch) at which the scan updates it again. Each update is a pass over every edge, so
+#: steps proportional to the library keep their total to a few passes whatever its size,
+#: and below index.REBUILD_SHARE each one edits the index and graph in place.
+GRAPH_STEP = 0.25
 #: Seconds between looks at the pause event while paused (a cancel ends the wait at once).
 _PAUSE_POLL = 0.05
 
@@ -235,12 +245,12 @@ class Scanner:
         meter.set_phase("finishing")
         if walked is not None and not report.cancelled and not report.stalled:
             self.catalog.mark_scanned(i for p, i in walked[1].items() if p not in report.roots_offline)
-            # Changed vectors: the graph is brought up to date now (it updates the index first),
-            # so the first grouping never waits for it. An unchanged rescan pays nothing, unless
+            # Changed vectors: the graph takes the files stored since its last step now (it
+            # updates the index first), so the first grouping never waits for it. An unchanged rescan pays nothing, unless
             # the index is not saved (a full disk stopped the last save, or it was deleted).
             model_id = self.embedder.model_id
             if report.touched_vectors:
-                open_graph(self.catalog, model_id)
+                open_graph(self.catalog, model_id, refit=False)
             elif not index_saved(self.catalog, model_id):
                 open_index(self.catalog, model_id, self.embedder.dim)
         report.elapsed = meter.elapsed
@@ -392,6 +402,7 @@ class Scanner:
         size, resize = self.embedder.input_size, self.embedder.manifest.resize
         pending: deque[tuple[_Work, Task]] = deque()
         batch: list[tuple[_Work, _Opened]] = []
+        growth = _GraphGrowth(self.catalog, self.embedder.model_id, self.batch_size)
         queue = iter(work)
         pool = DeadlinePool(self.workers, name="lookalike-decode")
         try:
@@ -423,7 +434,7 @@ class Scanner:
                     report.errors += 1
                     meter.errors += 1
                 if len(batch) >= self.batch_size:
-                    self._store(batch, root_ids, report, cancel)
+                    growth.stored(self._store(batch, root_ids, report, cancel))
                     batch = []
                 meter.tick()
             self._store(batch, root_ids, report, cancel)
@@ -442,9 +453,10 @@ class Scanner:
 
     def _store(
         self, batch: list[tuple[_Work, _Opened]], root_ids: dict[str, int], report: ScanReport, cancel: threading.Event
-    ) -> None:
+    ) -> int:
         """Embed a batch EMBED_CHUNK files at a time and write what was embedded in one
-        transaction; after a cancel no further chunk is embedded (left for the next scan)."""
+        transaction; after a cancel no further chunk is embedded (left for the next scan).
+        Returns how many vectors were stored."""
         records: list[FileRecord] = []
         for start in range(0, len(batch), EMBED_CHUNK):
             if cancel.is_set():
@@ -455,6 +467,32 @@ class Scanner:
             records += [_record(_location(item.found, root_ids), item, opened, vectors) for item, opened in chunk]
             report.embedded += len(decoded)
         self.catalog.store(records, self.embedder.model_id)
+        return sum(r.vector is not None and r.error is None for r in records)
+
+
+class _GraphGrowth:
+    """Brings the index and the neighbour graph up to date while a scan stores vectors, each
+    time GRAPH_STEP of the library (at least one batch) has been stored since the last time."""
+
+    def __init__(self, catalog: Catalog, model_id: str, batch: int) -> None:
+        self.catalog, self.model_id, self.batch = catalog, model_id, batch
+        self.size: int | None = None  # files in the graph after its last update (read at the first store)
+        self.since = 0  # vectors stored since then
+        self.failed = False
+
+    def stored(self, count: int) -> None:
+        if self.failed or not count:
+            return
+        self.since += count
+        if self.size is None:
+            self.size = max(catalog_state(self.catalog, self.model_id).count - self.since, 0)
+        if self.since < max(self.batch, GRAPH_STEP * self.size):
+            return
+        try:
+            self.size = len(open_graph(self.catalog, self.model_id, refit=False))
+        except SaveError:
+            self.failed = True  # a full disk: the scan goes on, and its end reports the failure
+        self.since = 0
 
 
 class _Controls:
