@@ -170,6 +170,7 @@ class VectorIndex:
         self.projection = projection
         self._full = full
         self._index = self._new_usearch()
+        self._searching = threading.Lock()
 
     @property
     def stored_dim(self) -> int:
@@ -235,18 +236,23 @@ class VectorIndex:
         if len(present):
             self._index.remove(present)
 
-    def search(self, vectors: np.ndarray, k: int, full: FullVectors | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, vectors: np.ndarray, k: int, full: FullVectors | None = None, expansion: int = EXPANSION_SEARCH
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The `k` nearest ids per query row (full vectors) and their cosine similarities, best first.
 
         Rows are padded with id -1 and similarity -inf where fewer than `k` exist.
         A compact index searches RERANK_CANDIDATES (or 2k) candidates and re-ranks them by
         the full vectors (`full`, else its own source), so similarities are always
-        full-vector cosines.
+        full-vector cosines. `expansion` is the nodes usearch explores per query (never
+        fewer than it returns): a graph build, which asks for 2k candidates, gains
+        nothing from exploring more than those (docs/calibration.md).
         """
         queries = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
         if self.projection is None:
-            return self._search_stored(quantize(queries), k)
-        keys, _ = self._search_stored(quantize(self.projection.apply(queries)), max(RERANK_CANDIDATES, 2 * k))
+            return self._search_stored(quantize(queries), k, expansion)
+        found = max(RERANK_CANDIDATES, 2 * k)
+        keys, _ = self._search_stored(quantize(self.projection.apply(queries)), found, expansion)
         held = np.unique(keys[keys >= 0])
         return _rerank(queries, keys, held, self.full_vectors(held, full), k)
 
@@ -263,13 +269,17 @@ class VectorIndex:
     def _stored_form(self, vectors: np.ndarray) -> np.ndarray:
         return vectors if self.projection is None else self.projection.apply(vectors)
 
-    def _search_stored(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _search_stored(
+        self, queries: np.ndarray, k: int, expansion: int = EXPANSION_SEARCH
+    ) -> tuple[np.ndarray, np.ndarray]:
         """usearch's k nearest of quantized stored-form queries, padded (see `search`)."""
         keys = np.full((len(queries), k), -1, dtype=np.int64)
         sims = np.full((len(queries), k), -np.inf, dtype=np.float32)
         if len(self) == 0 or len(queries) == 0 or k <= 0:
             return keys, sims
-        found = self._index.search(queries, k, threads=self.threads)
+        with self._searching:  # usearch takes the effort as a setting of the index, not of a call
+            self._index.expansion_search = expansion
+            found = self._index.search(queries, k, threads=self.threads)
         if isinstance(found, BatchMatches):
             filled = np.arange(k)[None, :] < np.asarray(found.counts)[:, None]
             keys[filled] = np.asarray(found.keys, dtype=np.int64)[filled]
