@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from lookalike.core.catalog.store import Catalog
@@ -13,7 +14,8 @@ from lookalike.core.engines.embedder import Embedder
 from lookalike.core.matching.graph import KnnGraph, graph_path, open_graph
 from lookalike.core.matching.grouping import star_groups
 from lookalike.core.matching.proof import Verdict
-from lookalike.core.engines.index import Stamps, VectorIndex, catalog_stamps, open_index
+from lookalike.core.engines import projection
+from lookalike.core.engines.index import Stamps, VectorIndex, catalog_stamps, open_index, projection_path
 from lookalike.core.scan.pipeline import Scanner
 
 
@@ -118,3 +120,30 @@ def test_scan_grows_the_graph_batch_by_batch(samples: Path, tmp_path: Path, embe
             assert np.allclose(np.concatenate([g.similarities for g in ours] or [[]]),
                                np.concatenate([g.similarities for g in theirs] or [[]]), atol=1e-6), by
         assert star_groups(grown, 0.9, by="structure", proven=Verdict.SAME_PICTURE)  # the samples' copies are found
+
+
+def test_scan_never_waits_for_a_projection_refit(
+    samples: Path, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A library growing past projection.MIN_PHOTOS during a scan keeps the index it has
+    (edited in place); the next open outside a scan fits the projection."""
+    monkeypatch.setattr(projection, "MIN_PHOTOS", 24)  # reached by in-place steps (a step of 4 is a small change from 16 on)
+    extra = tmp_path / "more"
+    extra.mkdir()
+    for i in range(20):
+        Image.new("RGB", (64, 48), (i * 12, 255 - i * 12, (i * 37) % 256)).save(extra / f"plain{i}.png")
+    with Catalog(tmp_path / "c" / "catalog.sqlite") as catalog:
+        model = embedder.model_id
+        Scanner(catalog, embedder, workers=1, batch_size=4).run([samples, extra])
+        count = len(catalog_stamps(catalog, model).ids)
+        assert count > projection.MIN_PHOTOS
+        saved = projection_path(catalog.index_path(model))
+        assert not saved.exists()  # grown past MIN_PHOTOS within the scan, no refit there
+        kept = open_index(catalog, model, embedder.dim, refit=False)
+        assert kept.projection is None and len(kept) == count
+
+        refitted = open_index(catalog, model, embedder.dim)
+        assert refitted.projection is not None and refitted.projection.fitted_count == count and saved.exists()
+        ids, vectors = catalog.vectors(model)
+        found, sims = refitted.search(vectors, 3)  # every photo finds itself (or its identical copy) first
+        assert all(i in row for i, row in zip(ids.tolist(), found.tolist())) and np.allclose(sims[:, 0], 1.0, atol=1e-3)

@@ -351,7 +351,8 @@ def open_index(
     path = catalog.index_path(model_id)
     opened = _opened.get(path)
     if opened is not None and opened[0] == file_stamp(path) and opened[1].token == state.token and opened[1].dim == dim:
-        return opened[1]
+        if not (refit and compact.wanted(state.count, opened[1].projection)):  # else kept by a scan: refit now
+            return opened[1]
     def full(ids: np.ndarray) -> np.ndarray:
         return catalog.vectors_of(model_id, ids)
 

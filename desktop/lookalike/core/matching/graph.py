@@ -136,7 +136,7 @@ class KnnGraph:
             proof=np.concatenate([old_proof, np.full(len(new_sim), proof.Verdict.UNCHECKED)]).astype(np.int8),
             scene=np.concatenate([old_scene, np.full(len(new_sim), np.nan)]).astype(np.float32),
         )
-        return replace(updated, basis=self.basis)  # the axes stay until a rebuild refits them
+        return replace(updated, basis=self.basis)  # kept while a fit would not change them (with_scene)
 
     @classmethod
     def from_edges(
@@ -271,8 +271,8 @@ class KnnGraph:
         if not len(self.ids):
             return replace(self, scene=np.zeros(0, np.float32))
         basis = self.basis
-        if basis is None or (not basis.fitted and len(self.ids) >= scene.MIN_LIBRARY):  # none yet, or grown enough
-            basis = scene.fit(fetch(scene.sample_ids(self.ids)))
+        if basis is None or basis.stale(len(self.ids)):
+            basis = scene.fit(fetch(scene.sample_ids(self.ids)), len(self.ids))
         u, v = self.owners().astype(np.int64), self.nbr.astype(np.int64)
         kept = self.scene is not None and basis is self.basis
         values = self.scene.copy() if kept else np.full(len(u), np.nan, np.float32)
@@ -307,7 +307,8 @@ class KnnGraph:
                 **({} if self.stamps is None else {"stamps": self.stamps}),
                 **({} if self.proof is None else {"proof": self.proof}),
                 **({} if self.scene is None else {"scene": self.scene}),
-                **({} if self.basis is None else {"basis_mean": self.basis.mean, "basis_axes": self.basis.axes}),
+                **({} if self.basis is None else {
+                    "basis_mean": self.basis.mean, "basis_axes": self.basis.axes, "basis_count": np.int64(self.basis.count)}),
             )
 
     @classmethod
@@ -327,7 +328,8 @@ class KnnGraph:
                     stamps=data["stamps"] if "stamps" in data else None,
                     proof=data["proof"] if "proof" in data else None,
                     scene=data["scene"] if "scene" in data else None,
-                    basis=scene.Basis(data["basis_mean"], data["basis_axes"]) if "basis_axes" in data else None,
+                    basis=scene.Basis(data["basis_mean"], data["basis_axes"], int(data.get("basis_count", 0)))
+                    if "basis_axes" in data else None,
                 )
         except (OSError, ValueError, KeyError) as exc:
             raise ValueError(f"cannot read neighbour graph {path}: {exc}") from exc
