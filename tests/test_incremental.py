@@ -31,6 +31,14 @@ def edge_set(graph: KnnGraph) -> set[tuple[int, int]]:
     return {(int(graph.ids[a]), int(graph.ids[b])) for a, b in zip(src, dst)}
 
 
+def plain_photos(folder: Path, count: int, step: int) -> Path:
+    """`count` flat-coloured PNGs in `folder` (made), each colour `step` apart: unrelated photos."""
+    folder.mkdir()
+    for i in range(count):
+        Image.new("RGB", (64, 48), (i * step, 255 - i * step, (i * 37) % 256)).save(folder / f"plain{i}.png")
+    return folder
+
+
 def test_updated_graph_equals_a_rebuilt_one() -> None:
     vectors = clustered(80, 12, seed=5)
     ids = np.arange(1, 81) * 7
@@ -59,10 +67,7 @@ def test_stamps_name_the_changed_files() -> None:
 
 def test_rescan_updates_graph_in_place(samples: Path, tmp_path: Path, embedder: Embedder) -> None:
     """Groups after an in-place update match those of a graph built from nothing."""
-    extra = tmp_path / "more"
-    extra.mkdir()
-    for i in range(30):  # a bigger library, so that the change below is a small one
-        Image.new("RGB", (64, 48), (i * 8, 255 - i * 8, (i * 37) % 256)).save(extra / f"plain{i}.png")
+    extra = plain_photos(tmp_path / "more", 30, 8)  # a bigger library, so that the change below is a small one
     with Catalog(tmp_path / "c" / "catalog.sqlite") as catalog:
         scanner = Scanner(catalog, embedder, workers=1)
         scanner.run([samples, extra])
@@ -89,10 +94,7 @@ def test_rescan_updates_graph_in_place(samples: Path, tmp_path: Path, embedder: 
 def test_scan_grows_the_graph_batch_by_batch(samples: Path, tmp_path: Path, embedder: Embedder) -> None:
     """The graph is saved while the scan embeds (its files found their neighbours batch by
     batch), and the finished graph groups exactly as one built from nothing."""
-    extra = tmp_path / "more"
-    extra.mkdir()
-    for i in range(24):
-        Image.new("RGB", (64, 48), (i * 10, 255 - i * 10, (i * 37) % 256)).save(extra / f"plain{i}.png")
+    extra = plain_photos(tmp_path / "more", 24, 10)
     with Catalog(tmp_path / "c" / "catalog.sqlite") as catalog:
         model = embedder.model_id
         during: list[int] = []
@@ -128,10 +130,7 @@ def test_scan_never_waits_for_a_projection_refit(
     """A library growing past projection.MIN_PHOTOS during a scan keeps the index it has
     (edited in place); the next open outside a scan fits the projection."""
     monkeypatch.setattr(projection, "MIN_PHOTOS", 24)  # reached by in-place steps (a step of 4 is a small change from 16 on)
-    extra = tmp_path / "more"
-    extra.mkdir()
-    for i in range(20):
-        Image.new("RGB", (64, 48), (i * 12, 255 - i * 12, (i * 37) % 256)).save(extra / f"plain{i}.png")
+    extra = plain_photos(tmp_path / "more", 20, 12)
     with Catalog(tmp_path / "c" / "catalog.sqlite") as catalog:
         model = embedder.model_id
         Scanner(catalog, embedder, workers=1, batch_size=4).run([samples, extra])
