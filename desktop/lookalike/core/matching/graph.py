@@ -112,29 +112,53 @@ class KnnGraph:
         return cls.from_edges(ids, src, dst, sim, floor=floor, k=k, token=index.token)
 
     def updated(self, index: VectorIndex, ids: np.ndarray, fresh: np.ndarray) -> KnnGraph:
-        """This graph over the files `ids`, with `fresh` ones (added or changed) searched anew.
+        """This graph over the files `ids`, with `fresh` ones (added or changed) searched anew:
+        the edges a full build would find, wherever the searches find each other.
 
-        Edges touching a fresh or vanished file are dropped; the fresh files' own
-        searches (made symmetric) give them, and their new neighbours, their edges.
-        Surviving edges keep their structural scores.
+        A full build keeps each file's own K nearest, made symmetric; those are the K
+        best of the file's list here. A file that lost one of them (removed or changed)
+        is searched again with the fresh ones; any other keeps its K nearest, and a
+        searched file that finds it enters them when it beats the weakest (which then
+        leaves, unless it lists the file itself). Surviving pairs keep their scores.
         """
-        u, v = self.ids[self.owners()], self.ids[self.nbr]
-        alive = np.isin(u, ids) & np.isin(v, ids) & ~np.isin(u, fresh) & ~np.isin(v, fresh)
-        new_src, new_dst, new_sim = _search_edges(index, ids, fresh[np.isin(fresh, ids)], self.k, self.floor)
-        old_score = self.structure[alive] if self.structure is not None else np.full(int(alive.sum()), np.nan)
-        old_proof = self.proof[alive] if self.proof is not None else np.full(int(alive.sum()), proof.Verdict.UNCHECKED)
-        old_scene = self.scene[alive] if self.scene is not None else np.full(int(alive.sum()), np.nan)
+        owners = self.owners()
+        dropped = ~np.isin(self.ids, ids) | np.isin(self.ids, fresh)  # per old node
+        rank = np.arange(len(self.nbr)) - np.repeat(self.indptr[:-1], np.diff(self.indptr))
+        nearest = rank < self.k
+        lost = np.zeros(len(self.ids), dtype=bool)
+        lost[owners[nearest & dropped[self.nbr]]] = True
+        kept = nearest & ~dropped[owners] & ~lost[owners]
+        again = np.union1d(fresh[np.isin(fresh, ids)], self.ids[lost & ~dropped])
+        # Twice K: a searched file enters the lists of files it is not among the K nearest of.
+        new_src, new_dst, new_sim = _search_edges(index, ids, again, 2 * self.k, self.floor)
+        joins = ~np.isin(new_dst, np.searchsorted(ids, again))
+        first = np.searchsorted(new_src, new_src, side="left")  # each query's results are contiguous, best first
+        mine = np.arange(len(new_src)) - first < self.k
+        # The old files' own lists, with each searched file that found them as a candidate.
+        own_src = np.concatenate([np.searchsorted(ids, self.ids[owners[kept]]), new_dst[joins]])
+        own_dst = np.concatenate([np.searchsorted(ids, self.ids[self.nbr[kept]]), new_src[joins]])
+        own_sim = np.concatenate([self.sim[kept], new_sim[joins]])
+        order = np.lexsort((-own_sim, own_src))
+        starts = np.searchsorted(own_src[order], own_src[order], side="left")
+        best = order[np.arange(len(order)) - starts < self.k]
+        carried = best[best < int(kept.sum())]  # old entries first: from_edges keeps the first of a pair
+        fresh_ones = best[best >= int(kept.sum())]
+
+        def values(column: np.ndarray | None, empty: float | int, dtype: type) -> np.ndarray:
+            old = column[kept][carried] if column is not None else np.full(len(carried), empty)
+            return np.concatenate([old, np.full(len(fresh_ones) + int(mine.sum()), empty)]).astype(dtype)
+
         updated = KnnGraph.from_edges(
             ids,
-            np.concatenate([np.searchsorted(ids, u[alive]), new_src]),
-            np.concatenate([np.searchsorted(ids, v[alive]), new_dst]),
-            np.concatenate([self.sim[alive], new_sim]),
+            np.concatenate([own_src[carried], own_src[fresh_ones], new_src[mine]]),
+            np.concatenate([own_dst[carried], own_dst[fresh_ones], new_dst[mine]]),
+            np.concatenate([own_sim[carried], own_sim[fresh_ones], new_sim[mine]]),
             floor=self.floor,
             k=self.k,
             token=index.token,
-            structure=np.concatenate([old_score, np.full(len(new_sim), np.nan)]).astype(np.float32),
-            proof=np.concatenate([old_proof, np.full(len(new_sim), proof.Verdict.UNCHECKED)]).astype(np.int8),
-            scene=np.concatenate([old_scene, np.full(len(new_sim), np.nan)]).astype(np.float32),
+            structure=values(self.structure, np.nan, np.float32),
+            proof=values(self.proof, proof.Verdict.UNCHECKED, np.int8),
+            scene=values(self.scene, np.nan, np.float32),
         )
         return replace(updated, basis=self.basis)  # kept while a fit would not change them (with_scene)
 
