@@ -103,7 +103,7 @@ def test_scan_grows_the_graph_batch_by_batch(samples: Path, tmp_path: Path, embe
             if getattr(progress, "phase") == "embedding" and graph_path(catalog, model).is_file():
                 during.append(len(KnnGraph.load(graph_path(catalog, model))))
 
-        Scanner(catalog, embedder, workers=1, batch_size=4).run([samples, extra], progress=watch)
+        Scanner(catalog, embedder, workers=1, batch_size=4, graph_step=4).run([samples, extra], progress=watch)
         grown = open_graph(catalog, model)
         total = catalog_stamps(catalog, model).ids
         assert during and 0 < min(during) < len(total)  # saved, partly grown, before the scan ended
@@ -133,7 +133,7 @@ def test_scan_never_waits_for_a_projection_refit(
     extra = plain_photos(tmp_path / "more", 20, 12)
     with Catalog(tmp_path / "c" / "catalog.sqlite") as catalog:
         model = embedder.model_id
-        Scanner(catalog, embedder, workers=1, batch_size=4).run([samples, extra])
+        Scanner(catalog, embedder, workers=1, batch_size=4, graph_step=4).run([samples, extra])
         count = len(catalog_stamps(catalog, model).ids)
         assert count > projection.MIN_PHOTOS
         saved = projection_path(catalog.index_path(model))

@@ -21,7 +21,8 @@ Pipeline (one `Scanner.run`):
                files (the catalog stays committed and readable meanwhile).
                The vector index and the neighbour graph (with its structural
                scores and proof verdicts) grow with the scan: each time
-               GRAPH_STEP of the library has been stored they are brought up to
+               GRAPH_STEP of the library (at least GRAPH_MIN_STEP files) has been
+               stored they are brought up to
                date, in place (only the new and changed files are searched).
 3. finishing - record the roots' scan time and add the last stored files to the
                index and the graph the same way (a new library's first batch
@@ -83,6 +84,9 @@ EMBED_CHUNK = 8
 #: steps proportional to the library keep their total to a few passes whatever its size,
 #: and below index.REBUILD_SHARE each one edits the index and graph in place.
 GRAPH_STEP = 0.25
+#: Files stored at least between two such updates: below it an update at the scan's end is
+#: cheap anyway, and the updates (not interruptible) would delay a cancel.
+GRAPH_MIN_STEP = 2_000
 #: Seconds between looks at the pause event while paused (a cancel ends the wait at once).
 _PAUSE_POLL = 0.05
 
@@ -186,7 +190,8 @@ class Scanner:
     `batch_size` files per embedding batch and per write transaction;
     `skip_dirs` folders never entered, besides the app's thumbnail cache; the
     catalog's own files (`Catalog.owns`) are always skipped, its neighbours never;
-    `decode_timeout` seconds one file may take to decode.
+    `decode_timeout` seconds one file may take to decode; `graph_step` files
+    stored at least between two updates of the index and graph during the scan.
     One Scanner may run several scans, one at a time.
     """
 
@@ -200,6 +205,7 @@ class Scanner:
         batch_size: int = 32,
         skip_dirs: Sequence[Path | str] = (),
         decode_timeout: float = DECODE_TIMEOUT,
+        graph_step: int = GRAPH_MIN_STEP,
     ) -> None:
         self.catalog = catalog
         self.decode_timeout = decode_timeout
@@ -207,6 +213,7 @@ class Scanner:
         self.workers = max(1, workers)
         self.excludes = tuple(excludes)
         self.batch_size = max(1, batch_size)
+        self.graph_step = max(1, graph_step)  # files stored at least between graph updates
         self.skip_dirs = (thumbnail_dir(), *skip_dirs)
 
     def run(
@@ -402,7 +409,7 @@ class Scanner:
         size, resize = self.embedder.input_size, self.embedder.manifest.resize
         pending: deque[tuple[_Work, Task]] = deque()
         batch: list[tuple[_Work, _Opened]] = []
-        growth = _GraphGrowth(self.catalog, self.embedder.model_id, self.batch_size)
+        growth = _GraphGrowth(self.catalog, self.embedder.model_id, self.graph_step)
         queue = iter(work)
         pool = DeadlinePool(self.workers, name="lookalike-decode")
         try:
@@ -472,10 +479,10 @@ class Scanner:
 
 class _GraphGrowth:
     """Brings the index and the neighbour graph up to date while a scan stores vectors, each
-    time GRAPH_STEP of the library (at least one batch) has been stored since the last time."""
+    time GRAPH_STEP of the library (at least `minimum` files) has been stored since the last time."""
 
-    def __init__(self, catalog: Catalog, model_id: str, batch: int) -> None:
-        self.catalog, self.model_id, self.batch = catalog, model_id, batch
+    def __init__(self, catalog: Catalog, model_id: str, minimum: int) -> None:
+        self.catalog, self.model_id, self.minimum = catalog, model_id, minimum
         self.size: int | None = None  # files in the graph after its last update (read at the first store)
         self.since = 0  # vectors stored since then
         self.failed = False
@@ -486,7 +493,7 @@ class _GraphGrowth:
         self.since += count
         if self.size is None:
             self.size = max(catalog_state(self.catalog, self.model_id).count - self.since, 0)
-        if self.since < max(self.batch, GRAPH_STEP * self.size):
+        if self.since < max(self.minimum, GRAPH_STEP * self.size):
             return
         try:
             self.size = len(open_graph(self.catalog, self.model_id, refit=False))
