@@ -154,7 +154,7 @@ def _scale(section: dict, results: Results) -> str:
         "Synthetic libraries of clustered unit vectors (dim 1280, ~8 photos a cluster, unrelated photos at cosine "
         "~0.2 ± 0.06 as on the devset; `bench/datasets.py`). Search: the app's `VectorIndex` (usearch HNSW, int8, "
         "2 threads), one query at a time, top 10, for held-out vectors. Baseline: exact brute force in numpy (f32). "
-        f"From {projection.MIN_PHOTOS:,} photos the index holds compact vectors as the app does (`core/projection.py`: "
+        f"From {projection.MIN_PHOTOS:,} photos the index holds compact vectors as the app does (`core/engines/projection.py`: "
         "a PCA fitted on a sample of the library, in the build time), and re-ranks its candidates by the full vectors "
         "(held in memory here, read from the catalog in the app), so recall is against exact full-vector search.",
         "",

@@ -155,7 +155,7 @@ def _scale(s: dict | None) -> list[Verdict]:
         limit = (
             f"at {graphs[-1]:,} photos: k-NN search of every file {g['knn_search_s']} s (usearch, 2 threads, "
             f"{compact(top)}; ~{1e3 * g['knn_search_s'] / graphs[-1]:.2f} ms a file), structural scoring of "
-            f"{g['structure_pairs']:,} pairs {g['structure_s']} s (numpy, core/structure.py; "
+            f"{g['structure_pairs']:,} pairs {g['structure_s']} s (numpy, core/matching/structure.py; "
             f"~{1e6 * g['structure_s'] / max(g['structure_pairs'], 1):.0f} us a pair); the process peaked at "
             f"{top['peak_rss_mb']:,.0f} MB. A full build is needed once per library: a scan updates the saved graph "
             "for the files it stored (only those are searched and scored), so no grouping waits for a rebuild. "

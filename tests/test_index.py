@@ -36,7 +36,7 @@ def recall_at(index: VectorIndex, ids: np.ndarray, queries: np.ndarray, k: int) 
 def devset_vectors(devset: Path, truth: dict, embedder: Embedder) -> np.ndarray:
     names = sorted({n for g in truth["groups"] for n in g} | set(truth["distractors"]))
     pixels = [decode(devset / n, embedder.input_size).pixels for n in names]
-    return embedder.embed(pixels).astype(np.float16).astype(np.float32)  # as the catalog stores them
+    return embedder.embed(pixels).astype(np.float16).astype(np.float32)  # as a full graph build holds them
 
 
 @pytest.mark.devset

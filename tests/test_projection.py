@@ -156,5 +156,5 @@ def test_graph_over_a_compact_index_has_the_full_vector_edges() -> None:
     a, b = np.nonzero(np.triu(exact >= 0.9, 1))  # every cluster mate (5 per photo, fewer than k)
     assert {(int(x), int(y)) for x, y in zip(src, dst)} == {(int(x), int(y)) for x, y in zip(a, b)}
     assert len(src) == 60 * 15
-    f16 = rows.astype(np.float16).astype(np.float32)  # what held_in_memory keeps, as the catalog does
+    f16 = rows.astype(np.float16).astype(np.float32)  # what held_in_memory keeps
     assert np.allclose(sims, np.clip(np.einsum("ij,ij->i", f16[src], f16[dst]), -1, 1), atol=1e-5)

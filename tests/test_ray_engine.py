@@ -28,7 +28,7 @@ from lookalike.cli import main  # noqa: E402
 from lookalike.core.catalog.store import Catalog  # noqa: E402
 from lookalike.core.engines.embedder import Embedder  # noqa: E402
 from lookalike.core.engines.manifest import ModelManifest  # noqa: E402
-from lookalike.core.engines.ray_engine import RayEngine  # noqa: E402
+from lookalike.core.engines.ray_engine import QUIET, RayEngine  # noqa: E402
 from lookalike.core.review.tiers import KINDS, find_groups  # noqa: E402
 from lookalike.core.scan.pipeline import Scanner, ScanProgress, ScanReport  # noqa: E402
 
@@ -45,6 +45,8 @@ def ray_address() -> Iterator[str]:
     """A local Ray cluster of 2 CPUs for the session; its address lets CLI processes join it."""
     patch = pytest.MonkeyPatch()
     patch.setenv("RAY_AUTH_MODE", "disabled")  # child processes run with a private HOME, where no token is
+    for name, value in QUIET.items():
+        patch.setenv(name, value)
     ray.init(num_cpus=WORKERS, include_dashboard=False, log_to_driver=False)
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()

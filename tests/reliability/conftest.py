@@ -3,7 +3,7 @@
 - Every test here runs with the network blocked and every attempt recorded:
   connections, datagrams and name lookups (`netguard/sitecustomize.py`, installed
   in this process and, through PYTHONPATH, in child `lookalike` processes); the
-  session fails if any was tried.
+  test fails if any was tried.
 - A test that hangs is stopped by `faulthandler` (tracebacks, then exit), so CI
   never waits forever on a scan that should have moved on.
 - Tests call `record(area, case, cases, outcome)`; at the end of a run that
@@ -206,9 +206,6 @@ def _cell(text: str) -> str:
 # --- no network ------------------------------------------------------------------
 
 
-_ATTEMPTS: list[str] = []
-
-
 def _netguard():  # type: ignore[no-untyped-def]
     """netguard/sitecustomize.py as a module (importing it by name would shadow the real sitecustomize)."""
     spec = importlib.util.spec_from_file_location("lookalike_netguard", NETGUARD / "sitecustomize.py")
@@ -217,22 +214,25 @@ def _netguard():  # type: ignore[no-untyped-def]
     return module
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(autouse=True)
 def no_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
-    """Block and record network use here and in child processes; fail if any was tried."""
+    """Block and record network use here and in child processes; fail the test if any was
+    tried. Per test, not per session: a session-wide guard outlived this folder and
+    blocked the loopback of the tests that follow in a whole run (the Ray engine's)."""
+    attempts: list[str] = []
     log = tmp_path_factory.mktemp("netguard") / "attempts.log"
-    restore = _netguard().install(_ATTEMPTS.append, NetworkBlocked)
+    restore = _netguard().install(attempts.append, NetworkBlocked)
     old_path, old_log = os.environ.get("PYTHONPATH"), os.environ.get("LOOKALIKE_NETGUARD_LOG")
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NETGUARD), old_path]))
     os.environ["LOOKALIKE_NETGUARD_LOG"] = str(log)
     try:
-        yield _ATTEMPTS
+        yield attempts
     finally:
         restore()
         _restore_env("PYTHONPATH", old_path)
         _restore_env("LOOKALIKE_NETGUARD_LOG", old_log)
     children = log.read_text().splitlines() if log.exists() else []
-    tried = [a for a in _ATTEMPTS + children if "netguard self-check" not in a]
+    tried = [a for a in attempts + children if "netguard self-check" not in a]
     assert not tried, f"network connections were attempted: {tried}"
 
 

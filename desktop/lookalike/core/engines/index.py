@@ -172,6 +172,7 @@ class VectorIndex:
         self.projection = projection
         self._full = full
         self._index = self._new_usearch()
+        self._searching = threading.Lock()
 
     @property
     def stored_dim(self) -> int:
@@ -237,18 +238,23 @@ class VectorIndex:
         if len(present):
             self._index.remove(present)
 
-    def search(self, vectors: np.ndarray, k: int, full: FullVectors | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, vectors: np.ndarray, k: int, full: FullVectors | None = None, expansion: int = EXPANSION_SEARCH
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The `k` nearest ids per query row (full vectors) and their cosine similarities, best first.
 
         Rows are padded with id -1 and similarity -inf where fewer than `k` exist.
         A compact index searches RERANK_CANDIDATES (or 2k) candidates and re-ranks them by
         the full vectors (`full`, else its own source), so similarities are always
-        full-vector cosines.
+        full-vector cosines. `expansion` is the nodes usearch explores per query (never
+        fewer than it returns): a graph build, which asks for 2k candidates, gains
+        nothing from exploring more than those (docs/calibration.md).
         """
         queries = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
         if self.projection is None:
-            return self._search_stored(quantize(queries), k)
-        keys, _ = self._search_stored(quantize(self.projection.apply(queries)), max(RERANK_CANDIDATES, 2 * k))
+            return self._search_stored(quantize(queries), k, expansion)
+        found = max(RERANK_CANDIDATES, 2 * k)
+        keys, _ = self._search_stored(quantize(self.projection.apply(queries)), found, expansion)
         held = np.unique(keys[keys >= 0])
         return _rerank(queries, keys, held, self.full_vectors(held, full), k)
 
@@ -265,13 +271,17 @@ class VectorIndex:
     def _stored_form(self, vectors: np.ndarray) -> np.ndarray:
         return vectors if self.projection is None else self.projection.apply(vectors)
 
-    def _search_stored(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _search_stored(
+        self, queries: np.ndarray, k: int, expansion: int = EXPANSION_SEARCH
+    ) -> tuple[np.ndarray, np.ndarray]:
         """usearch's k nearest of quantized stored-form queries, padded (see `search`)."""
         keys = np.full((len(queries), k), -1, dtype=np.int64)
         sims = np.full((len(queries), k), -np.inf, dtype=np.float32)
         if len(self) == 0 or len(queries) == 0 or k <= 0:
             return keys, sims
-        found = self._index.search(queries, k, threads=self.threads)
+        with self._searching:  # usearch takes the effort as a setting of the index, not of a call
+            self._index.expansion_search = expansion
+            found = self._index.search(queries, k, threads=self.threads)
         if isinstance(found, BatchMatches):
             filled = np.arange(k)[None, :] < np.asarray(found.counts)[:, None]
             keys[filled] = np.asarray(found.keys, dtype=np.int64)[filled]
@@ -308,8 +318,9 @@ class VectorIndex:
 
 
 def held_in_memory(ids: np.ndarray, vectors: np.ndarray) -> FullVectors:
-    """FullVectors over arrays (`ids` ascending), kept as float16 like the catalog keeps
-    them: a whole-graph build looks up every file's neighbours, too many for SQL."""
+    """FullVectors over arrays (`ids` ascending), kept as float16 (half of float32's memory;
+    the catalog's int8 vectors lose nothing more by it): a whole-graph build looks up every
+    file's neighbours, too many for SQL."""
     keys, rows = np.asarray(ids, dtype=np.int64), np.asarray(vectors, dtype=np.float16)
 
     def lookup(wanted: np.ndarray) -> np.ndarray:
@@ -323,15 +334,19 @@ def sidecar_path(index_path: Path) -> Path:
     return index_path.with_name(index_path.name + ".state.npz")
 
 
-def open_index(catalog: Catalog, model_id: str, dim: int, threads: int = DEFAULT_THREADS) -> VectorIndex:
+def open_index(
+    catalog: Catalog, model_id: str, dim: int, threads: int = DEFAULT_THREADS, refit: bool = True
+) -> VectorIndex:
     """The saved index of `model_id`, brought up to date with the catalog and saved.
 
     An unchanged catalog costs one SQL aggregate; a small change edits the saved
     index in place; a large one (or an unreadable file) rebuilds it, and so does a
     library that needs a (new) projection (`projection.wanted`), which is then
-    fitted on it first. The result is shared by later calls in this process while
-    the catalog is unchanged (searching many times loads it once): do not add to
-    or remove from it.
+    fitted on it first, unless `refit` is False: a scan passes that, so it never
+    waits for a refit and rebuild (it keeps editing the index it has, and the next
+    open outside a scan refits). The result is shared by later calls in this process
+    while the catalog is unchanged (searching many times loads it once): do not add
+    to or remove from it.
     """
     state = catalog_state(catalog, model_id)
     if state.count and state.dim != dim:
@@ -339,13 +354,14 @@ def open_index(catalog: Catalog, model_id: str, dim: int, threads: int = DEFAULT
     path = catalog.index_path(model_id)
     opened = _opened.get(path)
     if opened is not None and opened[0] == file_stamp(path) and opened[1].token == state.token and opened[1].dim == dim:
-        return opened[1]
+        if not (refit and compact.wanted(state.count, opened[1].projection)):  # else kept by a scan: refit now
+            return opened[1]
     def full(ids: np.ndarray) -> np.ndarray:
         return catalog.vectors_of(model_id, ids)
 
     saved_token, saved_stamps = saved_state(path)
     index = _load_saved(path, dim, threads, state.token, full) if saved_token is not None else None
-    if index is not None and compact.wanted(state.count, index.projection):
+    if index is not None and refit and compact.wanted(state.count, index.projection):
         index = None  # the library outgrew its projection (or has none yet): refit and rebuild
     if index is None or saved_token != state.token:
         current = catalog_stamps(catalog, model_id)

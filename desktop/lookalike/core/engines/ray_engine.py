@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import socket
 import threading
 from collections import deque
@@ -43,6 +44,10 @@ IN_FLIGHT = 2
 START_TIMEOUT = 120.0
 #: Seconds a cluster's address gets to answer before the scan gives up on it.
 CONNECT_TIMEOUT = 5.0
+#: Environment of the Ray processes this one starts: Ray's usage statistics would ask
+#: cloud metadata servers (169.254.169.254, metadata.google.internal) what machine this
+#: is and report to Anyscale; a photo tool phones nowhere.
+QUIET = {"RAY_USAGE_STATS_ENABLED": "0"}
 
 
 class RayEngineError(Exception):
@@ -55,6 +60,7 @@ def connect(address: str | None) -> None:
     connected already (tests share one local cluster)."""
     if ray.is_initialized():
         return
+    os.environ.update(QUIET)
     if address and address != "auto" and "://" not in address:
         _reachable(address)
     try:

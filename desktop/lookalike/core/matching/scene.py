@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lookalike.core.engines.projection import Projection
+from lookalike.core.engines.projection import REFIT_GROWTH, Projection
 
 #: Principal axes kept (64 to 128 measured alike on real photos; fewer is cheaper).
 DIMS = 64
@@ -48,20 +48,30 @@ class Basis:
 
     mean: np.ndarray  # float32 (dim,)
     axes: np.ndarray  # float32 (dims, dim); no rows: the raw vectors (a library too small to fit)
+    count: int = 0  # photos in the library it was fitted for (0: not known, from an older graph)
 
     @property
     def fitted(self) -> bool:
         return len(self.axes) > 0
 
+    def stale(self, count: int) -> bool:
+        """Whether a library of `count` photos would get other axes from a fit now: it crossed
+        MIN_LIBRARY either way, it is fitted whole (up to SAMPLE photos) and changed size, or
+        its sample comes from a library grown REFIT_GROWTH times. A graph grown batch by batch
+        (a scan) thus ends with the axes a full build would fit."""
+        if not self.fitted or count < MIN_LIBRARY:
+            return self.fitted != (count >= MIN_LIBRARY)
+        return self.count != count if count <= SAMPLE else count >= REFIT_GROWTH * self.count
 
-def fit(vectors: np.ndarray) -> Basis:
-    """The centred principal axes of `vectors` (N, dim): DIMS of them (core/projection.py's
-    PCA); none below MIN_LIBRARY photos."""
+
+def fit(vectors: np.ndarray, count: int) -> Basis:
+    """The centred principal axes of `vectors` (N, dim; a library of `count` photos or a sample
+    of it): DIMS of them (core/projection.py's PCA); none below MIN_LIBRARY photos."""
     vectors = np.asarray(vectors, dtype=np.float32)
     if len(vectors) < MIN_LIBRARY:
-        return Basis(np.zeros(vectors.shape[1], np.float32), np.zeros((0, vectors.shape[1]), np.float32))
+        return Basis(np.zeros(vectors.shape[1], np.float32), np.zeros((0, vectors.shape[1]), np.float32), count)
     fitted = Projection.fit(vectors, dim=DIMS, sample=SAMPLE, centre=True)
-    return Basis(fitted.mean, fitted.components)
+    return Basis(fitted.mean, fitted.components, count)
 
 
 def sample_ids(ids: np.ndarray, seed: int = 0) -> np.ndarray:

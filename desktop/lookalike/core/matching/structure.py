@@ -122,7 +122,9 @@ def _owned_scores(sigs: np.ndarray, owner: np.ndarray, other: np.ndarray) -> np.
     owners, slot, per_owner = np.unique(owner, return_inverse=True, return_counts=True)
     # Grey levels centred on 0 keep the per-block sums of squares small (float32).
     crops = _crops(sigs[owners].astype(np.float32) - 128).reshape(len(owners), len(CROPS), SIDE * SIDE)
-    views = np.take(crops, _undo_turns(), axis=2).reshape(len(owners), len(CROPS) * 8, SIDE * SIDE)
+    # A turn only permutes pixels, so centring and scaling commute with it: each crop is
+    # normalised once, then turned (not each of its 8 turned views).
+    views = np.take(_normalise(crops, (-1,)), _undo_turns(), axis=2).reshape(len(owners), len(CROPS) * 8, -1)
     plain = np.take(sigs.reshape(len(sigs), -1)[other], _block_order(), axis=1).astype(np.float32)
     plain -= 128
     by_owner = np.argsort(slot, kind="stable")
@@ -130,8 +132,9 @@ def _owned_scores(sigs: np.ndarray, owner: np.ndarray, other: np.ndarray) -> np.
     rank[by_owner] = np.arange(len(owner)) - np.repeat(np.cumsum(per_owner) - per_owner, per_owner)
     padded = np.zeros((len(owners), int(per_owner.max()), SIDE * SIDE), dtype=np.float32)
     padded[slot, rank] = plain  # entries laid out per owner, padded to the busiest owner's count
-    alignment = np.matmul(padded, _normalise(views, (-1,)).transpose(0, 2, 1))[slot, rank]
-    per_block = _block_correlations(views[slot, alignment.argmax(axis=1)], plain)
+    crop, turn = np.divmod(np.matmul(padded, views.transpose(0, 2, 1))[slot, rank].argmax(axis=1), 8)
+    best = crops.reshape(-1, SIDE * SIDE)[slot * len(CROPS) + crop]  # the owner's best view, turned back
+    per_block = _block_correlations(np.take_along_axis(best, _undo_turns()[turn], axis=1), plain)
     kept = int(round(per_block.shape[1] * KEEP))
     return -np.sort(-per_block, axis=1)[:, :kept].mean(axis=1)
 

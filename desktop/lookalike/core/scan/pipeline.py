@@ -20,12 +20,18 @@ Pipeline (one `Scanner.run`):
                Embedding goes EMBED_CHUNK files at a time, so a cancel is honoured
                within a fraction of a second; a pause holds the pipeline between
                files (the catalog stays committed and readable meanwhile).
-3. finishing - record the roots' scan time and bring the vector index and the
-               neighbour graph (with its structural scores and proof verdicts)
-               up to date: edited in place when few files changed (only the new
-               and changed files are searched), built for a new library, so the
-               first search or grouping after a scan does not wait for either
-               and regrouping stays a pass over the cached graph.
+               The vector index and the neighbour graph (with its structural
+               scores and proof verdicts) grow with the scan: each time
+               GRAPH_STEP of the library (at least GRAPH_MIN_STEP files) has been
+               stored they are brought up to
+               date, in place (only the new and changed files are searched).
+3. finishing - record the roots' scan time and add the last stored files to the
+               index and the graph the same way (a new library's first batch
+               builds them), so a finished scan never waits for a full rebuild,
+               the first search or grouping after it waits for neither, and
+               regrouping stays a pass over the cached graph. A scan never
+               refits the projection of a compact index (core/engines/projection.py):
+               the next open outside a scan does.
 
 Bad files never stop a scan: each is stored with status "error" and a reason,
 including one whose decode outlives `decode_timeout` ("took too long to decode":
@@ -53,7 +59,7 @@ from lookalike.core.engines.embedder import Embedder
 from lookalike.core.scan.analysis import VANISHED, Analysis, analyse, embed_analyses, overran
 from lookalike.core.scan.hashing import full_hash, partial_hash
 from lookalike.core.matching.graph import open_graph
-from lookalike.core.engines.index import index_saved, open_index
+from lookalike.core.engines.index import SaveError, catalog_state, index_saved, open_index
 from lookalike.core.paths import thumbnail_dir
 from lookalike.core.scan.progress import ProgressCallback, ProgressMeter, ScanProgress
 
@@ -68,6 +74,14 @@ _GONE = ("missing", "deleted")
 #: Files embedded per model call; cancel is checked between calls. 8 take ~0.25 s on
 #: a busy 2-core CPU, where a whole batch (32) took over a second.
 EMBED_CHUNK = 8
+#: Share of the library stored since the graph was last brought up to date (at least one
+#: batch) at which the scan updates it again. Each update is a pass over every edge, so
+#: steps proportional to the library keep their total to a few passes whatever its size,
+#: and below index.REBUILD_SHARE each one edits the index and graph in place.
+GRAPH_STEP = 0.25
+#: Files stored at least between two such updates: below it an update at the scan's end is
+#: cheap anyway, and the updates (not interruptible) would delay a cancel.
+GRAPH_MIN_STEP = 2_000
 #: Seconds between looks at the pause event while paused (a cancel ends the wait at once).
 _PAUSE_POLL = 0.05
 
@@ -145,7 +159,8 @@ class Scanner:
     catalog's own files (`Catalog.owns`) are always skipped, its neighbours never;
     `decode_timeout` seconds one file may take to decode; `engine` decodes and
     embeds elsewhere (the Ray engine) instead of in local threads with `embedder`,
-    which then only names the model.
+    which then only names the model; `graph_step` files stored at least between
+    two updates of the index and graph during the scan.
     One Scanner may run several scans, one at a time.
     """
 
@@ -160,6 +175,7 @@ class Scanner:
         skip_dirs: Sequence[Path | str] = (),
         decode_timeout: float = DECODE_TIMEOUT,
         engine: RemoteEngine | None = None,
+        graph_step: int = GRAPH_MIN_STEP,
     ) -> None:
         self.catalog = catalog
         self.engine = engine
@@ -168,6 +184,7 @@ class Scanner:
         self.workers = max(1, workers)
         self.excludes = tuple(excludes)
         self.batch_size = max(1, batch_size)
+        self.graph_step = max(1, graph_step)  # files stored at least between graph updates
         self.skip_dirs = (thumbnail_dir(), *skip_dirs)
 
     def run(
@@ -206,12 +223,12 @@ class Scanner:
         meter.set_phase("finishing")
         if walked is not None and not report.cancelled and not report.stalled:
             self.catalog.mark_scanned(i for p, i in walked[1].items() if p not in report.roots_offline)
-            # Changed vectors: the graph is brought up to date now (it updates the index first),
-            # so the first grouping never waits for it. An unchanged rescan pays nothing, unless
+            # Changed vectors: the graph takes the files stored since its last step now (it
+            # updates the index first), so the first grouping never waits for it. An unchanged rescan pays nothing, unless
             # the index is not saved (a full disk stopped the last save, or it was deleted).
             model_id = self.embedder.model_id
             if report.touched_vectors:
-                open_graph(self.catalog, model_id)
+                open_graph(self.catalog, model_id, refit=False)
             elif not index_saved(self.catalog, model_id):
                 open_index(self.catalog, model_id, self.embedder.dim)
         report.elapsed = meter.elapsed
@@ -361,6 +378,7 @@ class Scanner:
         """Analyse the work (in the decode pool, or on the remote engine), store batch by
         batch in walk order."""
         batch: list[tuple[_Work, Analysis]] = []
+        growth = _GraphGrowth(self.catalog, self.embedder.model_id, self.graph_step)
         outcomes = self._decoded(work, meter, report, controls) if self.engine is None else self._remote(work, controls)
         try:
             for item, analysis in outcomes:
@@ -374,7 +392,7 @@ class Scanner:
                     report.errors += 1
                     meter.errors += 1
                 if len(batch) >= self.batch_size:
-                    self._store(batch, root_ids, report, controls.cancel)
+                    growth.stored(self._store(batch, root_ids, report, controls.cancel))
                     batch = []
                 meter.tick()
             self._store(batch, root_ids, report, controls.cancel)
@@ -441,10 +459,11 @@ class Scanner:
 
     def _store(
         self, batch: list[tuple[_Work, Analysis]], root_ids: dict[str, int], report: ScanReport, cancel: threading.Event
-    ) -> None:
+    ) -> int:
         """Embed what is not embedded yet EMBED_CHUNK files at a time and write the batch in one
         transaction; after a cancel no further chunk is embedded (left for the next scan), while
-        outcomes a remote engine embedded already are still written."""
+        outcomes a remote engine embedded already are still written. Returns how many vectors
+        were stored."""
         records: list[FileRecord] = []
         for start in range(0, len(batch), EMBED_CHUNK):
             chunk = batch[start : start + EMBED_CHUNK]
@@ -454,6 +473,32 @@ class Scanner:
             records += [_record(_location(item.found, root_ids), item, a) for (item, _), a in zip(chunk, analyses)]
             report.embedded += sum(a.vector is not None for a in analyses)
         self.catalog.store(records, self.embedder.model_id)
+        return sum(r.vector is not None and r.error is None for r in records)
+
+
+class _GraphGrowth:
+    """Brings the index and the neighbour graph up to date while a scan stores vectors, each
+    time GRAPH_STEP of the library (at least `minimum` files) has been stored since the last time."""
+
+    def __init__(self, catalog: Catalog, model_id: str, minimum: int) -> None:
+        self.catalog, self.model_id, self.minimum = catalog, model_id, minimum
+        self.size: int | None = None  # files in the graph after its last update (read at the first store)
+        self.since = 0  # vectors stored since then
+        self.failed = False
+
+    def stored(self, count: int) -> None:
+        if self.failed or not count:
+            return
+        self.since += count
+        if self.size is None:
+            self.size = max(catalog_state(self.catalog, self.model_id).count - self.since, 0)
+        if self.since < max(self.minimum, GRAPH_STEP * self.size):
+            return
+        try:
+            self.size = len(open_graph(self.catalog, self.model_id, refit=False))
+        except SaveError:
+            self.failed = True  # a full disk: the scan goes on, and its end reports the failure
+        self.since = 0
 
 
 class _Controls:
