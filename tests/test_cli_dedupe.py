@@ -11,7 +11,7 @@ import pytest
 from lookalike.cli import main
 from lookalike.core.catalog.store import Catalog
 from lookalike.core.removal.deletion import execute, plan_removal
-from lookalike.core.scan.hashing import full_hash
+from lookalike.core.hashing import full_hash
 from lookalike.core.catalog.schema import File
 from lookalike.core.removal.sidecar import merge_metadata, read_gps, sidecar_path, write_xmp_sidecar
 from exif_photos import gps_photo

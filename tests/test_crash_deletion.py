@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from lookalike.core.catalog.store import Catalog
 from lookalike.core.removal.filemove import part_path
-from lookalike.core.scan.hashing import full_hash
+from lookalike.core.hashing import full_hash
 from lookalike.core.removal.deletion import execute, plan_removal
 from lookalike.core.removal.journal import DONE, INTERRUPTED, UNDONE, open_batch, recover
 from lookalike.core.catalog.schema import Batch, JournalEntry

@@ -16,7 +16,7 @@ import pytest
 
 from lookalike.core.catalog.store import Catalog
 from lookalike.core.removal.deletion import DeletionError, Plan, Removal, execute, plan_removal
-from lookalike.core.scan.hashing import full_hash
+from lookalike.core.hashing import full_hash
 from lookalike.core.removal.journal import history
 from lookalike.core.catalog.schema import File, Root
 from lookalike.core.removal.undo import undo_batch, undo_last

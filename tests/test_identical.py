@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from lookalike.core.catalog.store import Catalog
 from lookalike.core.engines.embedder import Embedder
-from lookalike.core.scan.hashing import PARTIAL_BLOCK, full_hash, partial_hash
+from lookalike.core.hashing import PARTIAL_BLOCK, full_hash, partial_hash
 from lookalike.core.matching.identical import find_identical
 from lookalike.core.scan.pipeline import Scanner
 from lookalike.core.catalog.schema import File

@@ -15,6 +15,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
 from lookalike.cli import main
+from lookalike.core.catalog.store import Detail
 from lookalike.core.matching import proof
 from lookalike.core.catalog.store import Catalog
 from lookalike.core.engines.embedder import Embedder
@@ -27,10 +28,10 @@ SAMPLES = resources_dir() / "samples"
 Verdict = proof.Verdict
 
 
-def _detail(image: Image.Image, folder: Path, name: str, **save) -> proof.Detail:
+def _detail(image: Image.Image, folder: Path, name: str, **save) -> Detail:
     path = folder / name
     image.save(path, **save)
-    return proof.Detail(proof.detail(decode(path, (224, 224), "squash").pixels))
+    return Detail(proof.detail(decode(path, (224, 224), "squash").pixels))
 
 
 def _verdict(a: Image.Image, b: Image.Image, folder: Path) -> Verdict:
@@ -117,7 +118,7 @@ def test_two_capture_times_make_two_exposures_whatever_the_pixels(tmp_path: Path
     photo = Image.open(SAMPLES / "chelsea.jpg").convert("RGB")
     one = _detail(photo, tmp_path, "one.jpg", quality=92)
     other = _detail(photo, tmp_path, "other.jpg", quality=92)
-    at = lambda d, when: proof.Detail(d.thumbnail, when)  # noqa: E731
+    at = lambda d, when: Detail(d.thumbnail, when)  # noqa: E731
     assert proof.verdict(one, other) == Verdict.SAME_PICTURE
     assert proof.verdict(at(one, "2024-05-01T10:00:00.10"), at(other, "2024-05-01T10:00:00.10")) == Verdict.SAME_PICTURE
     assert proof.verdict(at(one, "2024-05-01T10:00:00.10"), at(other, None)) == Verdict.SAME_PICTURE
@@ -201,7 +202,8 @@ def test_the_best_shot_is_sharp_and_well_exposed() -> None:
     from PIL import ImageFilter
 
     from lookalike.core.catalog.schema import File
-    from lookalike.core.review.shot import best_shot, measure
+    from lookalike.core.review.shot import best_shot
+    from lookalike.core.scan.exposure import measure
 
     photo = Image.open(SAMPLES / "chelsea.jpg").convert("RGB").resize((224, 224))
     variants = {

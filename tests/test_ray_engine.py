@@ -23,12 +23,12 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'lookalike[cluster]', or the test extra)")
 
-import lookalike.core.engines  # noqa: E402
+import lookalike.core.scan  # noqa: E402
 from lookalike.cli import main  # noqa: E402
 from lookalike.core.catalog.store import Catalog  # noqa: E402
 from lookalike.core.engines.embedder import Embedder  # noqa: E402
 from lookalike.core.engines.manifest import ModelManifest  # noqa: E402
-from lookalike.core.engines.ray_engine import QUIET, RayEngine  # noqa: E402
+from lookalike.core.scan.ray_engine import QUIET, RayEngine  # noqa: E402
 from lookalike.core.review.tiers import KINDS, find_groups  # noqa: E402
 from lookalike.core.scan.pipeline import Scanner, ScanProgress, ScanReport  # noqa: E402
 
@@ -229,8 +229,8 @@ def test_without_ray_installed_the_engine_is_one_line(
     tmp_path: Path, samples: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets where it is not installed
-    monkeypatch.delitem(sys.modules, "lookalike.core.engines.ray_engine")
-    monkeypatch.delattr(lookalike.core.engines, "ray_engine")  # else `from ... import` reuses the loaded module
+    monkeypatch.delitem(sys.modules, "lookalike.core.scan.ray_engine")
+    monkeypatch.delattr(lookalike.core.scan, "ray_engine")  # else `from ... import` reuses the loaded module
     code = main(["--catalog", str(tmp_path / "c.sqlite"), "scan", str(samples), "--engine", "ray"])
     assert code == 1
     assert capsys.readouterr().err == "lookalike: --engine ray needs Ray: pip install 'lookalike[cluster]'\n"

@@ -20,7 +20,7 @@ from sqlalchemy import func, select, update
 from lookalike.core.catalog import blobs
 from lookalike.core.catalog.store import Catalog
 from lookalike.core.engines.embedder import Embedder
-from lookalike.core.scan.hashing import full_hash, partial_hash
+from lookalike.core.hashing import full_hash, partial_hash
 from lookalike.core.matching.identical import find_identical
 from lookalike.core.matching.graph import KnnGraph, graph_path, graph_token
 from lookalike.core.engines.index import VectorIndex, catalog_state, open_index, saved_state

@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 
 from lookalike.core.catalog.store import Catalog
 from lookalike.core.engines.embedder import Embedder
-from lookalike.core.scan.hashing import full_hash
+from lookalike.core.hashing import full_hash
 from lookalike.core.removal.journal import OPEN, RESTORING, recover
 from lookalike.core.scan.pipeline import Scanner
 from lookalike.core.catalog.schema import Batch, File, JournalEntry

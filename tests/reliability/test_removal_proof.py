@@ -21,7 +21,7 @@ from lookalike.cli import main
 from lookalike.core.catalog.store import Catalog
 from lookalike.core.removal.deletion import MODES, execute, plan_from_review, plan_removal
 from lookalike.core.engines.embedder import Embedder
-from lookalike.core.scan.hashing import full_hash
+from lookalike.core.hashing import full_hash
 from lookalike.core.review.tiers import picture_groups
 from lookalike.core.scan.pipeline import Scanner
 from lookalike.core.paths import resources_dir

@@ -19,7 +19,7 @@ from lookalike.cli import main
 from lookalike.core.catalog.store import Catalog, FileRecord, Location
 from lookalike.core.removal.deletion import execute, plan_removal
 from lookalike.core.engines.embedder import Embedder
-from lookalike.core.scan.hashing import full_hash, partial_hash
+from lookalike.core.hashing import full_hash, partial_hash
 from lookalike.core.scan.pipeline import Scanner
 from lookalike.core.catalog.schema import JournalEntry
 from lookalike.core.removal.undo import undo_last

@@ -1,6 +1,6 @@
 """`lookalike scan PATH...`: bring the catalog up to date with some folders.
 
-`--engine ray` decodes and embeds on Ray workers (core/engines/ray_engine.py,
+`--engine ray` decodes and embeds on Ray workers (core/scan/ray_engine.py,
 imported only then); the walk, the diff and the catalog writes stay here.
 
 Progress goes to stderr (a rich bar on a terminal, a plain line every ~2 s in a
@@ -126,7 +126,7 @@ def _ray_engine(
     """Ray workers for this scan, stopped after it; a missing Ray, an unreachable
     cluster or a worker failure (at start or mid-scan) is one line."""
     try:
-        from lookalike.core.engines import ray_engine
+        from lookalike.core.scan import ray_engine
     except ImportError as exc:
         if (exc.name or "").split(".")[0] != "ray":
             raise

@@ -23,9 +23,9 @@ import zlib
 
 import numpy as np
 
-from lookalike.core.matching import proof
-
-_DETAIL_BYTES = proof.SIDE * proof.SIDE
+#: The side of the greyscale detail thumbnail the duplicate proof compares (core/matching/proof.py).
+DETAIL_SIDE = 64
+_DETAIL_BYTES = DETAIL_SIDE * DETAIL_SIDE
 
 
 def pack_vector(vector: np.ndarray) -> bytes:
@@ -64,7 +64,7 @@ def pack_detail(detail: bytes | None) -> bytes | None:
     """The detail thumbnail as stored: compressed losslessly, or raw when that is smaller."""
     if detail is None or len(detail) != _DETAIL_BYTES:
         return detail
-    packed = _differences(np.frombuffer(detail, dtype=np.uint8).reshape(proof.SIDE, proof.SIDE))
+    packed = _differences(np.frombuffer(detail, dtype=np.uint8).reshape(DETAIL_SIDE, DETAIL_SIDE))
     return packed if len(packed) < _DETAIL_BYTES else detail
 
 
@@ -72,4 +72,4 @@ def unpack_detail(stored: bytes | None) -> bytes | None:
     """The 64x64 detail thumbnail's bytes, exactly as `proof.detail` made them."""
     if stored is None or len(stored) == _DETAIL_BYTES:
         return stored
-    return _undo_differences(stored, proof.SIDE).tobytes()
+    return _undo_differences(stored, DETAIL_SIDE).tobytes()

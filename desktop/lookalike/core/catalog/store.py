@@ -42,8 +42,6 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.orm import Session, sessionmaker
 
 from lookalike.core.catalog import blobs, locking, server, sqltext
-from lookalike.core.matching.proof import Detail
-from lookalike.core.review.shot import Shot
 from lookalike.core.catalog.schema import SCHEMA_VERSION, Base, Embedding, File, Meta, Root, Signature
 
 
@@ -146,6 +144,24 @@ class Location:
     inode: int | None
     device: int | None
     root_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Shot:
+    """How good a shot is, as measured at scan time (scan/exposure.py) and stored per file."""
+
+    sharpness: float  # mean absolute Laplacian over the mean absolute gradient (contrast-independent)
+    highlights: float  # fraction of pixels blown out
+    shadows: float  # fraction of pixels crushed to black
+    brightness: float  # mean grey level (0-255)
+
+
+@dataclass(frozen=True, slots=True)
+class Detail:
+    """What a photo brings to the duplicate proof (matching/proof.py), as stored per file."""
+
+    thumbnail: bytes  # proof.SIDE x proof.SIDE greyscale, from `proof.detail`
+    captured: str | None = None  # images.ImageInfo.captured
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 from lookalike.core.matching import proof, scene, structure
-from lookalike.core.catalog.store import Catalog
+from lookalike.core.catalog.store import Catalog, Detail
 from lookalike.core.engines.index import (
     DEFAULT_THREADS,
     FullVectors,
@@ -268,12 +268,12 @@ class KnnGraph:
             _give_both_entries(scores, u, v, todo, structure.scores_between(sigs, a, b))
         return replace(self, structure=scores)
 
-    def with_proof(self, fetch: Callable[[np.ndarray], dict[int, proof.Detail]]) -> KnnGraph:
+    def with_proof(self, fetch: Callable[[np.ndarray], dict[int, Detail]]) -> KnnGraph:
         """A copy whose unchecked candidate entries get their proof.Verdict.
 
         Candidates align like copies (structure >= PROVE_DUPLICATE) or like burst
         frames of one content (structure >= BURST_STRUCTURE and cosine >=
-        BURST_COSINE). `fetch` returns proof.Detail for file ids; pairs missing
+        BURST_COSINE). `fetch` returns a Detail for file ids; pairs missing
         one stay UNCHECKED (and are never called duplicates).
         """
         u, v = self.owners().astype(np.int64), self.nbr.astype(np.int64)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from lookalike.core.catalog.store import Catalog, HashCandidate
-from lookalike.core.scan.hashing import full_hash, partial_hash
+from lookalike.core.hashing import full_hash, partial_hash
 
 
 def find_identical(catalog: Catalog) -> list[list[int]]:

@@ -40,11 +40,15 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from lookalike.core.catalog.blobs import DETAIL_SIDE
+from lookalike.core.catalog.store import Detail
+
 # 64x64 images: OpenCV's worker threads cost more than they save, and would fight
 # the scan's decoders and the app's UI thread for the cores.
 cv2.setNumThreads(1)
 
-SIDE = 64
+#: The detail thumbnail's side, as the catalog stores it.
+SIDE = DETAIL_SIDE
 #: Centre crops tried on either photo: the kept fraction of each side (as core/structure.py).
 CROPS = (1.0, 0.92, 0.84)
 GRID = 8
@@ -70,14 +74,6 @@ BLUR = 0.5
 ALIGNED, HOPELESS = 0.99, 0.2
 #: Bumped whenever a rule above changes, so cached verdicts are recomputed.
 VERSION = 1
-
-
-@dataclass(frozen=True, slots=True)
-class Detail:
-    """What a photo brings to the comparison."""
-
-    thumbnail: bytes  # SIDE x SIDE greyscale, from `detail`
-    captured: str | None = None  # images.ImageInfo.captured
 
 
 class Verdict(IntEnum):

@@ -40,7 +40,7 @@ from typing import Literal, get_args
 from lookalike.core.removal import trash
 from lookalike.core.catalog.store import Catalog
 from lookalike.core.removal.filemove import free_name, is_inside, move_file, sync_dir
-from lookalike.core.scan.hashing import full_hash, partial_hash
+from lookalike.core.hashing import full_hash, partial_hash
 from lookalike.core.removal.journal import (
     DONE,
     DeletionError,

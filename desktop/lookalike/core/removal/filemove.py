@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from lookalike.core.scan.hashing import full_hash
+from lookalike.core.hashing import full_hash
 
 PART_SUFFIX = ".lookalike-part"
 

@@ -35,7 +35,7 @@ from lookalike.core.catalog import locking
 from lookalike.core.removal import trash
 from lookalike.core.catalog.store import Catalog, CatalogBusy
 from lookalike.core.removal.filemove import part_path
-from lookalike.core.scan.hashing import full_hash
+from lookalike.core.hashing import full_hash
 from lookalike.core.catalog.schema import Batch, File, JournalEntry
 
 #: Batch status while its files are being processed; a batch found open under the

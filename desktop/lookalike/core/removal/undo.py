@@ -27,7 +27,7 @@ from lookalike.core.removal import trash
 from lookalike.core.catalog.store import Catalog
 from lookalike.core.removal.deletion import root_problem, scanned_roots
 from lookalike.core.removal.filemove import is_inside, move_file
-from lookalike.core.scan.hashing import full_hash
+from lookalike.core.hashing import full_hash
 from lookalike.core.removal.journal import (
     UNDONE,
     EntryReport,

@@ -1,46 +1,17 @@
-"""How good a shot is: sharpness and exposure, measured once at scan time.
+"""The best shot of a burst, from the sharpness and exposure measured at scan time.
 
 Near-identical shots (a burst, bracketed exposures) are not copies: a person
 keeps the best frame, so the burst tier's keep rule needs to know which frame is
-sharp and well exposed. The measures come from the pixels the scan decodes for
-the model anyway (about 224 px a side), so they cost no extra read: fine enough
-to tell a shaken or blown-out frame from a good one, not to grade lenses.
+sharp and well exposed (the measures: core/scan/exposure.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Protocol
 
 import numpy as np
-
-#: Grey levels counted as blown out / as crushed to black.
-BRIGHT, DARK = 250, 6
-
-
-@dataclass(frozen=True, slots=True)
-class Shot:
-    sharpness: float  # mean absolute Laplacian over the mean absolute gradient (contrast-independent)
-    highlights: float  # fraction of pixels blown out
-    shadows: float  # fraction of pixels crushed to black
-    brightness: float  # mean grey level (0-255)
-
-
-def measure(pixels: np.ndarray) -> Shot:
-    """The measures of upright RGB pixels (H, W, 3) uint8."""
-    grey = pixels.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    laplacian = (
-        grey[1:-1, :-2] + grey[1:-1, 2:] + grey[:-2, 1:-1] + grey[2:, 1:-1] - 4.0 * grey[1:-1, 1:-1]
-    )
-    gradient = np.abs(np.diff(grey, axis=0)).mean() + np.abs(np.diff(grey, axis=1)).mean()
-    return Shot(
-        sharpness=float(np.abs(laplacian).mean() / max(gradient, 1e-3)),
-        highlights=float((grey >= BRIGHT).mean()),
-        shadows=float((grey <= DARK).mean()),
-        brightness=float(grey.mean()),
-    )
 
 
 class ShotLike(Protocol):

@@ -2,7 +2,7 @@
 
 This is the one per-file rule of a scan, whichever engine runs it: the local
 engine calls `analyse` in its decode threads and `embed_analyses` from the scan's
-thread; the Ray engine (core/engines/ray_engine.py) calls both on a worker that
+thread; the Ray engine (core/scan/ray_engine.py) calls both on a worker that
 holds its own ONNX session. The scan then writes the outcomes the same way
 (core/scan/pipeline.py), so both engines fill the catalog identically.
 """
@@ -19,8 +19,9 @@ import numpy as np
 from lookalike.core.engines.embedder import Embedder
 from lookalike.core.matching.proof import detail
 from lookalike.core.matching.structure import signature
-from lookalike.core.review.shot import Shot, measure
-from lookalike.core.scan.hashing import full_hash, partial_hash
+from lookalike.core.catalog.store import Shot
+from lookalike.core.scan.exposure import measure
+from lookalike.core.hashing import full_hash, partial_hash
 from lookalike.core.scan.images import ImageError, ImageInfo, Resize, decode
 
 __all__ = ["VANISHED", "Analysis", "analyse", "embed_analyses", "overran"]

@@ -57,7 +57,7 @@ from lookalike.core.scan.decodepool import DeadlinePool, Task
 from lookalike.core.scan.discovery import FoundFile, walk
 from lookalike.core.engines.embedder import Embedder
 from lookalike.core.scan.analysis import VANISHED, Analysis, analyse, embed_analyses, overran
-from lookalike.core.scan.hashing import full_hash, partial_hash
+from lookalike.core.hashing import full_hash, partial_hash
 from lookalike.core.matching.graph import open_graph
 from lookalike.core.engines.index import SaveError, catalog_state, index_saved, open_index
 from lookalike.core.paths import thumbnail_dir
@@ -140,7 +140,7 @@ class _Work:
 
 
 class RemoteEngine(Protocol):
-    """Analyses files away from the scan's thread, embedding included (core/engines/ray_engine.py).
+    """Analyses files away from the scan's thread, embedding included (core/scan/ray_engine.py).
     The scan stays local: it walks, diffs and writes every outcome as for the local engine."""
 
     provider: str
