@@ -625,6 +625,15 @@ class Catalog:
                 )
         return out
 
+    def sizes(self, ids: Sequence[int]) -> dict[int, int]:
+        """File sizes by id, for the files of `ids` still catalogued: a bulk column, far
+        cheaper than whole rows (ordering a million photos' groups needs no more)."""
+        out: dict[int, int] = {}
+        with self.session() as session:
+            for chunk in _chunks(ids):
+                out.update((fid, size) for fid, size in session.execute(select(File.id, File.size).where(File.id.in_(chunk))))
+        return out
+
     def files(self, ids: Sequence[int]) -> dict[int, File]:
         """File rows by id (detached, read-only use)."""
         out: dict[int, File] = {}
