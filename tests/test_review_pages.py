@@ -64,8 +64,13 @@ def test_first_page_chooses_few_keepers(library: Path, embedder: Embedder) -> No
         first = pages.page(0, 2)
         assert len(first) == 2
         assert 0 < pages.pending < waiting  # some keepers chosen, not every one
-        pages.all()
+        photos = pages.photos
+        total = pages.reclaimable()
         assert pages.pending == 0
+        full = pages.all()
+        assert total == sum(g.reclaimable for g in full) > 0
+        assert photos == sum(len(g.members) for g in full)
+        assert shown(pages.page(0, len(full))) == shown(full)
 
 
 def test_duplicates_text_streams_what_json_lists(library: Path, capsys: pytest.CaptureFixture[str]) -> None:

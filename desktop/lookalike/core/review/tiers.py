@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
@@ -498,16 +498,39 @@ class GroupPages:
             self._extend(offset + limit)
             return self._ordered[offset : offset + limit]
 
+    @property
+    def photos(self) -> int:
+        """How many photos the groups hold (exact from the start, as the count)."""
+        with self._lock:
+            return sum(len(g.members) for g in self._reviewed) + sum(
+                len(self._candidates[n].sizes) for _, state, n in self._heap if state == 1
+            )
+
     def all(self) -> list[ReviewGroup]:
         """Every group, each keeper chosen, sorted (what removal plans and totals need)."""
         with self._lock:
             waiting = [n for _, state, n in self._heap if state == 1]
             for start in range(0, len(waiting), _BATCH):
-                self._reviewed += self._evaluate([self._candidates[n] for n in waiting[start : start + _BATCH]])
+                self._settle(waiting[start : start + _BATCH])
             self._ordered = _most_reclaimable_first(self._reviewed)
             self._heap = []
             self._count = len(self._ordered)
             return list(self._ordered)
+
+    def reclaimable(self, cancelled: Callable[[], bool] = lambda: False) -> int | None:
+        """What removing every copy but the keepers frees, over all groups (None when
+        `cancelled`): every keeper is chosen, a batch at a time, so a page asked for
+        meanwhile (the list scrolling) waits for one batch at most. Run it off the UI thread."""
+        while not cancelled():
+            with self._lock:
+                waiting = [n for _, state, n in self._heap if state == 1][:_TOTAL_BATCH]
+                if not waiting:
+                    return sum(g.reclaimable for g in self._reviewed)
+                taken = set(waiting)
+                self._heap = [entry for entry in self._heap if entry[1] == 0 or entry[2] not in taken]
+                self._settle(waiting)
+                heapq.heapify(self._heap)
+        return None
 
     def _extend(self, wanted: int) -> None:
         """Place groups until `wanted` are placed (or none is left)."""
@@ -518,11 +541,16 @@ class GroupPages:
             batch: list[int] = []
             while self._heap and self._heap[0][1] == 1 and len(batch) < max(1, wanted - len(self._ordered)):
                 batch.append(heapq.heappop(self._heap)[2])
-            found = self._evaluate([self._candidates[n] for n in batch])
-            self._count -= len(batch) - len(found)
-            for group in found:
-                self._reviewed.append(group)
-                heapq.heappush(self._heap, (_order(group), 0, len(self._reviewed) - 1))
+            self._settle(batch)
+
+    def _settle(self, waiting: list[int]) -> None:
+        """Choose the keepers of the candidates numbered `waiting` (already off the heap)
+        and put them back on it by their exact key."""
+        found = self._evaluate([self._candidates[n] for n in waiting])
+        self._count -= len(waiting) - len(found)
+        for group in found:
+            self._reviewed.append(group)
+            heapq.heappush(self._heap, (_order(group), 0, len(self._reviewed) - 1))
 
     def _evaluate(self, candidates: list[_Candidate]) -> list[ReviewGroup]:
         """The keep verdicts of `candidates`, as `_review` and `_with_copies` give them."""
@@ -543,3 +571,5 @@ class GroupPages:
 
 #: Groups evaluated at once by `GroupPages.all`: bounds the file rows held at a time.
 _BATCH = 5000
+#: Groups evaluated at once by `GroupPages.reclaimable`: what a page asked meanwhile may wait for.
+_TOTAL_BATCH = 500
