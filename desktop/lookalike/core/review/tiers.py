@@ -495,7 +495,7 @@ class GroupPages:
     def page(self, offset: int, limit: int) -> list[ReviewGroup]:
         """Groups `offset` to `offset + limit` in the lists' order."""
         with self._lock:
-            self._extend(offset + limit)
+            self._extend(offset + limit, max(1, limit))
             return self._ordered[offset : offset + limit]
 
     @property
@@ -532,16 +532,24 @@ class GroupPages:
                 heapq.heapify(self._heap)
         return None
 
-    def _extend(self, wanted: int) -> None:
-        """Place groups until `wanted` are placed (or none is left)."""
+    def _extend(self, wanted: int, batch: int) -> None:
+        """Place groups until `wanted` are placed (or none is left), choosing keepers at
+        least `batch` groups at a time (a page's worth: fewer reads than one by one)."""
         while len(self._ordered) < wanted and self._heap:
             if self._heap[0][1] == 0:
                 self._ordered.append(self._reviewed[heapq.heappop(self._heap)[2]])
                 continue
-            batch: list[int] = []
-            while self._heap and self._heap[0][1] == 1 and len(batch) < max(1, wanted - len(self._ordered)):
-                batch.append(heapq.heappop(self._heap)[2])
-            self._settle(batch)
+            chosen: list[int] = []  # the pending groups with the best bounds
+            passed = []  # groups with keepers met on the way to them
+            while self._heap and len(chosen) < max(batch, wanted - len(self._ordered)):
+                entry = heapq.heappop(self._heap)
+                if entry[1] == 1:
+                    chosen.append(entry[2])
+                else:
+                    passed.append(entry)
+            for entry in passed:
+                heapq.heappush(self._heap, entry)
+            self._settle(chosen)
 
     def _settle(self, waiting: list[int]) -> None:
         """Choose the keepers of the candidates numbered `waiting` (already off the heap)
