@@ -580,4 +580,4 @@ class GroupPages:
 #: Groups evaluated at once by `GroupPages.all`: bounds the file rows held at a time.
 _BATCH = 5000
 #: Groups evaluated at once by `GroupPages.reclaimable`: what a page asked meanwhile may wait for.
-_TOTAL_BATCH = 500
+_TOTAL_BATCH = 200
