@@ -102,6 +102,11 @@ def test_same_size_files_and_stored_hashes(catalog: Catalog) -> None:
     catalog.set_hashes({a: "pa"}, {a: "fa", b: "fb"})
     rows = catalog.files([a, b])
     assert (rows[a].partial_hash, rows[a].full_hash, rows[b].full_hash) == ("pa", "fa", "fb")
+    assert [f.id for f in catalog.same_size_files()] == [a, b]  # b's partial hash is still to compute
+    catalog.set_hashes({b: "pb"}, {})
+    assert catalog.same_size_files() == []  # distinct partial hashes: no identical files of that size
+    catalog.set_hashes({b: "pa"}, {})
+    assert [f.id for f in catalog.same_size_files()] == [a, b]
 
 
 def test_iter_files_streams_present_files_by_path(catalog: Catalog) -> None:

@@ -16,7 +16,7 @@ from lookalike.core.engines.embedder import Embedder
 from lookalike.core.matching.graph import graph_path
 from lookalike.core.engines.index import sidecar_path
 from lookalike.core.removal.deletion import plan_from_review
-from lookalike.core.review.tiers import ReviewGroup, find_groups, picture_groups, view_groups
+from lookalike.core.review.tiers import ReviewGroup, find_groups, picture_groups, view_groups, view_pages
 from lookalike.core.scan.pipeline import Scanner
 
 #: The similar threshold calibrated on the devset (docs/calibration.md).
@@ -241,3 +241,19 @@ def test_devset_tiers(devset_catalog: Catalog, devset: Path, truth: dict, embedd
 
     similar = names(find_groups(devset_catalog, model, "similar", settings=settings), devset)
     assert sorted(map(sorted, similar)) == sorted(map(sorted, truth["similar"]))
+
+
+@pytest.mark.devset
+def test_devset_pages_equal_the_full_lists(devset_catalog: Catalog, embedder: Embedder) -> None:
+    """Each view's groups a page at a time are the full list's, keepers and all."""
+    settings = Settings(similar_threshold=SIMILAR)
+
+    def shown(groups: list[ReviewGroup]) -> list[tuple[object, ...]]:
+        return [(g.representative_id, [(m.file.id, m.keep, m.reason) for m in g.members]) for g in groups]
+
+    for view in ("duplicate", "burst", "similar"):
+        full = view_groups(devset_catalog, embedder.model_id, view, settings=settings)  # type: ignore[arg-type]
+        pages = view_pages(devset_catalog, embedder.model_id, view, settings=settings)  # type: ignore[arg-type]
+        paged = [g for offset in range(0, len(full), 7) for g in pages.page(offset, 7)]
+        assert len(pages) == len(full) and shown(paged) == shown(full), view
+    assert len(full) > 0

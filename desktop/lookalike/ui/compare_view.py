@@ -278,6 +278,8 @@ class CompareView(QWidget):
         return self.model.groups[self.row]
 
     def step_group(self, step: int) -> None:
+        if self.model and self.row + step >= len(self.model.groups):
+            self.model.fetchMore()  # the list fetches as it scrolls; stepping past its end does too
         if self.model and 0 <= self.row + step < len(self.model.groups):
             self.row += step
             self.current = 0
@@ -304,7 +306,7 @@ class CompareView(QWidget):
         group = self.group()
         count = len(self.model.groups) if self.model else 0
         self.prev_button.setEnabled(self.row > 0)
-        self.next_button.setEnabled(self.row < count - 1)
+        self.next_button.setEnabled(self.row < count - 1 or bool(self.model and self.model.canFetchMore()))
         self.not_duplicate_button.setText("Not a Duplicate" if self.kind == "duplicate" else "Not Similar")
         if group is None:
             self.zoom_label.clear()

@@ -1,8 +1,10 @@
 """The Duplicates and Similar tabs: groups of photos with a live threshold slider.
 
 One list row per group, painted by a delegate (thousands of groups scroll
-smoothly); grouping itself is `core.review.view_groups`, run off the UI thread
-and coalesced while the slider moves.
+smoothly); grouping itself is `core.review.view_pages`, run off the UI thread
+and coalesced while the slider moves, with the first page's keepers: the list
+fetches further pages as it scrolls, and the "could free" total is added up in
+the background.
 """
 
 from __future__ import annotations
@@ -30,19 +32,20 @@ from PySide6.QtWidgets import (
 
 from lookalike.core.review.tiers import (
     OTHER_SHOTS,
+    GroupPages,
     ReviewGroup,
     ReviewMember,
     all_but_keepers,
     default_threshold,
     shots_among,
-    view_groups,
+    view_pages,
 )
 from lookalike.ui import format as fmt
 from lookalike.ui.session import Marks, Session
 from lookalike.ui.system import photo_menu
 from lookalike.ui.thumbnails import RepaintThrottle, ThumbnailCache
 from lookalike.ui.tiles import KEEP_COLOR, MARK_COLOR, Tile, drag_photo, paint_tile, row_width, rows_height, tile_rects
-from lookalike.ui.workers import Coalescer
+from lookalike.ui.workers import Coalescer, Job
 
 MARGIN = 8
 #: A group is never narrower than this many tiles (room for its header line).
@@ -164,16 +167,43 @@ def member_tile(group: ReviewGroup, member: ReviewMember, folder: str, marked: b
 
 
 class GroupsModel(QAbstractListModel):
-    """The groups of one kind, as found by core for the current threshold."""
+    """The groups of one kind for the current threshold, a page at a time: the list asks
+    for more (canFetchMore / fetchMore) as it scrolls, and core chooses keepers only for
+    the pages fetched (`core.review.tiers.GroupPages`)."""
+
+    #: Groups fetched at a time.
+    PAGE = 50
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.groups: list[ReviewGroup] = []
+        self.pages: GroupPages | None = None
+        self.groups: list[ReviewGroup] = []  # the groups fetched so far, in order
 
-    def set_groups(self, groups: list[ReviewGroup]) -> None:
+    def set_pages(self, pages: GroupPages | None) -> None:
+        """Show `pages` from its first page (fetched already when it came off the UI thread)."""
         self.beginResetModel()
-        self.groups = groups
+        self.pages = pages
+        self.groups = pages.page(0, self.PAGE) if pages is not None else []
         self.endResetModel()
+
+    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and self.pages is not None and len(self.groups) < len(self.pages)
+
+    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> None:  # noqa: B008
+        if self.canFetchMore(parent):
+            self._append(self.pages.page(len(self.groups), self.PAGE))  # type: ignore[union-attr]
+
+    def fetch_all(self) -> list[ReviewGroup]:
+        """Every group, fetched (bulk actions over all of them: "mark all but keepers")."""
+        if self.pages is not None:
+            self._append(self.pages.all()[len(self.groups) :])
+        return self.groups
+
+    def _append(self, more: list[ReviewGroup]) -> None:
+        if more:
+            self.beginInsertRows(QModelIndex(), len(self.groups), len(self.groups) + len(more) - 1)
+            self.groups = self.groups + more
+            self.endInsertRows()
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.groups)
@@ -429,6 +459,8 @@ class GroupsPage(QWidget):
         self._regroup = Coalescer(session.runner, self)
         self._regroup.result.connect(self._show_groups)
         self._regroup.failed.connect(self._show_failure)
+        self._total: Job | None = None  # adding up what the copies take, in the background
+        self._counted = (0, 0)  # groups, photos
         self._debounce = QTimer(self, singleShot=True, interval=100)
         self._debounce.timeout.connect(self.refresh)
 
@@ -499,28 +531,38 @@ class GroupsPage(QWidget):
         self._debounce.start()
 
     def refresh(self) -> None:
-        """Regroup from the catalog at the slider's threshold (off the UI thread)."""
-        session, kind, threshold = self.session, self.kind, self.threshold
+        """Regroup from the catalog at the slider's threshold (off the UI thread, with the
+        first page's keepers: the rest are chosen as the list scrolls)."""
+        session, kind, threshold, first = self.session, self.kind, self.threshold, GroupsModel.PAGE
         catalog, model_id, settings = session.catalog, session.model_id, session.settings
-        self._regroup.submit(lambda _progress, _cancel: view_groups(catalog, model_id, kind, threshold, settings))
+
+        def regroup(_progress: object, _cancel: object) -> GroupPages:
+            pages = view_pages(catalog, model_id, kind, threshold, settings)
+            pages.page(0, first)
+            return pages
+
+        self._regroup.submit(regroup)
 
     def busy(self) -> bool:
         return self._regroup.busy() or self._debounce.isActive()
 
-    def _show_groups(self, groups: list[ReviewGroup]) -> None:
+    def _show_groups(self, pages: GroupPages) -> None:
         focused = self.list.member()
-        self.model.set_groups(groups)
-        photos = sum(len(g.members) for g in groups)
-        noun = "group" if len(groups) == 1 else "groups"
-        copies = [g for g in groups if g.copies]
-        if copies:
-            extra = f"could free {fmt.human_bytes(sum(g.reclaimable for g in copies))}"
-        else:
-            extra = "different shots, not copies" if self.kind in OTHER_SHOTS else ""
-        self.count_label.setText(f"<b>{len(groups)}</b> {noun} \u00b7 {photos} photos" + (f" \u00b7 {extra}" if extra else ""))
-        self.mark_button.setEnabled(bool(groups))
-        self.compare_button.setEnabled(bool(groups))
-        if groups:
+        self.model.set_pages(pages)
+        count = len(pages)
+        if self._total is not None:
+            self._total.cancel()  # the total of groups no longer shown
+            self._total = None
+        if count and self.kind not in OTHER_SHOTS:
+            self._total = self.session.runner.start(
+                lambda _progress, cancel: pages.reclaimable(cancel.is_set),
+                lambda total: self._show_total(pages, total),
+            )
+        self._counted = (count, pages.photos)
+        self._show_count("could free \u2026 (adding up)" if self._total else "")
+        self.mark_button.setEnabled(bool(count))
+        self.compare_button.setEnabled(bool(count))
+        if count:
             row = self.model.row_of_file(focused.file.id) if focused else None
             self.list.select(row if row is not None else 0, self.list.current_member if row is not None else 0)
             self.stack.setCurrentWidget(self.list)
@@ -530,14 +572,25 @@ class GroupsPage(QWidget):
                 "Add a folder of photos (Ctrl+O, or drop it on the window), or lower the threshold."
             )
             self.stack.setCurrentWidget(self.empty)
-        self.groupsChanged.emit(self.kind, len(groups))
+        self.groupsChanged.emit(self.kind, count)
+
+    def _show_total(self, pages: GroupPages, total: int | None) -> None:
+        """The bytes the copies take, once every keeper is chosen (in the background)."""
+        if pages is self.model.pages and total is not None:
+            self._show_count(f"could free {fmt.human_bytes(total)}")
+
+    def _show_count(self, copies: str) -> None:
+        count, photos = self._counted
+        noun = "group" if count == 1 else "groups"
+        extra = "different shots, not copies" if count and self.kind in OTHER_SHOTS else copies
+        self.count_label.setText(f"<b>{count}</b> {noun} \u00b7 {photos} photos" + (f" \u00b7 {extra}" if extra else ""))
 
     def _show_failure(self, message: str) -> None:
-        self.model.set_groups([])
+        self.model.set_pages(None)
         self.count_label.setText("\u2014")
         self.empty.setText(f"Could not group photos: {message}")
         self.stack.setCurrentWidget(self.empty)
         self.groupsChanged.emit(self.kind, 0)
 
     def mark_all_but_keepers(self) -> None:
-        mark_extras(self, self.session.marks, self.model.groups)
+        mark_extras(self, self.session.marks, self.model.fetch_all())

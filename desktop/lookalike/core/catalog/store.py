@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Table, and_, bindparam, case, create_engine, delete, event, func, insert, inspect, select, text, update
+from sqlalchemy import Table, and_, bindparam, case, create_engine, delete, event, func, insert, inspect, or_, select, text, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, Engine
@@ -641,6 +641,15 @@ class Catalog:
                 )
         return out
 
+    def sizes(self, ids: Sequence[int]) -> dict[int, int]:
+        """File sizes by id, for the files of `ids` still catalogued: a bulk column, far
+        cheaper than whole rows (ordering a million photos' groups needs no more)."""
+        out: dict[int, int] = {}
+        with self.session() as session:
+            for chunk in _chunks(ids):
+                out.update((fid, size) for fid, size in session.execute(select(File.id, File.size).where(File.id.in_(chunk))))
+        return out
+
     def files(self, ids: Sequence[int]) -> dict[int, File]:
         """File rows by id (detached, read-only use)."""
         out: dict[int, File] = {}
@@ -798,8 +807,12 @@ class Catalog:
     # --- identical files -------------------------------------------------------
 
     def same_size_files(self) -> list[HashCandidate]:
-        """Ok files whose size is shared by another ok file (GROUP BY size HAVING > 1)."""
-        sizes = select(File.size).where(File.status == "ok").group_by(File.size).having(func.count() > 1)
+        """Ok files that may have a byte-identical twin: their size is shared by another ok
+        file, and among that size's files a partial hash is missing or shared. A size whose
+        files all have distinct stored partial hashes holds no identical files, and leaving
+        it out spares a read and a stat of every file on a big library (1M photos: seconds)."""
+        shared = or_(func.count(File.partial_hash) < func.count(), func.count(File.partial_hash.distinct()) < func.count())
+        sizes = select(File.size).where(File.status == "ok").group_by(File.size).having(func.count() > 1, shared)
         stmt = (
             select(File.id, File.path, File.size, File.mtime_ns, File.partial_hash, File.full_hash)
             .where(File.status == "ok", File.size.in_(sizes))

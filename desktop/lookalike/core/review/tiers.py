@@ -29,9 +29,10 @@ removing copies frees; keepers honour a person's remembered "keep this one"
 
 from __future__ import annotations
 
+import heapq
 import threading
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
 import numpy as np
@@ -129,22 +130,27 @@ def find_groups(
     give the keep rules, preferred folders and, for the burst and similar tiers,
     the duplicate threshold whose groups are collapsed first.
     """
+    return find_pages(catalog, model_id, kind, threshold, settings).all()
+
+
+def find_pages(
+    catalog: Catalog,
+    model_id: str,
+    kind: Kind,
+    threshold: float | None = None,
+    settings: Settings | None = None,
+) -> GroupPages:
+    """`find_groups` as pages: the groups found, keepers chosen only for the pages asked."""
     if kind not in KINDS:
         raise ValueError(f"unknown group kind {kind!r}; expected one of {', '.join(KINDS)}")
-    return _tier(catalog, model_id, kind, threshold, settings or load_settings(), _identical(catalog))
-
-
-def _tier(
-    catalog: Catalog, model_id: str, kind: Kind, threshold: float | None, settings: Settings, same_bytes: list[Group]
-) -> list[ReviewGroup]:
-    """`find_groups` given the byte-identical groups, which every tier starts from
-    (found once when a view needs two tiers: on a big library it takes seconds)."""
+    settings = settings or load_settings()
+    same_bytes = _identical(catalog)
     if kind == "identical":
         groups = same_bytes
     else:
         threshold = check_threshold(default_threshold(kind, settings) if threshold is None else threshold)
         groups = _grouped(catalog, model_id, kind, threshold, settings, same_bytes)
-    return _review(catalog, kind, groups, settings)
+    return GroupPages(catalog, settings, _candidates(catalog, kind, groups))
 
 
 def default_threshold(kind: str, settings: Settings) -> float:
@@ -162,10 +168,18 @@ def view_groups(
     (`picture_groups`), so marking all but the keepers never removes a file another
     group keeps. Bursts and similar: groups of different shots (`find_groups`).
     """
+    return view_pages(catalog, model_id, view, threshold, settings).all()
+
+
+def view_pages(
+    catalog: Catalog, model_id: str, view: View, threshold: float | None = None, settings: Settings | None = None
+) -> GroupPages:
+    """`view_groups` as pages, in the same order: what the app's lists and `lookalike
+    duplicates` show first without choosing every group's keeper."""
     if view == "duplicate":
-        return picture_groups(catalog, model_id, threshold, settings)
+        return picture_pages(catalog, model_id, threshold, settings)
     if view in VIEWS:
-        return find_groups(catalog, model_id, view, threshold, settings)
+        return find_pages(catalog, model_id, view, threshold, settings)
     raise ValueError(f"unknown view {view!r}; expected one of {', '.join(VIEWS)}")
 
 
@@ -234,11 +248,23 @@ def picture_groups(
     tiers apart would keep a file in one group that the other removes. Identical
     groups with no duplicate stay as they are.
     """
+    return picture_pages(catalog, model_id, threshold, settings).all()
+
+
+def picture_pages(
+    catalog: Catalog, model_id: str, threshold: float | None = None, settings: Settings | None = None
+) -> GroupPages:
+    """`picture_groups` as pages. The identical groups are reviewed in full (their keepers
+    already decide which copies the duplicate tier sees); the duplicate groups, with the
+    copies that join them, get their keepers only when a page asks for them."""
     settings = settings or load_settings()
     same_bytes = _identical(catalog)
-    identical = _tier(catalog, model_id, "identical", None, settings, same_bytes)
-    duplicates = _tier(catalog, model_id, "duplicate", threshold, settings, same_bytes)
-    home = {m.file.id: n for n, g in enumerate(duplicates) for m in g.members}
+    identical = _review(catalog, "identical", same_bytes, settings)
+    threshold = check_threshold(settings.duplicate_threshold if threshold is None else threshold)
+    duplicates = _candidates(
+        catalog, "duplicate", _grouped(catalog, model_id, "duplicate", threshold, settings, same_bytes)
+    )
+    home = {i: n for n, c in enumerate(duplicates) for i in c.present}
     joining: dict[int, list[ReviewMember]] = {}
     alone = []
     for group in identical:
@@ -247,11 +273,13 @@ def picture_groups(
             alone.append(group)
         else:
             joining.setdefault(n, []).extend(m for m in group.members if m.file.id not in home)
-    keeping = _keeping(catalog, [i for members in joining.values() for i in (m.file.id for m in members)])
     merged = [
-        _with_copies(g, joining[n], settings, keeping) if n in joining else g for n, g in enumerate(duplicates)
+        replace(c, copies=tuple(joining[n]), sizes=c.sizes + tuple(m.file.size for m in joining[n]))
+        if n in joining
+        else c
+        for n, c in enumerate(duplicates)
     ]
-    return _most_reclaimable_first(merged + alone)
+    return GroupPages(catalog, settings, merged, alone)
 
 
 def _with_copies(group: ReviewGroup, copies: list[ReviewMember], settings: Settings, keeping: _Keeping) -> ReviewGroup:
@@ -271,7 +299,7 @@ def _representative_first(members: list[ReviewMember], representative: int) -> l
 
 def _most_reclaimable_first(groups: list[ReviewGroup]) -> list[ReviewGroup]:
     """Groups with the most bytes not kept first (then the largest, then by representative id)."""
-    return sorted(groups, key=lambda g: (-g.not_kept_bytes, -len(g.members), g.representative_id))
+    return sorted(groups, key=_order)
 
 
 def _grouped(
@@ -375,14 +403,181 @@ def _review(catalog: Catalog, kind: str, groups: list[Group], settings: Settings
     """Keep verdicts for each group, most reclaimable first (then largest, then by id)."""
     files = catalog.files([i for g in groups for i in g.members])
     keeping = _keeping(catalog, list(files), kind)
-    out: list[ReviewGroup] = []
+    reviewed = (_reviewed(kind, group, files, settings, keeping) for group in groups)
+    return _most_reclaimable_first([g for g in reviewed if g is not None])
+
+
+def _reviewed(kind: str, group: Group, files: dict[int, File], settings: Settings, keeping: _Keeping) -> ReviewGroup | None:
+    """One group's keep verdict; None when fewer than two of its files are still catalogued."""
+    present = [(files[i], s) for i, s in zip(group.members, group.similarities) if i in files]
+    if len(present) < 2:
+        return None  # files removed since the graph was built
+    keeper, reasons = _keeper([f for f, _ in present], settings, keeping, kind)
+    members = [ReviewMember(f, float(s), f.id == keeper, reasons[f.id]) for f, s in present]
+    shown = {f.id for f, _ in present}
+    representative = group.representative if kind != "identical" and group.representative in shown else keeper
+    return ReviewGroup(kind, representative, _representative_first(members, representative))
+
+
+def _order(group: ReviewGroup) -> tuple[int, int, int]:
+    """The sort key of the lists: most bytes not kept first, then the largest, then by representative id."""
+    return (-group.not_kept_bytes, -len(group.members), group.representative_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A group before its keeper is chosen, with what ordering it needs (bulk columns only)."""
+
+    kind: str
+    group: Group  # as found (members no longer catalogued are dropped when reviewed)
+    present: tuple[int, ...]  # its members still catalogued (two or more)
+    sizes: tuple[int, ...]  # the bytes of each present member, then of each copy
+    copies: tuple[ReviewMember, ...] = ()  # byte-identical copies joining a duplicate group (picture_pages)
+
+    def bound(self) -> tuple[int, int, int]:
+        """The smallest `_order` key the group can have whatever its keeper: the keeper
+        is at least the smallest file, and the representative, when the keeper is it,
+        at least the smallest id."""
+        shown = self.kind != "identical" and self.group.representative in self.present
+        representative = self.group.representative if shown else min(self.present)
+        return (-(sum(self.sizes) - min(self.sizes)), -len(self.sizes), representative)
+
+
+def _candidates(catalog: Catalog, kind: str, groups: list[Group]) -> list[_Candidate]:
+    """The groups with two or more files still catalogued, with their sizes (one bulk read)."""
+    sizes = catalog.sizes([i for g in groups for i in g.members])
+    out = []
     for group in groups:
-        present = [(files[i], s) for i, s in zip(group.members, group.similarities) if i in files]
-        if len(present) < 2:
-            continue  # files removed since the graph was built
-        keeper, reasons = _keeper([f for f, _ in present], settings, keeping, kind)
-        members = [ReviewMember(f, float(s), f.id == keeper, reasons[f.id]) for f, s in present]
-        shown = {f.id for f, _ in present}
-        representative = group.representative if kind != "identical" and group.representative in shown else keeper
-        out.append(ReviewGroup(kind, representative, _representative_first(members, representative)))
-    return _most_reclaimable_first(out)
+        present = tuple(i for i in group.members if i in sizes)
+        if len(present) > 1:
+            out.append(_Candidate(kind, group, present, tuple(sizes[i] for i in present)))
+    return out
+
+
+class GroupPages:
+    """The groups of one view in the lists' order (`_order`), keepers chosen only as far as
+    pages are asked for.
+
+    The order needs each group's keeper (the bytes not kept), which costs a file row read
+    and the keep rules per group: a minute for the ~78k groups of a million photos. So each
+    group starts with a bound on its key from its sizes alone (`_Candidate.bound`), and the
+    groups are taken best bound first: a group is placed only once every group that could
+    still come before it has its keeper, so any page equals the same slice of the fully
+    evaluated, sorted list. The count is exact from the start; totals that need every
+    keeper (`all`) cost the full evaluation and belong off the UI thread.
+    """
+
+    def __init__(
+        self, catalog: Catalog, settings: Settings, candidates: list[_Candidate], reviewed: Sequence[ReviewGroup] = ()
+    ) -> None:
+        self._catalog = catalog
+        self._settings = settings
+        self._choices = keeper_choices(catalog)
+        self._candidates = candidates
+        self._reviewed = list(reviewed)
+        self._heap: list[tuple[tuple[int, int, int], int, int]] = [(_order(g), 0, n) for n, g in enumerate(reviewed)]
+        self._heap += [(c.bound(), 1, n) for n, c in enumerate(candidates)]
+        heapq.heapify(self._heap)
+        self._ordered: list[ReviewGroup] = []
+        self._count = len(reviewed) + len(candidates)
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """How many groups the view lists (exact: files removed while it is open aside)."""
+        return self._count
+
+    @property
+    def pending(self) -> int:
+        """Groups whose keeper is not chosen yet."""
+        with self._lock:
+            return sum(1 for _, state, _ in self._heap if state == 1)
+
+    def page(self, offset: int, limit: int) -> list[ReviewGroup]:
+        """Groups `offset` to `offset + limit` in the lists' order."""
+        with self._lock:
+            self._extend(offset + limit, max(1, limit))
+            return self._ordered[offset : offset + limit]
+
+    @property
+    def photos(self) -> int:
+        """How many photos the groups hold (exact from the start, as the count)."""
+        with self._lock:
+            return sum(len(g.members) for g in self._reviewed) + sum(
+                len(self._candidates[n].sizes) for _, state, n in self._heap if state == 1
+            )
+
+    def all(self) -> list[ReviewGroup]:
+        """Every group, each keeper chosen, sorted (what removal plans and totals need)."""
+        with self._lock:
+            waiting = [n for _, state, n in self._heap if state == 1]
+            for start in range(0, len(waiting), _BATCH):
+                self._settle(waiting[start : start + _BATCH])
+            self._ordered = _most_reclaimable_first(self._reviewed)
+            self._heap = []
+            self._count = len(self._ordered)
+            return list(self._ordered)
+
+    def reclaimable(self, cancelled: Callable[[], bool] = lambda: False) -> int | None:
+        """What removing every copy but the keepers frees, over all groups (None when
+        `cancelled`): every keeper is chosen, a batch at a time, so a page asked for
+        meanwhile (the list scrolling) waits for one batch at most. Run it off the UI thread."""
+        while not cancelled():
+            with self._lock:
+                waiting = [n for _, state, n in self._heap if state == 1][:_TOTAL_BATCH]
+                if not waiting:
+                    return sum(g.reclaimable for g in self._reviewed)
+                taken = set(waiting)
+                self._heap = [entry for entry in self._heap if entry[1] == 0 or entry[2] not in taken]
+                self._settle(waiting)
+                heapq.heapify(self._heap)
+        return None
+
+    def _extend(self, wanted: int, batch: int) -> None:
+        """Place groups until `wanted` are placed (or none is left), choosing keepers at
+        least `batch` groups at a time (a page's worth: fewer reads than one by one)."""
+        while len(self._ordered) < wanted and self._heap:
+            if self._heap[0][1] == 0:
+                self._ordered.append(self._reviewed[heapq.heappop(self._heap)[2]])
+                continue
+            chosen: list[int] = []  # the pending groups with the best bounds
+            passed = []  # groups with keepers met on the way to them
+            while self._heap and len(chosen) < max(batch, wanted - len(self._ordered)):
+                entry = heapq.heappop(self._heap)
+                if entry[1] == 1:
+                    chosen.append(entry[2])
+                else:
+                    passed.append(entry)
+            for entry in passed:
+                heapq.heappush(self._heap, entry)
+            self._settle(chosen)
+
+    def _settle(self, waiting: list[int]) -> None:
+        """Choose the keepers of the candidates numbered `waiting` (already off the heap)
+        and put them back on it by their exact key."""
+        found = self._evaluate([self._candidates[n] for n in waiting])
+        self._count -= len(waiting) - len(found)
+        for group in found:
+            self._reviewed.append(group)
+            heapq.heappush(self._heap, (_order(group), 0, len(self._reviewed) - 1))
+
+    def _evaluate(self, candidates: list[_Candidate]) -> list[ReviewGroup]:
+        """The keep verdicts of `candidates`, as `_review` and `_with_copies` give them."""
+        files = self._catalog.files([i for c in candidates for i in c.present])
+        copy_kinds = any(c.kind in COPY_KINDS for c in candidates)
+        keeping = _Keeping(self._choices, Evidence(self._catalog.signatures(list(files)) if copy_kinds else {}))
+        copies = [m.file.id for c in candidates for m in c.copies]
+        joined = _Keeping(self._choices, Evidence(self._catalog.signatures(copies) if copies else {}))
+        out = []
+        for candidate in candidates:
+            group = _reviewed(candidate.kind, candidate.group, files, self._settings, keeping)
+            if group is not None and candidate.copies:
+                group = _with_copies(group, list(candidate.copies), self._settings, joined)
+            if group is not None:
+                out.append(group)
+        return out
+
+
+#: Groups evaluated at once by `GroupPages.all`: bounds the file rows held at a time.
+_BATCH = 5000
+#: Groups evaluated at once by `GroupPages.reclaimable`: what a page asked meanwhile may wait for.
+_TOTAL_BATCH = 200

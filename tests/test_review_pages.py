@@ -1,0 +1,85 @@
+"""GroupPages: a page of a review view equals that slice of the fully evaluated, sorted
+list, while only the groups needed have their keepers chosen; `lookalike duplicates`
+prints them page by page with the same count and total."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from generated_photos import copied_pictures
+from lookalike.cli import main
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.config import Settings
+from lookalike.core.engines.embedder import Embedder
+from lookalike.core.paths import resources_dir
+from lookalike.core.review.keeprules import human_bytes
+from lookalike.core.review.tiers import VIEWS, ReviewGroup, view_pages
+from lookalike.core.scan.pipeline import Scanner
+
+ORIGINALS = ("astronaut.jpg", "chelsea.jpg", "coffee.jpg", "hubble_deep_field.jpg", "rocket.jpg")
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """A scanned catalog of 20 pictures with resized, re-encoded and byte-identical copies."""
+    root = tmp_path_factory.mktemp("pages")
+    copied_pictures(root / "photos", [resources_dir() / "samples" / name for name in ORIGINALS])
+    with Catalog(root / "catalog.sqlite") as catalog:
+        Scanner(catalog, embedder, workers=2).run([root / "photos"])
+    return root / "catalog.sqlite"
+
+
+def shown(groups: list[ReviewGroup]) -> list[tuple[object, ...]]:
+    """What a view shows of each group, comparable across catalog sessions."""
+    return [
+        (g.kind, g.representative_id, g.reclaimable, [(m.file.id, m.similarity, m.keep, m.reason) for m in g.members])
+        for g in groups
+    ]
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_pages_equal_the_full_evaluation(library: Path, embedder: Embedder, view: str) -> None:
+    with Catalog(library) as catalog:
+        full = view_pages(catalog, embedder.model_id, view, settings=Settings()).all()  # type: ignore[arg-type]
+        if view == "duplicate":
+            assert len(full) >= 15  # several groups, of copies made above
+            assert any(len(g.members) > 2 for g in full)
+        for limit in (1, 2, 5):
+            pages = view_pages(catalog, embedder.model_id, view, settings=Settings())  # type: ignore[arg-type]
+            assert len(pages) == len(full)
+            paged = [pages.page(offset, limit) for offset in range(0, len(full) + limit, limit)]
+            assert all(len(p) == limit for p in paged[: len(full) // limit])
+            assert shown([g for p in paged for g in p]) == shown(full)
+        pages = view_pages(catalog, embedder.model_id, view, settings=Settings())  # type: ignore[arg-type]
+        assert shown(pages.page(3, 4)) == shown(full[3:7])  # a page deep in, asked first
+
+
+def test_first_page_chooses_few_keepers(library: Path, embedder: Embedder) -> None:
+    with Catalog(library) as catalog:
+        pages = view_pages(catalog, embedder.model_id, "duplicate", settings=Settings())
+        waiting = pages.pending
+        first = pages.page(0, 2)
+        assert len(first) == 2
+        assert 0 < pages.pending < waiting  # some keepers chosen, not every one
+        photos = pages.photos
+        total = pages.reclaimable()
+        assert pages.pending == 0
+        full = pages.all()
+        assert total == sum(g.reclaimable for g in full) > 0
+        assert photos == sum(len(g.members) for g in full)
+        assert shown(pages.page(0, len(full))) == shown(full)
+
+
+def test_duplicates_text_streams_what_json_lists(library: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--catalog", str(library), "duplicates", "--json"]) == 0
+    groups = json.loads(capsys.readouterr().out)["groups"]
+    assert main(["--catalog", str(library), "duplicates"]) == 0
+    text = capsys.readouterr().out
+    headers = [line for line in text.splitlines() if line.startswith("Group ")]
+    assert [h.split(" (")[0] for h in headers] == [f"Group {n}" for n in range(1, len(groups) + 1)]
+    assert all(f"{len(g['files'])} files" in h for g, h in zip(groups, headers))
+    total = human_bytes(sum(g["reclaimable"] for g in groups))
+    assert text.rstrip().endswith(f"{len(groups)} groups; removing the copies not kept would free {total}.")
