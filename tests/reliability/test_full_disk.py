@@ -117,7 +117,7 @@ def test_index_save_on_a_full_disk_and_a_rescan_rebuilds_it(tmp_path: Path, smal
     index = _index_file(catalog_path)
     for saved in small_disk.glob("catalog.*.usearch*"):
         saved.unlink()  # lost, as a failed save or a person's cleanup would leave it
-    filler = _fill(small_disk, spare=96 * 1024)  # room for the catalog's WAL, not for the index
+    filler = _fill(small_disk, spare=256 * 1024)  # room for the catalog's WAL (64 KB pages), not for the index
     failed = subprocess.run(scan_command(catalog_path, photos), capture_output=True, text=True, timeout=300)
     line = _one_line_failure(failed)
     assert "cannot save" in line and "no space left on device" in line, line

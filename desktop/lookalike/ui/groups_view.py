@@ -186,6 +186,13 @@ class GroupsModel(QAbstractListModel):
         self.groups = pages.page(0, self.PAGE) if pages is not None else []
         self.endResetModel()
 
+    def set_chosen(self, groups: list[ReviewGroup]) -> None:
+        """Show groups core made outside any view (photos chosen on the map), with no pages behind."""
+        self.beginResetModel()
+        self.pages = None
+        self.groups = list(groups)
+        self.endResetModel()
+
     def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:  # noqa: B008
         return not parent.isValid() and self.pages is not None and len(self.groups) < len(self.pages)
 

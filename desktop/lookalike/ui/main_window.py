@@ -446,7 +446,7 @@ class MainWindow(QMainWindow):
         except ValueError as exc:
             self.statusBar().showMessage(str(exc), 5000)
             return
-        self.chosen.set_groups([group])
+        self.chosen.set_chosen([group])
         self.compare.show_group(self.chosen, "similar", 0)
         self.tabs.setCurrentWidget(self.compare)
         self.compare.setFocus()
