@@ -561,9 +561,9 @@ class GroupsPage(QWidget):
             self._total.cancel()  # the total of groups no longer shown
             self._total = None
         if count and self.kind not in OTHER_SHOTS:
+            # A bound slot, not a lambda: Qt drops the delivery once this page is gone.
             self._total = self.session.runner.start(
-                lambda _progress, cancel: pages.reclaimable(cancel.is_set),
-                lambda total: self._show_total(pages, total),
+                lambda _progress, cancel: pages.reclaimable(cancel.is_set), self._show_total
             )
         self._counted = (count, pages.photos)
         self._show_count("could free \u2026 (adding up)" if self._total else "")
@@ -581,9 +581,10 @@ class GroupsPage(QWidget):
             self.stack.setCurrentWidget(self.empty)
         self.groupsChanged.emit(self.kind, count)
 
-    def _show_total(self, pages: GroupPages, total: int | None) -> None:
-        """The bytes the copies take, once every keeper is chosen (in the background)."""
-        if pages is self.model.pages and total is not None:
+    def _show_total(self, total: int | None) -> None:
+        """The bytes the copies take, once every keeper is chosen (in the background); the
+        total of groups no longer shown (its job was replaced by a regroup's) is dropped."""
+        if self.sender() is self._total and total is not None:
             self._show_count(f"could free {fmt.human_bytes(total)}")
 
     def _show_count(self, copies: str) -> None:
