@@ -374,9 +374,15 @@ class _Keeping:
     evidence: Evidence  # signatures (and pixels) for the "original" rule
 
 
-def _keeping(catalog: Catalog, ids: Sequence[int], kind: str = "duplicate") -> _Keeping:
-    """Remembered choices, and the signatures of `ids` (of copies: different shots need none)."""
-    return _Keeping(keeper_choices(catalog), Evidence(catalog.signatures(ids) if kind in COPY_KINDS else {}))
+def _keeping(
+    catalog: Catalog, ids: Sequence[int], copies: bool = True, choices: KeeperChoices | None = None
+) -> _Keeping:
+    """Remembered choices (read unless given), and the signatures of `ids` when they are
+    copies of one picture (different shots need none)."""
+    return _Keeping(
+        keeper_choices(catalog) if choices is None else choices,
+        Evidence(catalog.signatures(ids) if copies and ids else {}),
+    )
 
 
 def _keeper(
@@ -402,7 +408,7 @@ def _keeper(
 def _review(catalog: Catalog, kind: str, groups: list[Group], settings: Settings) -> list[ReviewGroup]:
     """Keep verdicts for each group, most reclaimable first (then largest, then by id)."""
     files = catalog.files([i for g in groups for i in g.members])
-    keeping = _keeping(catalog, list(files), kind)
+    keeping = _keeping(catalog, list(files), kind in COPY_KINDS)
     reviewed = (_reviewed(kind, group, files, settings, keeping) for group in groups)
     return _most_reclaimable_first([g for g in reviewed if g is not None])
 
@@ -564,9 +570,8 @@ class GroupPages:
         """The keep verdicts of `candidates`, as `_review` and `_with_copies` give them."""
         files = self._catalog.files([i for c in candidates for i in c.present])
         copy_kinds = any(c.kind in COPY_KINDS for c in candidates)
-        keeping = _Keeping(self._choices, Evidence(self._catalog.signatures(list(files)) if copy_kinds else {}))
-        copies = [m.file.id for c in candidates for m in c.copies]
-        joined = _Keeping(self._choices, Evidence(self._catalog.signatures(copies) if copies else {}))
+        keeping = _keeping(self._catalog, list(files), copy_kinds, self._choices)
+        joined = _keeping(self._catalog, [m.file.id for c in candidates for m in c.copies], True, self._choices)
         out = []
         for candidate in candidates:
             group = _reviewed(candidate.kind, candidate.group, files, self._settings, keeping)
