@@ -40,8 +40,8 @@ from lookalike.core.engines.projection import Projection
 RESULT = datasets.REPO / "bench" / "results" / "shards.json"
 #: The machine a shard is projected onto: memory it may fill (of 64 GiB, the rest for the OS and catalog cache).
 MACHINE_RAM_GIB = 48
-#: Bytes per photo of the full vectors a shard keeps for re-ranking (float16, as `held_in_memory` holds them).
-FULL_BYTES = 2 * DIM
+#: Bytes per photo of the full vectors a shard keeps for re-ranking (int8, as `held_in_memory` holds them).
+FULL_BYTES = DIM
 TARGETS = (10_000_000, 100_000_000)
 
 

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from lookalike.core.engines import projection
+from lookalike.core.catalog import blobs
 from lookalike.core.catalog.store import Catalog, FileRecord, Location
 from lookalike.core.engines.embedder import Embedder
 from lookalike.core.matching.graph import KnnGraph
-from lookalike.core.engines.index import VectorIndex, held_in_memory, open_index, projection_path
+from lookalike.core.engines.index import VectorIndex, held_in_memory, open_index, projection_path, quantize
 from lookalike.core.engines.projection import Projection
 from test_index import devset_vectors
 
@@ -148,7 +149,8 @@ def test_graph_over_a_compact_index_has_the_full_vector_edges() -> None:
     centres = unit(rng.standard_normal((60, 256)).astype(np.float32))
     rows = unit(np.repeat(centres, 6, axis=0) + 0.01 * rng.standard_normal((360, 256)).astype(np.float32))
     ids = np.arange(360, dtype=np.int64) + 10
-    index = VectorIndex(256, projection=Projection.fit(rows, dim=64), full=held_in_memory(ids, rows))
+    stored = quantize(rows)  # the catalog's int8 rows, as a full build holds them
+    index = VectorIndex(256, projection=Projection.fit(rows, dim=64), full=held_in_memory(ids, stored))
     index.build(ids, rows)
     graph = KnnGraph.build(index, k=8, floor=0.3)
     src, dst, sims = graph.edges_above(0.9)
@@ -156,5 +158,5 @@ def test_graph_over_a_compact_index_has_the_full_vector_edges() -> None:
     a, b = np.nonzero(np.triu(exact >= 0.9, 1))  # every cluster mate (5 per photo, fewer than k)
     assert {(int(x), int(y)) for x, y in zip(src, dst)} == {(int(x), int(y)) for x, y in zip(a, b)}
     assert len(src) == 60 * 15
-    f16 = rows.astype(np.float16).astype(np.float32)  # what held_in_memory keeps
-    assert np.allclose(sims, np.clip(np.einsum("ij,ij->i", f16[src], f16[dst]), -1, 1), atol=1e-5)
+    read = blobs.unit_rows(stored)  # the cosines of the vectors as the catalog reads them back
+    assert np.allclose(sims, np.clip(np.einsum("ij,ij->i", read[src], read[dst]), -1, 1), atol=1e-5)

@@ -38,11 +38,22 @@ def pack_vector(vector: np.ndarray) -> bytes:
 
 def unpack_vectors(blobs: list[bytes]) -> np.ndarray:
     """Stored int8 blobs as one float32 matrix of unit rows (0 x 0 when there are none)."""
+    return unit_rows(stored_rows(blobs))
+
+
+def stored_rows(blobs: list[bytes]) -> np.ndarray:
+    """Stored blobs as their int8 matrix (0 x 0 when there are none): a quarter of float32's
+    memory, for holding a whole library's vectors."""
     if not blobs:
-        return np.zeros((0, 0), dtype=np.float32)
-    rows = np.frombuffer(b"".join(blobs), dtype=np.int8).reshape(len(blobs), -1).astype(np.float32)
-    norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    return rows / np.maximum(norms, np.float32(1e-12))
+        return np.zeros((0, 0), dtype=np.int8)
+    return np.frombuffer(b"".join(blobs), dtype=np.int8).reshape(len(blobs), -1)
+
+
+def unit_rows(rows: np.ndarray) -> np.ndarray:
+    """int8 rows (as stored) as float32 unit rows."""
+    out = np.asarray(rows).astype(np.float32)
+    out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), np.float32(1e-12))
+    return out
 
 
 def vector_dim(blob_bytes: int) -> int:

@@ -595,6 +595,11 @@ class Catalog:
 
     def vectors(self, model_id: str) -> tuple[np.ndarray, np.ndarray]:
         """(file ids, float32 unit vectors) of every present file embedded with `model_id`."""
+        ids, rows = self.stored_vectors(model_id)
+        return ids, blobs.unit_rows(rows)
+
+    def stored_vectors(self, model_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """`vectors` as stored (int8 rows, a quarter of float32's memory: 1.3 GB at 1M photos)."""
         stmt = (
             select(Embedding.file_id, Embedding.vector)
             .join(File, File.id == Embedding.file_id)
@@ -604,7 +609,7 @@ class Catalog:
         with self.session() as session:
             rows = session.execute(stmt).all()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        return ids, blobs.unpack_vectors([r[1] for r in rows])
+        return ids, blobs.stored_rows([r[1] for r in rows])
 
     def vectors_of(self, model_id: str, ids: Sequence[int]) -> np.ndarray:
         """float32 vectors of `ids`, in that order (each must have one): for small updates."""

@@ -255,8 +255,7 @@ class VectorIndex:
             return self._search_stored(quantize(queries), k, expansion)
         found = max(RERANK_CANDIDATES, 2 * k)
         keys, _ = self._search_stored(quantize(self.projection.apply(queries)), found, expansion)
-        held = np.unique(keys[keys >= 0])
-        return _rerank(queries, keys, held, self.full_vectors(held, full), k)
+        return _rerank(queries, keys, lambda wanted: self.full_vectors(wanted, full), k)
 
     def _new_usearch(self) -> Index:
         return Index(
@@ -318,13 +317,24 @@ class VectorIndex:
 
 
 def held_in_memory(ids: np.ndarray, vectors: np.ndarray) -> FullVectors:
-    """FullVectors over arrays (`ids` ascending), kept as float16 (half of float32's memory;
-    the catalog's int8 vectors lose nothing more by it): a whole-graph build looks up every
-    file's neighbours, too many for SQL."""
-    keys, rows = np.asarray(ids, dtype=np.int64), np.asarray(vectors, dtype=np.float16)
+    """FullVectors over arrays (`ids` ascending), for a whole-graph build, which looks up
+    every file's neighbours, too many for SQL. The catalog's int8 rows
+    (`Catalog.stored_vectors`: a quarter of float32's memory) are read back as the
+    catalog reads them; float rows are used as they are."""
+    keys = np.asarray(ids, dtype=np.int64)
+    if vectors.dtype != np.int8:
+        floats = np.asarray(vectors, dtype=np.float32)
+        return lambda wanted: floats[np.searchsorted(keys, wanted)]
+    norms = np.empty((len(vectors), 1), dtype=np.float32)
+    for start in range(0, len(vectors), _ADD_CHUNK):  # bounded float temporaries at 1M photos
+        norms[start : start + _ADD_CHUNK, 0] = np.linalg.norm(vectors[start : start + _ADD_CHUNK].astype(np.float32), axis=1)
+    norms = np.maximum(norms, np.float32(1e-12))
 
     def lookup(wanted: np.ndarray) -> np.ndarray:
-        return rows[np.searchsorted(keys, wanted)].astype(np.float32)
+        pos = np.searchsorted(keys, wanted)
+        out = vectors[pos].astype(np.float32)
+        out /= norms[pos]
+        return out
 
     return lookup
 
@@ -499,17 +509,22 @@ def quantize(vectors: np.ndarray) -> np.ndarray:
 
 
 def _rerank(
-    queries: np.ndarray, keys: np.ndarray, held: np.ndarray, rows: np.ndarray, k: int
+    queries: np.ndarray, keys: np.ndarray, full: Callable[[np.ndarray], np.ndarray], k: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The `k` best of each query's candidate `keys` (-1: none) by exact cosine with
-    the full vectors `rows` of the ascending ids `held`; padded like `search`."""
+    """The `k` best of each query's candidate `keys` (-1: none) by exact cosine with their
+    full vectors (`full`, by id); padded like `search`. The candidates are fetched a
+    block of queries at a time, each once per query: a graph build re-ranks 66 per file."""
     valid = keys >= 0
-    pos = np.clip(np.searchsorted(held, keys), 0, max(len(held) - 1, 0))
     sims = np.full(keys.shape, -np.inf, dtype=np.float32)
-    if len(held):
-        for start in range(0, len(keys), _RERANK_ROWS):  # bounds the gathered block's memory
-            part = slice(start, start + _RERANK_ROWS)
-            sims[part] = np.einsum("qd,qcd->qc", queries[part], rows[pos[part]])
+    for start in range(0, len(keys), _RERANK_ROWS):  # bounds the gathered block's memory
+        part = slice(start, start + _RERANK_ROWS)
+        mask = valid[part]
+        if not mask.any():
+            continue
+        # Padding slots borrow a real candidate (their scores are discarded): one fetch, one shape.
+        wanted = np.where(mask, keys[part], keys[part][mask][0])
+        rows = full(wanted.ravel()).reshape(*wanted.shape, -1)
+        sims[part] = np.einsum("qd,qcd->qc", queries[part], rows)
     sims = np.where(valid, np.clip(sims, -1.0, 1.0), -np.inf).astype(np.float32)
     order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
     best, top = np.take_along_axis(keys, order, axis=1), np.take_along_axis(sims, order, axis=1)
@@ -519,8 +534,8 @@ def _rerank(
     return best, top
 
 
-#: Queries re-ranked per gathered block (256 x 48 candidates x 1280 dims = 63 MB of float32).
-_RERANK_ROWS = 256
+#: Queries re-ranked per gathered block (64 x 66 candidates x 1280 dims = 22 MB of float32).
+_RERANK_ROWS = 64
 
 
 def _similarity(distances: np.ndarray) -> np.ndarray:

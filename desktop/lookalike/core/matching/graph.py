@@ -396,7 +396,7 @@ def open_graph(
         else:
             # Every file's vector is needed (the scene similarities, and a compact index's
             # re-ranking): one ordered read, not a query per file.
-            vectors = held_in_memory(*catalog.vectors(model_id))
+            vectors = held_in_memory(*catalog.stored_vectors(model_id))
             graph = KnnGraph.build(index, floor=min(floor, FLOOR), full=vectors if index.projection is not None else None)
         graph = replace(graph, stamps=current.aligned(graph.ids))
     graph = graph.with_structure(catalog.signatures).with_proof(catalog.details)

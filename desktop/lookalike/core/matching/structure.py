@@ -133,13 +133,18 @@ def _owned_scores(sigs: np.ndarray, owner: np.ndarray, other: np.ndarray) -> np.
     padded = np.zeros((len(owners), int(per_owner.max()), SIDE * SIDE), dtype=np.float32)
     padded[slot, rank] = plain  # entries laid out per owner, padded to the busiest owner's count
     crop, turn = np.divmod(np.matmul(padded, views.transpose(0, 2, 1))[slot, rank].argmax(axis=1), 8)
-    best = crops.reshape(-1, SIDE * SIDE)[slot * len(CROPS) + crop]  # the owner's best view, turned back
-    per_block = _block_correlations(np.take_along_axis(best, _undo_turns()[turn], axis=1), plain)
+    flat = crops.reshape(-1, SIDE * SIDE)
+    best = np.empty_like(plain)  # each entry's best view of its owner, turned back
+    for t, order in enumerate(_undo_turns()):  # one pixel order per turn: no per-entry index array
+        rows = np.flatnonzero(turn == t)
+        if len(rows):
+            best[rows] = np.take(flat[slot[rows] * len(CROPS) + crop[rows]], order, axis=1)
+    per_block = _block_correlations(best, plain)
     kept = int(round(per_block.shape[1] * KEEP))
     return -np.sort(-per_block, axis=1)[:, :kept].mean(axis=1)
 
 
-def scores_between(sigs: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 4096) -> np.ndarray:
+def scores_between(sigs: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 512) -> np.ndarray:
     """Structural similarity (about -1..1; copies > 0.9) of pairs given as indices into `sigs`.
 
     `sigs` is (N, SIDE, SIDE) from `unpack` (uint8 keeps a million photos at 1 KB
