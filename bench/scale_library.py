@@ -19,7 +19,9 @@ pairs whose structural score reaches PROVE_DUPLICATE are taken as proven the sam
 picture (synthetic vectors have no pixels to prove), so the duplicate view holds
 the groups scale.py's regroup counts. `lookalike duplicates` is then run as a
 person runs it, and timed from its start to its first line on stdout, with its
-peak memory: what opening a 1M catalog costs before anything is shown.
+peak memory: what opening a 1M catalog costs before anything is shown; and the
+desktop app is opened on it (`bench/app_open.py`): its first duplicate groups on
+screen, and its peak memory until every tab has filled.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from bench import app, datasets
+from bench import app, app_open, datasets
 from bench.measure import isolated
 from bench.throughput import bare_walk, rescan
 from lookalike.core.catalog import blobs
@@ -200,14 +202,18 @@ def measure(count: int, vectors: np.ndarray, index: VectorIndex, graph: KnnGraph
     saved_s = save_index(catalog_path, model.model_id, index)
     graph_s = save_graph(catalog_path, model.model_id, graph)
     opened = open_to_groups(catalog_path)
+    shown = app_open.measure(catalog_path)
     walked, _ = isolated(bare_walk, str(folder))
     rescanned, memory = isolated(rescan, str(folder), str(catalog_path))
     print(f"  {count:,} files: catalog {catalog_bytes / count:,.0f} B/photo, first groups after "
-          f"{opened['first_line_s'] or f'more than {OPEN_TIMEOUT_S}'} s, rescan {rescanned['seconds']} s (bare walk {walked['seconds']} s)", flush=True)
+          f"{opened['first_line_s'] or f'more than {OPEN_TIMEOUT_S}'} s (app {shown['first_groups_s']} s, "
+          f"peak {shown['peak_rss_mb']:,.0f} MB), rescan {rescanned['seconds']} s (bare walk {walked['seconds']} s)", flush=True)
     return {
         "catalog_bytes_per_photo": round(catalog_bytes / count),
         "open_to_groups_s": opened["first_line_s"],
         "rescan_s": rescanned["seconds"],
+        "app_open_to_groups_s": shown["first_groups_s"],
+        "app_peak_rss_mb": shown["peak_rss_mb"],
         "library": {
             "files_on_disk_s": round(files_s, 1),
             "catalog_build": built,
@@ -215,6 +221,7 @@ def measure(count: int, vectors: np.ndarray, index: VectorIndex, graph: KnnGraph
             "index_save_s": round(saved_s, 2),
             "graph_save_s": round(graph_s, 2),
             "open_to_groups": opened,
+            "app": shown,
             "rescan": rescanned | memory,
             "bare_walk": walked,
         },

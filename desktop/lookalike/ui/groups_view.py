@@ -455,6 +455,7 @@ class GroupsPage(QWidget):
 
     compareRequested = Signal(str, int, int)  # kind, row, member
     groupsChanged = Signal(str, int)  # kind, number of groups
+    settled = Signal()  # no regroup running or waiting any more
     notDuplicateRequested = Signal(list, str)  # file ids, kind
     keepRequested = Signal(int, list)  # kept file id, the group's file ids
 
@@ -466,10 +467,14 @@ class GroupsPage(QWidget):
         self._regroup = Coalescer(session.runner, self)
         self._regroup.result.connect(self._show_groups)
         self._regroup.failed.connect(self._show_failure)
+        self._regroup.busyChanged.connect(lambda busy: None if busy else self.settled.emit())
         self._total: Job | None = None  # adding up what the copies take, in the background
         self._counted = (0, 0)  # groups, photos
+        #: The catalog changed since this page last regrouped (MainWindow regroups pages in turn).
+        self.stale = True
+        self._grouped_at: float | None = None  # the threshold of the last regroup asked for
         self._debounce = QTimer(self, singleShot=True, interval=100)
-        self._debounce.timeout.connect(self.refresh)
+        self._debounce.timeout.connect(self._threshold_settled)
 
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(50, 100)
@@ -517,8 +522,10 @@ class GroupsPage(QWidget):
 
         self.slider.valueChanged.connect(self._slider_moved)
         session.settingsChanged.connect(self.reset_threshold)
-        session.catalogChanged.connect(self.refresh)
-        self.reset_threshold()
+        self.slider.blockSignals(True)  # the first regroup is MainWindow's, in turn with the other tabs
+        self.slider.setValue(round(default_threshold(self.kind, self.session.settings) * 100))
+        self.slider.blockSignals(False)
+        self.threshold_label.setText(f"{self.threshold:.2f}")
 
     @property
     def threshold(self) -> float:
@@ -529,18 +536,26 @@ class GroupsPage(QWidget):
         self.slider.setValue(self.slider.value() + steps)
 
     def reset_threshold(self) -> None:
-        """Back to the default threshold from the settings."""
+        """Back to the default threshold from the settings (a move regroups, as the slider's)."""
         self.slider.setValue(round(default_threshold(self.kind, self.session.settings) * 100))
-        self._slider_moved()
 
     def _slider_moved(self) -> None:
         self.threshold_label.setText(f"{self.threshold:.2f}")
         self._debounce.start()
 
+    def _threshold_settled(self) -> None:
+        """The slider stopped: regroup, unless this page's groups are up to date at it
+        (then say so: MainWindow waits for a page's regroup before starting the next)."""
+        if self.stale or self.threshold != self._grouped_at:
+            self.refresh()
+        else:
+            self.settled.emit()
+
     def refresh(self) -> None:
         """Regroup from the catalog at the slider's threshold (off the UI thread, with the
         first page's keepers: the rest are chosen as the list scrolls)."""
         session, kind, threshold, first = self.session, self.kind, self.threshold, GroupsModel.PAGE
+        self.stale, self._grouped_at = False, threshold
         catalog, model_id, settings = session.catalog, session.model_id, session.settings
 
         def regroup(_progress: object, _cancel: object) -> GroupPages:

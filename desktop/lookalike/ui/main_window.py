@@ -228,6 +228,9 @@ class MainWindow(QMainWindow):
         for page in self.pages.values():
             page.notDuplicateRequested.connect(self.review.remember_apart)
             page.keepRequested.connect(self.review.keep_one)
+            page.settled.connect(self._regroup_next)
+        self.session.catalogChanged.connect(self._regroup_pages)
+        self.tabs.currentChanged.connect(self._regroup_next)
         self.review.undoChanged.connect(self.undo_action.setText)
         self.session.marks.changed.connect(self._marks_changed)
         self._marks_changed()
@@ -260,6 +263,28 @@ class MainWindow(QMainWindow):
 
     def _groups_changed(self, kind: str, count: int) -> None:
         self.tabs.setTabText(list(self.pages).index(kind), f"{TITLES[kind]} ({count})")
+
+    def _regroup_pages(self) -> None:
+        """The catalog changed: every review tab must regroup. The tab in view (else
+        Duplicates) goes first and the others in turn, each once the one before has shown
+        its groups: on a million photos each takes seconds, and run together they would
+        share the cores and delay the groups a person is looking at."""
+        for page in self.pages.values():
+            page.stale = True
+        self._regroup_next()
+
+    def _regroup_next(self, *_: object) -> None:
+        """Regroup the next stale tab, the one in view first, unless a regroup is running
+        (its end calls this again)."""
+        pages = sorted(self.pages.values(), key=lambda p: p is not self.tabs.currentWidget())
+        if any(p.busy() for p in pages):
+            current = self.tabs.currentWidget()
+            if current in pages and current.stale and not current.busy():  # type: ignore[union-attr]
+                current.refresh()  # type: ignore[union-attr]  # a person switched to it: no waiting
+            return
+        stale = next((p for p in pages if p.stale), None)
+        if stale is not None:
+            stale.refresh()
 
     def _group_sources(self) -> list[list[ReviewGroup]]:
         """Groups to resolve marked photos against: the tab in view first."""

@@ -24,6 +24,8 @@ files x K=32 neighbours near 40 MB.
 
 from __future__ import annotations
 
+import os
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -230,7 +232,7 @@ class KnnGraph:
         elif by == "scene":
             if self.scene is None:
                 raise ValueError("this graph has no scene similarities")
-            score = scene.scores(self.scene, self.indptr, self.owners(), self.nbr, self.k)
+            score = scene.scores(self.scene, self.indptr, self.nbr, self.k)
             score[self.sim < np.float32(scene.GATE)] = np.nan
         elif self.structure is None:
             raise ValueError("this graph has no structural scores")
@@ -241,7 +243,10 @@ class KnnGraph:
             if self.proof is None:
                 raise ValueError("this graph has no proof verdicts")
             keep &= self.proof >= np.int8(proven)
-        return self.owners()[keep], self.nbr[keep], score[keep]
+        entries = np.flatnonzero(keep)
+        # The owners of the kept entries only: at a million photos `owners()` is 51M numbers.
+        owners = (np.searchsorted(self.indptr, entries, side="right") - 1).astype(np.int32)
+        return owners, self.nbr[entries], score[entries]
 
     def edges_above(
         self, threshold: float, by: Measure = "cosine", proven: proof.Verdict | None = None
@@ -337,26 +342,66 @@ class KnnGraph:
 
     @classmethod
     def load(cls, path: Path | str) -> KnnGraph:
-        """A saved graph; ValueError when the file is missing or unreadable."""
+        """A saved graph; ValueError when the file is missing or unreadable.
+
+        Its large arrays are mapped from the file, not read (see `_mapped`): opening a
+        million photos' graph (~0.9 GB) costs only the pages a view touches.
+        """
         try:
             with np.load(path, allow_pickle=False) as data:
+                big = _mapped(Path(path), data)
+
+                def array(name: str) -> np.ndarray | None:
+                    return big[name] if name in big else data[name] if name in data else None
+
                 return cls(
-                    ids=data["ids"],
-                    indptr=data["indptr"],
-                    nbr=data["nbr"],
-                    sim=data["sim"],
+                    ids=array("ids"),  # type: ignore[arg-type]
+                    indptr=array("indptr"),  # type: ignore[arg-type]
+                    nbr=array("nbr"),  # type: ignore[arg-type]
+                    sim=array("sim"),  # type: ignore[arg-type]
                     floor=float(data["floor"]),
                     k=int(data["k"]),
                     token=str(data["token"]) or None,
-                    structure=data["structure"] if "structure" in data else None,
-                    stamps=data["stamps"] if "stamps" in data else None,
-                    proof=data["proof"] if "proof" in data else None,
-                    scene=data["scene"] if "scene" in data else None,
+                    structure=array("structure"),
+                    stamps=array("stamps"),
+                    proof=array("proof"),
+                    scene=array("scene"),
                     basis=scene.Basis(data["basis_mean"], data["basis_axes"], int(data.get("basis_count", 0)))
                     if "basis_axes" in data else None,
                 )
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
             raise ValueError(f"cannot read neighbour graph {path}: {exc}") from exc
+
+
+#: Arrays a saved graph maps rather than reads (the per-node and per-entry ones).
+_MAPPED = ("ids", "indptr", "nbr", "sim", "structure", "stamps", "proof", "scene")
+
+
+def _mapped(path: Path, data: np.lib.npyio.NpzFile) -> dict[str, np.ndarray]:
+    """The large arrays of a saved graph as read-only maps of the file (np.savez stores
+    them uncompressed, each at a known offset). Empty on Windows, which cannot replace a
+    mapped file (the next save would fail): there they are read as usual. A graph saved
+    later replaces the file by renaming, so these maps keep the old one's content."""
+    if os.name == "nt":
+        return {}
+    out: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as archive, path.open("rb") as handle:
+        for info in archive.infolist():
+            name = info.filename.removesuffix(".npy")
+            if name not in _MAPPED or name not in data or info.compress_type != zipfile.ZIP_STORED:
+                continue
+            handle.seek(info.header_offset)
+            local = handle.read(30)  # the local header's own name and extra lengths locate the data
+            handle.seek(info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little"))
+            version = np.lib.format.read_magic(handle)
+            readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+            if version not in readers:
+                continue
+            shape, fortran, dtype = readers[version](handle)
+            if dtype.hasobject or not shape or 0 in shape:
+                continue
+            out[name] = np.memmap(path, dtype=dtype, mode="r", offset=handle.tell(), shape=shape, order="F" if fortran else "C")
+    return out
 
 
 def graph_path(catalog: Catalog, model_id: str) -> Path:

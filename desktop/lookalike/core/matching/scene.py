@@ -97,15 +97,23 @@ def similarities(
     projected = np.concatenate(
         [project(fetch(ids[nodes[start : start + 50_000]]), basis) for start in range(0, len(nodes), 50_000)]
     ) if len(nodes) else np.zeros((0, 1), np.float32)
-    a, b = projected[np.searchsorted(nodes, u)], projected[np.searchsorted(nodes, v)]
-    return np.einsum("ij,ij->i", a, b).astype(np.float32)
+    out = np.empty(len(u), dtype=np.float32)
+    for start in range(0, len(u), _PAIRS):  # the gathered rows of 25M pairs would take 13 GB at once
+        part = slice(start, start + _PAIRS)
+        a, b = projected[np.searchsorted(nodes, u[part])], projected[np.searchsorted(nodes, v[part])]
+        out[part] = np.einsum("ij,ij->i", a, b)
+    return out
 
 
-def scores(similarity: np.ndarray, indptr: np.ndarray, owners: np.ndarray, nbr: np.ndarray, k: int) -> np.ndarray:
+#: Pairs whose projected rows are gathered at once (2 x 64 MB of float32).
+_PAIRS = 262_144
+
+
+def scores(similarity: np.ndarray, indptr: np.ndarray, nbr: np.ndarray, k: int) -> np.ndarray:
     """Each entry's score: its projected similarity minus the mean density of its two nodes.
 
     `similarity` is per adjacency entry (NaN where unknown, which yields NaN);
-    `indptr`/`owners`/`nbr` are the graph's adjacency, each list best cosine first.
+    `indptr`/`nbr` are the graph's adjacency, each list best cosine first.
     A node's density is the lowest similarity among its own k nearest (the first k
     of its list: entries added only because another node listed it are farther,
     and would make a crowded photo look lonely). A list shorter than k lost its
@@ -113,14 +121,27 @@ def scores(similarity: np.ndarray, indptr: np.ndarray, owners: np.ndarray, nbr: 
     unrelated photos project to about 0, so the density is at most UNRELATED.
     """
     n = len(indptr) - 1
-    rank = np.arange(len(owners)) - indptr[owners]
-    own = np.where(rank < k, similarity, np.nan)
+    degree = np.diff(indptr)
     density = np.full(n, UNRELATED, dtype=np.float32)
-    filled = np.diff(indptr) > 0
-    if filled.any():
-        density[filled] = np.fmin.reduceat(own, indptr[:-1][filled])
-    short = np.diff(indptr) < k
+    out = np.empty(len(similarity), dtype=np.float32)
+    blocks = [(a, min(a + _NODES, n)) for a in range(0, n, _NODES)]
+    for a, b in blocks:  # node blocks: a million photos' 51M entries never make one temporary
+        lo, hi = indptr[a], indptr[b]
+        rank = np.arange(lo, hi) - np.repeat(indptr[a:b], degree[a:b])
+        own = np.where(rank < k, similarity[lo:hi], np.nan)
+        filled = degree[a:b] > 0
+        if filled.any():
+            density[a:b][filled] = np.fmin.reduceat(own, (indptr[a:b] - lo)[filled])
+    short = degree < k
     density[short] = np.fmin(density[short], UNRELATED)
-    # Capped at 1: it is shown as a similarity, and a pair in two lonely photos' surroundings
-    # would otherwise score above a copy.
-    return np.minimum(similarity - (density[owners] + density[nbr]) / 2, np.float32(1.0))
+    for a, b in blocks:
+        lo, hi = indptr[a], indptr[b]
+        around = (np.repeat(density[a:b], degree[a:b]) + density[nbr[lo:hi]]) / 2
+        # Capped at 1: it is shown as a similarity, and a pair in two lonely photos' surroundings
+        # would otherwise score above a copy.
+        out[lo:hi] = np.minimum(similarity[lo:hi] - around, np.float32(1.0))
+    return out
+
+
+#: Nodes scored per block (about 3M entries at K = 32).
+_NODES = 65_536
