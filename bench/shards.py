@@ -34,7 +34,7 @@ from bench import datasets, machine
 from bench.measure import latency_ms, rss_mb
 from bench.scale import DIM, TOP_K, grow
 from lookalike.core.engines import projection
-from lookalike.core.engines.index import VectorIndex, held_in_memory
+from lookalike.core.engines.index import VectorIndex, held_in_memory, quantize
 from lookalike.core.engines.projection import Projection
 
 RESULT = datasets.REPO / "bench" / "results" / "shards.json"
@@ -56,7 +56,7 @@ class Shard:
         """Build the shard's index as the app does, one thread; its time and memory."""
         start = time.perf_counter()
         fitted = Projection.fit(self.vectors) if projection.wanted(len(self.ids), None) else None
-        full = held_in_memory(self.ids, self.vectors)  # the catalog's role: FULL_BYTES a photo
+        full = held_in_memory(self.ids, quantize(self.vectors))  # the catalog's int8 rows: FULL_BYTES a photo
         before = rss_mb()
         self.index = VectorIndex(DIM, threads=1, projection=fitted, full=full if fitted is not None else None)
         self.index.build(self.ids, self.vectors)

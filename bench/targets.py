@@ -129,10 +129,11 @@ def _scale(s: dict | None) -> list[Verdict]:
         load = at.get("run", {}).get("load_average_start", "unknown")
         out += [
             _check("recall@10 at 1M", ">= 0.98", at["recall_at_10"], 0.98, "", True, "measured at 1M, against exact search",
-                   f"{compact(at)}: recall@10 was {smaller.get('recall_at_10')} at 100k. At 1M the HNSW graph, built "
-                   "with expansion_add 128, reaches fewer of the true neighbours within expansion_search 128, and the "
-                   "64 candidates miss them; a larger expansion_add (256: about twice the build time) or more candidates "
-                   "are the next things to measure"),
+                   f"{compact(at)}: recall@10 was {smaller.get('recall_at_10')} at 100k. The compact vectors are not "
+                   "what loses neighbours: exact search over them finds every true top-10 among its 64 candidates at "
+                   "1M (160, 192 or 256 dims). The HNSW graph does: at 1M it reaches fewer of them, and expansion_search "
+                   "barely helps (connectivity 16: 0.858 at 128, 0.886 at 384; docs/calibration.md, \"Vector index at "
+                   "1M\")"),
             _check("index build at 1M", "<= 10 min", at["index_build_s"] / 60, 10, "min", False, "measured at 1M (projection fit included)",
                    f"HNSW insertion of 1M {compact(at)}, 2 threads; the machine was shared (load average {load} at "
                    f"the start of the run); {smaller.get('index_build_s')} s at 100k, so the cost grew ~"
@@ -156,10 +157,13 @@ def _scale(s: dict | None) -> list[Verdict]:
             f"at {graphs[-1]:,} photos: k-NN search of every file {g['knn_search_s']} s (usearch, 2 threads, "
             f"{compact(top)}; ~{1e3 * g['knn_search_s'] / graphs[-1]:.2f} ms a file), structural scoring of "
             f"{g['structure_pairs']:,} pairs {g['structure_s']} s (numpy, core/matching/structure.py; "
-            f"~{1e6 * g['structure_s'] / max(g['structure_pairs'], 1):.0f} us a pair); the process peaked at "
-            f"{top['peak_rss_mb']:,.0f} MB. A full build is needed once per library: a scan updates the saved graph "
-            "for the files it stored (only those are searched and scored), so no grouping waits for a rebuild. "
-            "What is left is the scoring of every candidate pair (about K = 32 per photo)"
+            f"~{1e6 * g['structure_s'] / max(g['structure_pairs'], 1):.0f} us a pair)"
+            + (f", scene scores {g['scene_s']} s" if "scene_s" in g else "")
+            + f"; the process peaked at {top['peak_rss_mb']:,.0f} MB. A full build is needed once per library: a "
+            "scan updates the saved graph for the files it stored (only those are searched and scored), so no "
+            "grouping waits for a rebuild. What is left: the per-file HNSW searches (batched matrix products over "
+            "k-means buckets would replace them) and a structural score for every candidate pair (about K = 32 per "
+            "photo; a cheaper first pass would have to be calibrated)"
         )
         value = at["graph"]["seconds"] if measured else at["graph_s"]
         why = "measured at 1M" if measured else f"k-NN search {basis(at['graph_knn_s'])}; scoring {basis(at['graph_structure_s'])}"
@@ -172,8 +176,9 @@ def _scale(s: dict | None) -> list[Verdict]:
             f"resident memory added by the index at {largest['count']:,} photos ({compact(largest)})",
             f"the int8 vectors are {vectors} B/photo; the HNSW links (connectivity 32: up to 64 neighbours of 4 B "
             f"on the base layer) and the allocator add ~{ram - vectors} B (usearch's memory_usage, which counts "
-            f"reserved capacity too, says {reserved} B/photo). Connectivity 24 would save ~65 B at a little recall "
-            "(docs/calibration.md)",
+            f"reserved capacity too, says {reserved} B/photo). Fewer links fit the goal but lose recall at 1M: "
+            "128 dims with connectivity 16 held 430 B/photo, 24 held 447 B, at recall@10 0.86-0.90 "
+            "(docs/calibration.md, \"Vector index at 1M\")",
         )
     )
     return out + _library(at if measured else None)
@@ -184,6 +189,7 @@ def _library(row: dict | None) -> list[Verdict]:
     row = row or {}
     library = row.get("library", {})
     rescan, walk, opened = library.get("rescan", {}), library.get("bare_walk", {}), library.get("open_to_groups", {})
+    app = library.get("app", {})
     basis = ("measured at 1M: the catalog a first scan leaves, real files on disk" if library
              else "no 1M scale row with the library figures yet (`python -m bench scale --photos 1000000`)")
     size = row.get("catalog_bytes_per_photo")
@@ -194,17 +200,24 @@ def _library(row: dict | None) -> list[Verdict]:
         _check("open to first groups at 1M", "<= 3 s", row.get("open_to_groups_s") or opened.get("gave_up_after_s"), 3, "s", False,
                f"{basis}; `lookalike duplicates` from its start to its first line"
                + (" (stopped without one: a lower bound)" if opened.get("gave_up_after_s") else ""),
-               f"review.view_pages groups from the cached graph and orders the groups by bounds from their files' "
-               f"sizes, so only the first page's keepers are chosen before it prints; what is left is the grouping "
-               f"(graph load, identical groups, sizes of every grouped file) and the interpreter's start; the command "
+               f"review.view_pages groups from the cached graph (mapped, not read) and orders the groups by bounds "
+               f"from their files' sizes, so only the first page's keepers are chosen before it prints; what is left "
+               f"is the catalog's change token, the identical groups and the sizes of every grouped file (SQL over "
+               f"1M rows) and the interpreter's start"
+               + (f"; the desktop app showed its first groups after {app.get('first_groups_s')} s" if app else "")
+               + "; the command "
                + (f"ended after {opened.get('seconds')} s" if opened.get("seconds") else f"was stopped after {opened.get('gave_up_after_s')} s")
                + f" at {opened.get('peak_rss_mb')} MB (every group printed)"),
         _check("unchanged rescan at 1M", "<= 30 s", row.get("rescan_s"), 30, "s", False, basis,
                f"Scanner.run: walk + stat of every file (a bare walk took {walk.get('seconds')} s) and the diff against "
                f"the catalog; peak {rescan.get('peak_rss_mb')} MB"),
-        _check("app peak memory, 1M catalog open", "<= 2 GB", None, 2, "GB", False,
-               "not measured by the bench: the app's group list fetches pages as it scrolls, as the CLI prints them "
-               "(the CLI's peak is in the open-to-groups row)"),
+        _check("app peak memory, 1M catalog open", "<= 2 GB", app["peak_rss_mb"] / 1024 if app else None, 2, "GB", False,
+               "measured at 1M: the desktop app (offscreen Qt) opened on the catalog, until every review tab had "
+               "its groups and Duplicates had added up what its copies take" if app else
+               "no 1M scale row with the app figures yet (`python -m bench scale --photos 1000000`)",
+               f"bench/app_open.py: first groups on screen after {app.get('first_groups_s')} s, every tab filled "
+               f"after {app.get('settled_s')} s; the graph's arrays are mapped from its file (their pages count as "
+               "resident once read)" if app else ""),
     ]
 
 

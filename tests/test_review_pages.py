@@ -66,7 +66,7 @@ def test_first_page_chooses_few_keepers(library: Path, embedder: Embedder) -> No
         assert 0 < pages.pending < waiting  # some keepers chosen, not every one
         photos = pages.photos
         total = pages.reclaimable()
-        assert pages.pending == 0
+        assert 0 < pages.pending < waiting  # the total holds no group: the pages choose their own
         full = pages.all()
         assert total == sum(g.reclaimable for g in full) > 0
         assert photos == sum(len(g.members) for g in full)

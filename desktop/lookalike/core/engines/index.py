@@ -82,24 +82,23 @@ class CatalogState:
 def catalog_state(catalog: Catalog, model_id: str) -> CatalogState:
     """Count, dimension and a change token of `model_id`'s vectors of present files.
 
-    One SQL aggregate, no vector read: a file re-embedded after an edit changes its
-    size or mtime, so a checksum over (id, size, mtime) notices it.
+    One SQL aggregate over the files and the vectors' key index, no vector read (the
+    dimension is one vector's: a model's are all alike): a file re-embedded after an
+    edit changes its size or mtime, so a checksum over (id, size, mtime) notices it.
     """
     # 64-bit arithmetic on every database (PostgreSQL's INTEGER ids would overflow).
     row_sum = (cast(Embedding.file_id, BigInteger) * 2_654_435_761 + _stamp_expression()) % _MODULUS
     stmt = (
-        select(
-            func.count(),
-            func.coalesce(func.sum(row_sum), 0),
-            func.coalesce(func.max(func.length(Embedding.vector)), 0),
-        )
+        select(func.count(), func.coalesce(func.sum(row_sum), 0))
         .select_from(Embedding)
         .join(File, File.id == Embedding.file_id)
         .where(Embedding.model_id == model_id, File.status == "ok")
     )
+    one = select(func.length(Embedding.vector)).where(Embedding.model_id == model_id).limit(1)
     with catalog.session() as session:
-        count, checksum, blob = session.execute(stmt).one()
-    dim = blobs.vector_dim(int(blob))
+        count, checksum = session.execute(stmt).one()
+        blob = session.scalar(one) if count else 0
+    dim = blobs.vector_dim(int(blob or 0))
     return CatalogState(int(count), dim, f"{FORMAT}:{model_id}:{count}:{checksum}:{dim}")
 
 

@@ -354,15 +354,20 @@ def _apart(ids: Sequence[int], excluded: set[tuple[int, int]]) -> list[list[int]
 
 
 def _hidden_copies(catalog: Catalog, groups: list[Group], settings: Settings) -> set[int]:
-    """The files of `groups` other than their keepers: a looser tier sees only the keeper."""
-    files = catalog.files([i for g in groups for i in g.members])
-    keeping = _keeping(catalog, list(files))
+    """The files of `groups` other than their keepers: a looser tier sees only the keeper.
+    Groups are taken _BATCH at a time: a million photos' file rows and signatures at once
+    took gigabytes."""
+    choices = keeper_choices(catalog)
     hidden: set[int] = set()
-    for group in groups:
-        present = [files[i] for i in group.members if i in files]
-        if len(present) > 1:
-            keeper, _ = _keeper(present, settings, keeping)
-            hidden.update(f.id for f in present if f.id != keeper)
+    for start in range(0, len(groups), _BATCH):
+        batch = groups[start : start + _BATCH]
+        files = catalog.files([i for g in batch for i in g.members])
+        keeping = _keeping(catalog, list(files), choices=choices)
+        for group in batch:
+            present = [files[i] for i in group.members if i in files]
+            if len(present) > 1:
+                keeper, _ = _keeper(present, settings, keeping)
+                hidden.update(f.id for f in present if f.id != keeper)
     return hidden
 
 
@@ -454,9 +459,13 @@ def _candidates(catalog: Catalog, kind: str, groups: list[Group]) -> list[_Candi
     sizes = catalog.sizes([i for g in groups for i in g.members])
     out = []
     for group in groups:
-        present = tuple(i for i in group.members if i in sizes)
+        try:  # every member still catalogued: the usual case, without a per-member test
+            present, found = group.members, tuple(map(sizes.__getitem__, group.members))
+        except KeyError:
+            present = tuple(i for i in group.members if i in sizes)
+            found = tuple(sizes[i] for i in present)
         if len(present) > 1:
-            out.append(_Candidate(kind, group, present, tuple(sizes[i] for i in present)))
+            out.append(_Candidate(kind, group, present, found))
     return out
 
 
@@ -525,18 +534,17 @@ class GroupPages:
 
     def reclaimable(self, cancelled: Callable[[], bool] = lambda: False) -> int | None:
         """What removing every copy but the keepers frees, over all groups (None when
-        `cancelled`): every keeper is chosen, a batch at a time, so a page asked for
-        meanwhile (the list scrolling) waits for one batch at most. Run it off the UI thread."""
-        while not cancelled():
-            with self._lock:
-                waiting = [n for _, state, n in self._heap if state == 1][:_TOTAL_BATCH]
-                if not waiting:
-                    return sum(g.reclaimable for g in self._reviewed)
-                taken = set(waiting)
-                self._heap = [entry for entry in self._heap if entry[1] == 0 or entry[2] not in taken]
-                self._settle(waiting)
-                heapq.heapify(self._heap)
-        return None
+        `cancelled`). The keepers of the groups no page has shown yet are chosen a batch at
+        a time and only their sum is kept: holding every group of a million photos, file
+        rows and all, took gigabytes. Pages are never held up by it. Off the UI thread."""
+        with self._lock:  # each group is counted once: placed already, or evaluated here
+            total = sum(g.reclaimable for g in self._reviewed)
+            waiting = [self._candidates[n] for _, state, n in self._heap if state == 1]
+        for start in range(0, len(waiting), _TOTAL_BATCH):
+            if cancelled():
+                return None
+            total += sum(g.reclaimable for g in self._evaluate(waiting[start : start + _TOTAL_BATCH]))
+        return total
 
     def _extend(self, wanted: int, batch: int) -> None:
         """Place groups until `wanted` are placed (or none is left), choosing keepers at
@@ -584,5 +592,5 @@ class GroupPages:
 
 #: Groups evaluated at once by `GroupPages.all`: bounds the file rows held at a time.
 _BATCH = 5000
-#: Groups evaluated at once by `GroupPages.reclaimable`: what a page asked meanwhile may wait for.
-_TOTAL_BATCH = 200
+#: Groups evaluated at once by `GroupPages.reclaimable` (how often it looks for a cancel).
+_TOTAL_BATCH = 500
