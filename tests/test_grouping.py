@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lookalike.core.matching import scene
 from lookalike.core.matching.graph import KnnGraph
 from lookalike.core.matching.grouping import star_groups
 from lookalike.core.engines.index import VectorIndex
@@ -161,3 +162,26 @@ def test_a_saved_graph_is_mapped_not_read_and_survives_being_replaced(tmp_path: 
     KnnGraph.from_edges(np.arange(3), np.array([0]), np.array([1]), np.array([0.9], np.float32), floor=0.3).save(path)
     assert len(KnnGraph.load(path)) == 3
     assert star_groups(loaded, 0.8) == expected  # the old map still reads the old graph
+
+
+def test_scene_scores_in_node_blocks_follow_the_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each entry's scene score is its similarity minus the mean density of its two nodes
+    (the lowest similarity among a node's own k first entries, at most UNRELATED when its
+    list is shorter than k), however many node blocks the work is split into."""
+    rng = np.random.default_rng(7)
+    src, dst = rng.integers(0, 300, 2500), rng.integers(0, 300, 2500)
+    keep = src != dst
+    graph = KnnGraph.from_edges(np.arange(340), src[keep], dst[keep], rng.uniform(0.3, 1, int(keep.sum())).astype(np.float32), floor=0.3, k=6)
+    similarity = rng.uniform(-0.2, 0.9, len(graph.nbr)).astype(np.float32)
+    similarity[rng.random(len(similarity)) < 0.05] = np.nan
+    density = np.full(len(graph), scene.UNRELATED, dtype=np.float32)  # nodes without entries (300..339) too
+    for node in range(len(graph)):
+        own = similarity[graph.indptr[node] : graph.indptr[node + 1]][: graph.k]
+        if len(own):
+            density[node] = np.nanmin(own) if not np.isnan(own).all() else np.nan
+        if len(own) < graph.k:
+            density[node] = np.fmin(density[node], scene.UNRELATED)
+    expected = np.minimum(similarity - (density[graph.owners()] + density[graph.nbr]) / 2, 1.0)
+    for block in (7, 64, 100_000):
+        monkeypatch.setattr(scene, "_NODES", block)
+        np.testing.assert_array_equal(scene.scores(similarity, graph.indptr, graph.nbr, graph.k), expected)
