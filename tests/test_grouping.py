@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -162,6 +163,29 @@ def test_a_saved_graph_is_mapped_not_read_and_survives_being_replaced(tmp_path: 
     KnnGraph.from_edges(np.arange(3), np.array([0]), np.array([1]), np.array([0.9], np.float32), floor=0.3).save(path)
     assert len(KnnGraph.load(path)) == 3
     assert star_groups(loaded, 0.8) == expected  # the old map still reads the old graph
+
+
+@pytest.mark.parametrize("member", ["nbr", "proof", "indptr"])
+def test_a_damaged_graph_is_refused_not_grouped(tmp_path: Path, member: str) -> None:
+    """Mapped arrays are not checked by reading them: who links to whom and the proof
+    verdicts are checked against the file's checksums, so a damaged cache is rebuilt
+    rather than trusted (a flipped verdict would make two pictures duplicates)."""
+    rng = np.random.default_rng(9)
+    src, dst = rng.integers(0, 200, 1500), rng.integers(0, 200, 1500)
+    keep = src != dst
+    edges = int(keep.sum())
+    graph = KnnGraph.from_edges(np.arange(200), src[keep], dst[keep], np.full(edges, 0.9, np.float32), floor=0.3,
+                                structure=np.full(edges, 0.95, np.float32), proof=np.zeros(edges, np.int8))
+    path = tmp_path / "g.npz"
+    graph.save(path)
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(f"{member}.npy")
+    raw = bytearray(path.read_bytes())
+    at = info.header_offset + 30 + len(info.filename) + info.file_size - 8  # the member's last bytes
+    raw[at : at + 4] = bytes(4 * [3])  # e.g. verdicts turned to SAME_PICTURE
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="damaged|CRC|zip"):
+        KnnGraph.load(path)
 
 
 def test_scene_scores_in_node_blocks_follow_the_rule(monkeypatch: pytest.MonkeyPatch) -> None:
