@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.measure import isolated
+from bench.measure import isolated, status_kib
 
 #: How long the app may take to fill every tab before the run stops waiting (the figures
 #: then say so: `settled` is False).
@@ -50,7 +50,7 @@ def _open(catalog_path: str, settle_s: float) -> dict[str, object]:
     peaks = {"RssAnon": 0, "RssFile": 0}
 
     def sample() -> None:  # how much of the peak is the app's own memory, how much mapped files
-        for name, kb in _resident().items():
+        for name, kb in status_kib("RssAnon", "RssFile").items():
             peaks[name] = max(peaks[name], kb)
 
     timer = QTimer()
@@ -70,15 +70,6 @@ def _open(catalog_path: str, settle_s: float) -> dict[str, object]:
         "peak_anonymous_mb": round(peaks["RssAnon"] / 1024, 1),
         "peak_file_backed_mb": round(peaks["RssFile"] / 1024, 1),
     }
-
-
-def _resident() -> dict[str, int]:
-    """RssAnon and RssFile (KiB) of this process from /proc; empty where there is none."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            return {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in status) if k in ("RssAnon", "RssFile")}
-    except OSError:
-        return {}
 
 
 def measure(catalog_path: Path, settle_s: float = SETTLE_S) -> dict[str, object]:

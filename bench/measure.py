@@ -46,14 +46,19 @@ def peak_rss_mb() -> float:
     Linux's VmHWM starts afresh at exec; ru_maxrss does not (a spawned child
     reports its parent's peak if that was higher), so it is only the fallback.
     """
+    peak = status_kib("VmHWM").get("VmHWM")
+    if peak is not None:
+        return peak / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux, bytes on macOS
+
+
+def status_kib(*names: str) -> dict[str, int]:
+    """Memory fields (KiB) of this process from Linux's /proc/self/status; empty elsewhere."""
     try:
         with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
+            return {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in status) if k in names}
     except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux, bytes on macOS
+        return {}
 
 
 def _child(fn: Callable[..., T], args: tuple[Any, ...]) -> tuple[T, float, float]:

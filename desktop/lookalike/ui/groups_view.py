@@ -523,9 +523,9 @@ class GroupsPage(QWidget):
         self.slider.valueChanged.connect(self._slider_moved)
         session.settingsChanged.connect(self.reset_threshold)
         self.slider.blockSignals(True)  # the first regroup is MainWindow's, in turn with the other tabs
-        self.slider.setValue(round(default_threshold(self.kind, self.session.settings) * 100))
+        self.reset_threshold()
         self.slider.blockSignals(False)
-        self.threshold_label.setText(f"{self.threshold:.2f}")
+        self._show_threshold()
 
     @property
     def threshold(self) -> float:
@@ -540,8 +540,11 @@ class GroupsPage(QWidget):
         self.slider.setValue(round(default_threshold(self.kind, self.session.settings) * 100))
 
     def _slider_moved(self) -> None:
-        self.threshold_label.setText(f"{self.threshold:.2f}")
+        self._show_threshold()
         self._debounce.start()
+
+    def _show_threshold(self) -> None:
+        self.threshold_label.setText(f"{self.threshold:.2f}")
 
     def _threshold_settled(self) -> None:
         """The slider stopped: regroup, unless this page's groups are up to date at it

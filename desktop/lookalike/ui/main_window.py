@@ -276,15 +276,12 @@ class MainWindow(QMainWindow):
     def _regroup_next(self, *_: object) -> None:
         """Regroup the next stale tab, the one in view first, unless a regroup is running
         (its end calls this again)."""
-        pages = sorted(self.pages.values(), key=lambda p: p is not self.tabs.currentWidget())
-        if any(p.busy() for p in pages):
-            current = self.tabs.currentWidget()
-            if current in pages and current.stale and not current.busy():  # type: ignore[union-attr]
-                current.refresh()  # type: ignore[union-attr]  # a person switched to it: no waiting
-            return
-        stale = next((p for p in pages if p.stale), None)
-        if stale is not None:
-            stale.refresh()
+        current = self.tabs.currentWidget()
+        pages = sorted(self.pages.values(), key=lambda p: p is not current)
+        waiting = [p for p in pages if p.stale and not p.busy()]
+        # The tab in view never waits: a person switched to it.
+        if waiting and (waiting[0] is current or not any(p.busy() for p in pages)):
+            waiting[0].refresh()
 
     def _group_sources(self) -> list[list[ReviewGroup]]:
         """Groups to resolve marked photos against: the tab in view first."""

@@ -381,6 +381,8 @@ _MAPPED = ("ids", "indptr", "nbr", "sim", "structure", "stamps", "proof", "scene
 #: update which files changed. A damaged score can at worst misplace a pair among the
 #: unproven ones (no pair is a duplicate or a burst without its verdict).
 _CHECKED = ("ids", "indptr", "nbr", "proof", "stamps")
+#: numpy's readers of the .npy header versions np.savez writes.
+_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
 
 
 def _mapped(path: Path, data: np.lib.npyio.NpzFile) -> dict[str, np.ndarray]:
@@ -402,10 +404,9 @@ def _mapped(path: Path, data: np.lib.npyio.NpzFile) -> dict[str, np.ndarray]:
             member = info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
             handle.seek(member)
             version = np.lib.format.read_magic(handle)
-            readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
-            if version not in readers:
+            if version not in _HEADERS:
                 continue
-            shape, fortran, dtype = readers[version](handle)
+            shape, fortran, dtype = _HEADERS[version](handle)
             if dtype.hasobject or not shape or 0 in shape:
                 continue
             header = handle.tell() - member

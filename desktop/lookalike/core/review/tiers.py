@@ -459,13 +459,9 @@ def _candidates(catalog: Catalog, kind: str, groups: list[Group]) -> list[_Candi
     sizes = catalog.sizes([i for g in groups for i in g.members])
     out = []
     for group in groups:
-        try:  # every member still catalogued: the usual case, without a per-member test
-            present, found = group.members, tuple(map(sizes.__getitem__, group.members))
-        except KeyError:
-            present = tuple(i for i in group.members if i in sizes)
-            found = tuple(sizes[i] for i in present)
+        present = tuple(i for i in group.members if i in sizes)
         if len(present) > 1:
-            out.append(_Candidate(kind, group, present, found))
+            out.append(_Candidate(kind, group, present, tuple(sizes[i] for i in present)))
     return out
 
 
@@ -590,7 +586,7 @@ class GroupPages:
         return out
 
 
-#: Groups evaluated at once by `GroupPages.all`: bounds the file rows held at a time.
+#: Groups evaluated at once by `GroupPages.all` and `_hidden_copies`: bounds the file rows held at a time.
 _BATCH = 5000
 #: Groups evaluated at once by `GroupPages.reclaimable` (how often it looks for a cancel).
 _TOTAL_BATCH = 500
