@@ -193,7 +193,7 @@ def test_a_schema_1_catalog_is_migrated_at_open_and_keeps_its_data(tmp_path: Pat
         assert [(r.path, r.last_scan_at) for r in catalog.roots()] == [("/p", 2.0)]
         catalog.store([_record("/p/b.jpg", 1, 20, grey=True)], MODEL)  # the new column is written
         with catalog.session() as session:
-            assert session.get(Meta, "schema_version").value == str(SCHEMA_VERSION) == "4"
+            assert session.get(Meta, "schema_version").value == str(SCHEMA_VERSION) == "5"
             assert session.scalar(select(func.count()).where(File.grey)) == 1
 
     with Catalog(path) as catalog:  # opening again runs no migration twice
@@ -247,7 +247,7 @@ def test_a_schema_3_catalog_is_packed_at_open_and_loses_nothing(samples: Path, t
 
     with Catalog(path) as catalog:
         with catalog.session() as session:
-            assert session.get(Meta, "schema_version").value == str(SCHEMA_VERSION) == "4"
+            assert session.get(Meta, "schema_version").value == str(SCHEMA_VERSION) == "5"
         ids, migrated = catalog.vectors(embedder.model_id)
         assert catalog.signatures(ids.tolist()) == signatures  # bit for bit
         assert {fid: d.thumbnail for fid, d in catalog.details(ids.tolist()).items()} == details
@@ -260,3 +260,32 @@ def test_a_schema_3_catalog_is_packed_at_open_and_loses_nothing(samples: Path, t
     assert all(len(v) == embedder.dim and len(d) < 4096 for v, _, d in stored)
     assert not cached.exists()  # a cache of the float16 vectors is rebuilt, not trusted
     assert sqlite3.connect(path).execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE  # thumbnail rows packed ~20 a page
+
+
+def _indexes(path: Path) -> set[str]:
+    return {name for (name,) in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+
+def test_a_schema_4_catalog_is_reindexed_at_open_and_keeps_its_caches(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite"
+    with Catalog(path) as catalog:
+        root = catalog.add_root("/p")
+        catalog.store([_record("/p/a.jpg", root, 20), _record("/p/b.jpg", root, 20)], MODEL)
+    db = sqlite3.connect(path)
+    with db:  # the files' indexes as schema 4 had them
+        db.execute("DROP INDEX ix_files_size_status")
+        db.execute("CREATE INDEX ix_files_size ON files (size)")
+        db.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    db.close()
+    pages = path.stat().st_size
+    cached = path.with_name(f"{path.stem}.model.graph.npz")
+    cached.write_bytes(b"a graph of the vectors, still valid")
+
+    with Catalog(path) as catalog:
+        with catalog.session() as session:
+            assert session.get(Meta, "schema_version").value == str(SCHEMA_VERSION) == "5"
+        assert [r.path for r in catalog.same_size_files()] == ["/p/a.jpg", "/p/b.jpg"]
+
+    assert "ix_files_size_status" in _indexes(path) and "ix_files_size" not in _indexes(path)
+    assert cached.read_bytes() == b"a graph of the vectors, still valid"  # a minute's rebuild at 1M spared
+    assert path.stat().st_size >= pages  # no VACUUM: an index change frees nothing worth a copy

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects import sqlite
 
-from lookalike.core.catalog.store import Catalog
+from lookalike.core.catalog.store import Catalog, same_size_statement
 from lookalike.core.engines.embedder import Embedder
 from lookalike.core.hashing import PARTIAL_BLOCK, full_hash, partial_hash
 from lookalike.core.matching.identical import find_identical
@@ -65,6 +67,32 @@ def test_a_file_changed_since_the_scan_is_left_out(samples: Path, catalog: Catal
     Scanner(catalog, embedder).run([samples])
     (samples / "copies" / "astronaut (copy).jpg").write_bytes(b"changed")
     assert find_identical(catalog) == []
+
+
+def test_only_sizes_that_may_hold_twins_among_ok_files_are_read(samples: Path, catalog: Catalog, embedder: Embedder) -> None:
+    Scanner(catalog, embedder).run([samples])
+    ids = sorted(_ids(catalog).values())[:8]
+    a, b, c, d, e, f, g, h = ids
+    rows = {  # (size, status, partial hash) given to eight scanned files
+        a: (1, "ok", "x"), b: (1, "ok", "x"),  # shared partial hash: read
+        c: (2, "ok", "x"), d: (2, "ok", "y"),  # distinct partial hashes: no twins
+        e: (3, "ok", None), f: (3, "ok", "z"),  # a hash not known yet: read
+        g: (4, "ok", "w"), h: (4, "missing", "w"),  # one ok file of its size only
+    }
+    with catalog.session() as session:
+        session.execute(update(File), [{"id": i, "size": s, "status": st, "partial_hash": p} for i, (s, st, p) in rows.items()])
+
+    assert [(r.id, r.size) for r in catalog.same_size_files()] == [(a, 1), (b, 1), (e, 3), (f, 3)]
+
+
+def test_the_search_for_twins_reads_the_size_index_alone(samples: Path, catalog: Catalog, embedder: Embedder) -> None:
+    """At a million photos a pass through the table took 0.63 s of the 3 s the first groups may take."""
+    Scanner(catalog, embedder).run([samples])
+    query = str(same_size_statement().compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+    plan = [row[-1] for row in sqlite3.connect(catalog.path).execute(f"EXPLAIN QUERY PLAN {query}")]
+
+    assert "SCAN files USING COVERING INDEX ix_files_size_status" in plan, plan
+    assert not any(step.startswith("SCAN files") and "COVERING" not in step for step in plan), plan
 
 
 @pytest.mark.devset

@@ -7,8 +7,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: 1: first release; 2: files.grey; 3: signatures.detail, files.captured and the shot
 #: measures files.sharpness/highlights/shadows/brightness; 4: int8 vectors and compressed
-#: detail thumbnails (core/catalog/blobs.py) (see catalog.MIGRATIONS).
-SCHEMA_VERSION = 4
+#: detail thumbnails (core/catalog/blobs.py); 5: files indexed by (size, status,
+#: partial_hash) instead of size alone (see catalog.MIGRATIONS).
+SCHEMA_VERSION = 5
 
 
 class Base(DeclarativeBase):
@@ -72,7 +73,12 @@ class File(Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)
     scanned_at: Mapped[float | None] = mapped_column(Float, default=None)
 
-    __table_args__ = (Index("ix_files_size", "size"),)
+    #: With status and partial hash, the search for identical files (`Catalog.same_size_files`)
+    #: reads this index alone: at a million photos 0.17 s instead of 0.63 s through the
+    #: table, for 19 MB more than size alone. (Status leading would serve that query too,
+    #: but joins filtering on status would then visit rows in size order, not id order:
+    #: the catalog token took 8 s instead of 0.2 s.)
+    __table_args__ = (Index("ix_files_size_status", "size", "status", "partial_hash"),)
 
 
 class Embedding(Base):

@@ -73,5 +73,11 @@ def escape_parameters(parameters: Any, how: Escaping = LOCAL) -> Any:
     if isinstance(parameters, dict):
         return {key: escape_parameters(value, how) for key, value in parameters.items()}
     if isinstance(parameters, (list, tuple)):
+        if not any(isinstance(value, _CONTAINERS) for value in parameters):
+            return parameters  # a row of numbers (ids looked up in bulk): nothing to copy
         return type(parameters)(escape_parameters(value, how) for value in parameters)
     return parameters
+
+
+#: Parameter values that may hold a string.
+_CONTAINERS = (str, dict, list, tuple)

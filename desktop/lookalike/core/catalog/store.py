@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Table, and_, bindparam, case, create_engine, delete, event, func, insert, inspect, or_, select, text, update
+from sqlalchemy import Select, Table, and_, bindparam, case, create_engine, delete, event, func, insert, inspect, or_, select, text, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, Engine
@@ -64,6 +64,12 @@ def _add_column(session: Session, table: str, column: str, constraint: str = "")
 def _add_columns(session: Session, *columns: tuple[str, str]) -> None:
     for table, column in columns:
         _add_column(session, table, column)
+
+
+def _drop_indexes(session: Session, *names: str) -> None:
+    """Schema 4 -> 5: drop indexes a newer one replaces (`_create_tables` made it at open)."""
+    for name in names:
+        session.execute(text(f"DROP INDEX IF EXISTS {name}"))
 
 
 #: File ids whose rows the schema 4 migration rewrites per statement.
@@ -113,7 +119,11 @@ MIGRATIONS: dict[int, Callable[[Session], None]] = {
         ("files", "brightness"),
     ),
     3: lambda session: _pack_blobs(session),
+    4: lambda session: _drop_indexes(session, "ix_files_size"),
 }
+#: Migrations that only change indexes: no space to give back, and the caches beside the
+#: catalog (index, graph: a million photos' take minutes to rebuild) stay valid.
+_INDEXES_ONLY = frozenset({4})
 #: SQLite's default limit on bound parameters is 999: id lists are sent in chunks.
 _CHUNK = 900
 
@@ -546,7 +556,7 @@ class Catalog:
                 cached.unlink(missing_ok=True)
 
     def _upgrade(self) -> bool:
-        """Bring the schema up to date; True when a migration ran."""
+        """Bring the schema up to date; True when a migration changed stored data."""
         migrated = False
         with self.session() as session:
             if self.url is not None:
@@ -557,8 +567,8 @@ class Catalog:
                 raise CatalogError(_newer_message(self.location, version))
             while version < SCHEMA_VERSION:
                 MIGRATIONS[version](session)
+                migrated |= version not in _INDEXES_ONLY
                 version += 1
-                migrated = True
             facts = [{"key": "schema_version", "value": str(version)}, {"key": "opened_at", "value": str(time.time())}]
             self.upsert(session, Meta.__table__, facts, ["key"])
         return migrated
@@ -816,15 +826,8 @@ class Catalog:
         file, and among that size's files a partial hash is missing or shared. A size whose
         files all have distinct stored partial hashes holds no identical files, and leaving
         it out spares a read and a stat of every file on a big library (1M photos: seconds)."""
-        shared = or_(func.count(File.partial_hash) < func.count(), func.count(File.partial_hash.distinct()) < func.count())
-        sizes = select(File.size).where(File.status == "ok").group_by(File.size).having(func.count() > 1, shared)
-        stmt = (
-            select(File.id, File.path, File.size, File.mtime_ns, File.partial_hash, File.full_hash)
-            .where(File.status == "ok", File.size.in_(sizes))
-            .order_by(File.size, File.id)
-        )
         with self.session() as session:
-            return [HashCandidate(*row) for row in session.execute(stmt)]
+            return [HashCandidate(*row) for row in session.execute(same_size_statement())]
 
     def set_hashes(self, partial: Mapping[int, str], full: Mapping[int, str]) -> None:
         """Remember computed content hashes so the next search reads nothing again."""
@@ -1031,6 +1034,21 @@ def _set_aside(path: Path) -> Path:
             companion.replace(backup.with_name(backup.name + suffix))
     path.replace(backup)
     return backup
+
+
+def same_size_statement() -> Select:
+    """The query of `Catalog.same_size_files`. Its ok rows are counted by CASE, not
+    filtered by WHERE: the planner then groups over the (size, status, partial_hash)
+    index alone, where a status filter sent it through every ok row of the table."""
+    ok = File.status == "ok"
+    files, hashes = func.count(case((ok, 1))), case((ok, File.partial_hash))
+    shared = or_(func.count(hashes) < files, func.count(hashes.distinct()) < files)
+    sizes = select(File.size).group_by(File.size).having(files > 1, shared)
+    return (
+        select(File.id, File.path, File.size, File.mtime_ns, File.partial_hash, File.full_hash)
+        .where(ok, File.size.in_(sizes))
+        .order_by(File.size, File.id)
+    )
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
