@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lookalike.core.matching import scene
+from lookalike.core.matching import scene, structure
 from lookalike.core.matching.graph import KnnGraph
 from lookalike.core.matching.grouping import star_groups
 from lookalike.core.engines.index import VectorIndex
@@ -209,3 +210,35 @@ def test_scene_scores_in_node_blocks_follow_the_rule(monkeypatch: pytest.MonkeyP
     for block in (7, 64, 100_000):
         monkeypatch.setattr(scene, "_NODES", block)
         np.testing.assert_array_equal(scene.scores(similarity, graph.indptr, graph.nbr, graph.k), expected)
+
+
+@settings(max_examples=25, deadline=None)
+@given(nodes=st.integers(2, 160), edges=st.integers(1, 600), seed=st.integers(0, 2**31 - 1))
+def test_each_pair_gets_its_own_scores_on_both_entries(nodes: int, edges: int, seed: int) -> None:
+    """Structural and scene scores are computed once per pair (u < v) and written to both of
+    its entries: each entry holds the score of its own two photos, whatever the graph."""
+    rng = np.random.default_rng(seed)
+    ids = np.sort(rng.choice(10_000, nodes + 5, replace=False))  # a few nodes without edges
+    src, dst = rng.integers(0, nodes, edges), rng.integers(0, nodes, edges)
+    keep = src != dst
+    if not keep.any():
+        return
+    graph = KnnGraph.from_edges(ids, src[keep], dst[keep], rng.uniform(0.3, 1, int(keep.sum())).astype(np.float32), floor=0.3)
+    signatures = {int(i): rng.integers(0, 256, structure.SIDE**2, dtype=np.uint8).tobytes() for i in ids}
+    vectors = rng.standard_normal((len(ids), 16)).astype(np.float32)
+    by_id = lambda wanted: vectors[np.searchsorted(ids, wanted)]  # noqa: E731
+
+    scored = graph.with_structure(lambda wanted: {int(i): signatures[int(i)] for i in wanted}).with_scene(by_id)
+
+    u, v = graph.owners(), graph.nbr
+    sigs = structure.unpack([signatures[int(i)] for i in ids], np.uint8)
+    np.testing.assert_allclose(scored.structure, structure.scores_between(sigs, u, v), atol=1e-6)
+    projected = scene.project(vectors, scored.basis)
+    np.testing.assert_allclose(scored.scene, np.einsum("ij,ij->i", projected[u], projected[v]), atol=1e-6)
+
+
+def test_a_graph_that_is_not_symmetric_is_refused() -> None:
+    graph = KnnGraph.from_edges(np.array([1, 2, 3]), np.array([0, 1]), np.array([1, 2]), np.array([0.9, 0.8], np.float32), floor=0.3)
+    one_way = replace(graph, indptr=np.array([0, 1, 2, 2]), nbr=graph.nbr[[0, 2]], sim=graph.sim[[0, 2]])  # 2 -> 3 lost
+    with pytest.raises(ValueError, match="not symmetric"):
+        one_way.with_structure(lambda wanted: {int(i): bytes(structure.SIDE**2) for i in wanted})

@@ -254,7 +254,7 @@ class VectorIndex:
             return self._search_stored(quantize(queries), k, expansion)
         found = max(RERANK_CANDIDATES, 2 * k)
         keys, _ = self._search_stored(quantize(self.projection.apply(queries)), found, expansion)
-        return _rerank(queries, keys, lambda wanted: self.full_vectors(wanted, full), k)
+        return _rerank(queries, keys, full or self._full, k)  # type: ignore[arg-type]  (a compact index has one)
 
     def _new_usearch(self) -> Index:
         return Index(
@@ -315,27 +315,38 @@ class VectorIndex:
         return index
 
 
-def held_in_memory(ids: np.ndarray, vectors: np.ndarray) -> FullVectors:
+@dataclass(frozen=True, slots=True)
+class HeldVectors:
     """FullVectors over arrays (`ids` ascending), for a whole-graph build, which looks up
     every file's neighbours, too many for SQL. The catalog's int8 rows
     (`Catalog.stored_vectors`: a quarter of float32's memory) are read back as the
-    catalog reads them; float rows are used as they are."""
+    catalog reads them (each divided by its norm); float rows are used as they are."""
+
+    ids: np.ndarray
+    rows: np.ndarray
+    norms: np.ndarray  # float32 per row (ones for float rows)
+
+    def __call__(self, wanted: np.ndarray) -> np.ndarray:
+        pos = np.searchsorted(self.ids, wanted)
+        return self.rows[pos].astype(np.float32) / self.norms[pos, None]
+
+    def cosines(self, queries: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+        """(q, c) cosines of unit `queries` (q, d) with the rows of ids `wanted` (q, c): the
+        products of the rows as stored, scaled after (a graph build's 66M re-ranked pairs
+        at 1M photos: a third faster than normalising every row first)."""
+        pos = np.searchsorted(self.ids, wanted)
+        return np.matmul(self.rows[pos].astype(np.float32), queries[:, :, None])[..., 0] / self.norms[pos]
+
+
+def held_in_memory(ids: np.ndarray, vectors: np.ndarray) -> HeldVectors:
+    """`HeldVectors` of these arrays (int8 rows as the catalog stores them, or floats)."""
     keys = np.asarray(ids, dtype=np.int64)
     if vectors.dtype != np.int8:
-        floats = np.asarray(vectors, dtype=np.float32)
-        return lambda wanted: floats[np.searchsorted(keys, wanted)]
-    norms = np.empty((len(vectors), 1), dtype=np.float32)
+        return HeldVectors(keys, np.asarray(vectors, dtype=np.float32), np.ones(len(vectors), dtype=np.float32))
+    norms = np.empty(len(vectors), dtype=np.float32)
     for start in range(0, len(vectors), _ADD_CHUNK):  # bounded float temporaries at 1M photos
-        norms[start : start + _ADD_CHUNK, 0] = np.linalg.norm(vectors[start : start + _ADD_CHUNK].astype(np.float32), axis=1)
-    norms = np.maximum(norms, np.float32(1e-12))
-
-    def lookup(wanted: np.ndarray) -> np.ndarray:
-        pos = np.searchsorted(keys, wanted)
-        out = vectors[pos].astype(np.float32)
-        out /= norms[pos]
-        return out
-
-    return lookup
+        norms[start : start + _ADD_CHUNK] = np.linalg.norm(vectors[start : start + _ADD_CHUNK].astype(np.float32), axis=1)
+    return HeldVectors(keys, vectors, np.maximum(norms, np.float32(1e-12)))
 
 
 def sidecar_path(index_path: Path) -> Path:
@@ -507,12 +518,11 @@ def quantize(vectors: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.rint(scaled), dtype=np.int8)
 
 
-def _rerank(
-    queries: np.ndarray, keys: np.ndarray, full: Callable[[np.ndarray], np.ndarray], k: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _rerank(queries: np.ndarray, keys: np.ndarray, full: FullVectors, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The `k` best of each query's candidate `keys` (-1: none) by exact cosine with their
     full vectors (`full`, by id); padded like `search`. The candidates are fetched a
     block of queries at a time, each once per query: a graph build re-ranks 66 per file."""
+    cosines = full.cosines if isinstance(full, HeldVectors) else _fetched_cosines(full)
     valid = keys >= 0
     sims = np.full(keys.shape, -np.inf, dtype=np.float32)
     for start in range(0, len(keys), _RERANK_ROWS):  # bounds the gathered block's memory
@@ -521,9 +531,7 @@ def _rerank(
         if not mask.any():
             continue
         # Padding slots borrow a real candidate (their scores are discarded): one fetch, one shape.
-        wanted = np.where(mask, keys[part], keys[part][mask][0])
-        rows = full(wanted.ravel()).reshape(*wanted.shape, -1)
-        sims[part] = np.einsum("qd,qcd->qc", queries[part], rows)
+        sims[part] = cosines(queries[part], np.where(mask, keys[part], keys[part][mask][0]))
     sims = np.where(valid, np.clip(sims, -1.0, 1.0), -np.inf).astype(np.float32)
     order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
     best, top = np.take_along_axis(keys, order, axis=1), np.take_along_axis(sims, order, axis=1)
@@ -531,6 +539,16 @@ def _rerank(
     best = np.pad(np.where(np.isfinite(top), best, -1), ((0, 0), (0, pad)), constant_values=-1)
     top = np.pad(top, ((0, 0), (0, pad)), constant_values=-np.inf)
     return best, top
+
+
+def _fetched_cosines(full: FullVectors) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """`HeldVectors.cosines` for any FullVectors (the catalog's, a few files at a time)."""
+
+    def cosines(queries: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+        rows = np.asarray(full(wanted.ravel()), dtype=np.float32).reshape(*wanted.shape, -1)
+        return np.matmul(rows, queries[:, :, None])[..., 0]
+
+    return cosines
 
 
 #: Queries re-ranked per gathered block (64 x 66 candidates x 1280 dims = 22 MB of float32).

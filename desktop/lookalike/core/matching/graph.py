@@ -268,10 +268,9 @@ class KnnGraph:
         todo = (u < v) & (self.sim >= np.float32(DUPLICATE_GATE)) & np.isnan(scores)
         signatures, todo = _fetch_pairs(self.ids, u, v, todo, fetch)
         if todo.any():
-            nodes = np.unique(np.concatenate([u[todo], v[todo]]))
+            nodes, slot = _rows(len(self.ids), u[todo], v[todo])
             sigs = structure.unpack([signatures[int(self.ids[i])] for i in nodes], np.uint8)
-            a, b = np.searchsorted(nodes, u[todo]), np.searchsorted(nodes, v[todo])
-            _give_both_entries(scores, u, v, todo, structure.scores_between(sigs, a, b))
+            _give_both_entries(scores, u, v, todo, structure.scores_between(sigs, slot[u[todo]], slot[v[todo]]))
         return replace(self, structure=scores)
 
     def with_proof(self, fetch: Callable[[np.ndarray], dict[int, Detail]]) -> KnnGraph:
@@ -308,7 +307,9 @@ class KnnGraph:
         values = self.scene.copy() if kept else np.full(len(u), np.nan, np.float32)
         todo = (u < v) & np.isnan(values)
         if todo.any():
-            _give_both_entries(values, u, v, todo, scene.similarities(u[todo], v[todo], self.ids, fetch, basis))
+            nodes, slot = _rows(len(self.ids), u[todo], v[todo])
+            found = scene.similarities(slot[u[todo]], slot[v[todo]], self.ids[nodes], fetch, basis)
+            _give_both_entries(values, u, v, todo, found)
         return replace(self, scene=values, basis=basis)
 
     def positions(self, file_ids: np.ndarray) -> np.ndarray:
@@ -512,22 +513,46 @@ def _fetch_pairs(
 ) -> tuple[dict, np.ndarray]:
     """What `fetch` has for the files of the `todo` entries, and `todo` narrowed to the
     entries it had both files for."""
-    found = fetch(np.unique(ids[np.concatenate([u[todo], v[todo]])]))
+    nodes, _ = _rows(len(ids), u[todo], v[todo])
+    found = fetch(ids[nodes])
     has = np.isin(ids, np.fromiter(found, dtype=np.int64, count=len(found)))
     return found, todo & has[u] & has[v]
+
+
+def _rows(n: int, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(nodes, slot): the nodes (of `n`) that pairs (u, v) touch, ascending, and each node's
+    row among them (-1 where untouched). A mask and a table, not np.unique and
+    searchsorted: those took ~20 s over a million photos' 25M pairs."""
+    touched = np.zeros(n, dtype=bool)
+    touched[u] = True
+    touched[v] = True
+    nodes = np.flatnonzero(touched)
+    slot = np.full(n, -1, dtype=np.int64)
+    slot[nodes] = np.arange(len(nodes))
+    return nodes, slot
 
 
 def _give_both_entries(out: np.ndarray, u: np.ndarray, v: np.ndarray, todo: np.ndarray, values: np.ndarray) -> None:
     """Write each pair's value (given for the entries `todo`, all with u < v) to both
     of its entries, (u, v) and (v, u)."""
+    entries = np.flatnonzero(todo)
+    out[entries] = values
+    out[_reverse(u, v)[entries]] = values
+
+
+def _reverse(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The position of each entry's reverse, (v, u). The adjacency is symmetric, so sorted by
+    unordered pair the two entries of a pair lie side by side: one argsort (~3 s at a
+    million photos, where looking each entry up among the sorted pairs took ~40 s)."""
     n = int(max(u.max(initial=0), v.max(initial=0))) + 1
-    codes = u[todo] * n + v[todo]
+    codes = np.minimum(u, v) * n + np.maximum(u, v)
     order = np.argsort(codes)
-    codes, values = codes[order], values[order]
-    lookup = np.minimum(u, v) * n + np.maximum(u, v)
-    where = np.clip(np.searchsorted(codes, lookup), 0, len(codes) - 1)
-    found = codes[where] == lookup
-    out[found] = values[where[found]]
+    first, second = order[0::2], order[1::2]
+    if len(first) != len(second) or not np.array_equal(codes[first], codes[second]):
+        raise ValueError("the neighbour graph is not symmetric")
+    reverse = np.empty(len(u), dtype=np.int64)
+    reverse[first], reverse[second] = second, first
+    return reverse
 
 
 def _search_edges(

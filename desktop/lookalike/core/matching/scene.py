@@ -89,19 +89,16 @@ def project(vectors: np.ndarray, basis: Basis) -> np.ndarray:
     return projected / np.maximum(np.linalg.norm(projected, axis=1, keepdims=True), 1e-12)
 
 
-def similarities(
-    u: np.ndarray, v: np.ndarray, ids: np.ndarray, fetch: Callable[[np.ndarray], np.ndarray], basis: Basis
-) -> np.ndarray:
-    """Projected similarity of the node pairs (u[i], v[i]); `fetch` gives vectors of file ids."""
-    nodes = np.unique(np.concatenate([u, v]))
+def similarities(a: np.ndarray, b: np.ndarray, file_ids: np.ndarray, fetch: Callable[[np.ndarray], np.ndarray], basis: Basis) -> np.ndarray:
+    """Projected similarity of the pairs (a[i], b[i]), rows of `file_ids`; `fetch` gives
+    vectors of file ids."""
     projected = np.concatenate(
-        [project(fetch(ids[nodes[start : start + 50_000]]), basis) for start in range(0, len(nodes), 50_000)]
-    ) if len(nodes) else np.zeros((0, 1), np.float32)
-    out = np.empty(len(u), dtype=np.float32)
-    for start in range(0, len(u), _PAIRS):  # the gathered rows of 25M pairs would take 13 GB at once
+        [project(fetch(file_ids[start : start + 50_000]), basis) for start in range(0, len(file_ids), 50_000)]
+    ) if len(file_ids) else np.zeros((0, 1), np.float32)
+    out = np.empty(len(a), dtype=np.float32)
+    for start in range(0, len(a), _PAIRS):  # the gathered rows of 25M pairs would take 13 GB at once
         part = slice(start, start + _PAIRS)
-        a, b = projected[np.searchsorted(nodes, u[part])], projected[np.searchsorted(nodes, v[part])]
-        out[part] = np.einsum("ij,ij->i", a, b)
+        out[part] = np.einsum("ij,ij->i", projected[a[part]], projected[b[part]])
     return out
 
 
