@@ -161,9 +161,9 @@ def _scale(s: dict | None) -> list[Verdict]:
             + (f", scene scores {g['scene_s']} s" if "scene_s" in g else "")
             + f"; the process peaked at {top['peak_rss_mb']:,.0f} MB. A full build is needed once per library: a "
             "scan updates the saved graph for the files it stored (only those are searched and scored), so no "
-            "grouping waits for a rebuild. What is left: the per-file HNSW searches (batched matrix products over "
-            "k-means buckets would replace them) and a structural score for every candidate pair (about K = 32 per "
-            "photo; a cheaper first pass would have to be calibrated)"
+            "grouping waits for a rebuild. What is left: the per-file HNSW searches (~250 us a file of the k-NN "
+            "time; re-ranking is the rest) and a structural score for every candidate pair (about K = 32 per "
+            "photo; a cheaper first pass would have to be calibrated so that no copy or burst frame is skipped)"
         )
         value = at["graph"]["seconds"] if measured else at["graph_s"]
         why = "measured at 1M" if measured else f"k-NN search {basis(at['graph_knn_s'])}; scoring {basis(at['graph_structure_s'])}"
@@ -201,9 +201,9 @@ def _library(row: dict | None) -> list[Verdict]:
                f"{basis}; `lookalike duplicates` from its start to its first line"
                + (" (stopped without one: a lower bound)" if opened.get("gave_up_after_s") else ""),
                f"review.view_pages groups from the cached graph (mapped, not read) and orders the groups by bounds "
-               f"from their files' sizes, so only the first page's keepers are chosen before it prints; what is left "
-               f"is the catalog's change token, the identical groups and the sizes of every grouped file (SQL over "
-               f"1M rows) and the interpreter's start"
+               f"from their files' sizes, so only the first page's keepers are chosen before it prints, and the "
+               f"identical files are found from one index, not the table; what is left is the catalog's change "
+               f"token and the sizes of every grouped file (SQL over 1M rows) and the interpreter's start"
                + (f"; the desktop app showed its first groups after {app.get('first_groups_s')} s" if app else "")
                + "; the command "
                + (f"ended after {opened.get('seconds')} s" if opened.get("seconds") else f"was stopped after {opened.get('gave_up_after_s')} s")

@@ -189,27 +189,38 @@ def test_a_damaged_graph_is_refused_not_grouped(tmp_path: Path, member: str) -> 
         KnnGraph.load(path)
 
 
-def test_scene_scores_in_node_blocks_follow_the_rule(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each entry's scene score is its similarity minus the mean density of its two nodes
-    (the lowest similarity among a node's own k first entries, at most UNRELATED when its
-    list is shorter than k), however many node blocks the work is split into."""
-    rng = np.random.default_rng(7)
-    src, dst = rng.integers(0, 300, 2500), rng.integers(0, 300, 2500)
-    keep = src != dst
-    graph = KnnGraph.from_edges(np.arange(340), src[keep], dst[keep], rng.uniform(0.3, 1, int(keep.sum())).astype(np.float32), floor=0.3, k=6)
-    similarity = rng.uniform(-0.2, 0.9, len(graph.nbr)).astype(np.float32)
-    similarity[rng.random(len(similarity)) < 0.05] = np.nan
-    density = np.full(len(graph), scene.UNRELATED, dtype=np.float32)  # nodes without entries (300..339) too
+def _scene_rule(graph: KnnGraph, similarity: np.ndarray) -> np.ndarray:
+    """scene.scores as its docstring states it, node by node."""
+    density = np.full(len(graph), scene.UNRELATED, dtype=np.float32)  # nodes without entries too
     for node in range(len(graph)):
         own = similarity[graph.indptr[node] : graph.indptr[node + 1]][: graph.k]
         if len(own):
             density[node] = np.nanmin(own) if not np.isnan(own).all() else np.nan
         if len(own) < graph.k:
             density[node] = np.fmin(density[node], scene.UNRELATED)
-    expected = np.minimum(similarity - (density[graph.owners()] + density[graph.nbr]) / 2, 1.0)
+    return np.minimum(similarity - (density[graph.owners()] + density[graph.nbr]) / 2, 1.0)
+
+
+def test_scene_scores_in_node_blocks_follow_the_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each entry's scene score is its similarity minus the mean density of its two nodes
+    (the lowest similarity among a node's own k first entries, at most UNRELATED when its
+    list is shorter than k), however many node blocks the work is split into, and for
+    the entries a regroup asks for alone."""
+    rng = np.random.default_rng(7)
+    src, dst = rng.integers(0, 300, 2500), rng.integers(0, 300, 2500)
+    keep = src != dst
+    graph = KnnGraph.from_edges(np.arange(340), src[keep], dst[keep], rng.uniform(0.3, 1, int(keep.sum())).astype(np.float32), floor=0.3, k=6)
+    similarity = rng.uniform(-0.2, 0.9, len(graph.nbr)).astype(np.float32)
+    similarity[rng.random(len(similarity)) < 0.05] = np.nan
+    expected = _scene_rule(graph, similarity)
     for block in (7, 64, 100_000):
         monkeypatch.setattr(scene, "_NODES", block)
         np.testing.assert_array_equal(scene.scores(similarity, graph.indptr, graph.nbr, graph.k), expected)
+    some = np.flatnonzero(rng.random(len(similarity)) < 0.1)  # a regroup scores only the entries past the gate
+    np.testing.assert_array_equal(scene.scores(similarity, graph.indptr, graph.nbr, graph.k, some), expected[some])
+    short = chain()  # every list shorter than k: the last list's head ends with the entries
+    similarity = rng.uniform(-0.2, 0.9, len(short.nbr)).astype(np.float32)
+    np.testing.assert_array_equal(scene.scores(similarity, short.indptr, short.nbr, short.k), _scene_rule(short, similarity))
 
 
 @settings(max_examples=25, deadline=None)

@@ -226,6 +226,7 @@ class KnnGraph:
         scene score (core/scene.py; only entries whose cosine reaches scene.GATE).
         `proven` keeps only entries whose verdict is at least that one.
         """
+        candidates = None  # every entry
         if by == "cosine":
             if threshold < self.floor:
                 raise ValueError(f"threshold {threshold} is below this graph's floor {self.floor}")
@@ -233,8 +234,8 @@ class KnnGraph:
         elif by == "scene":
             if self.scene is None:
                 raise ValueError("this graph has no scene similarities")
-            score = scene.scores(self.scene, self.indptr, self.nbr, self.k)
-            score[self.sim < np.float32(scene.GATE)] = np.nan
+            candidates = np.flatnonzero(self.sim >= np.float32(scene.GATE))
+            score = scene.scores(self.scene, self.indptr, self.nbr, self.k, candidates)
         elif self.structure is None:
             raise ValueError("this graph has no structural scores")
         else:
@@ -243,11 +244,11 @@ class KnnGraph:
         if proven is not None:
             if self.proof is None:
                 raise ValueError("this graph has no proof verdicts")
-            keep &= self.proof >= np.int8(proven)
-        entries = np.flatnonzero(keep)
+            keep &= (self.proof if candidates is None else self.proof[candidates]) >= np.int8(proven)
+        entries = np.flatnonzero(keep) if candidates is None else candidates[keep]
         # The owners of the kept entries only: at a million photos `owners()` is 51M numbers.
         owners = (np.searchsorted(self.indptr, entries, side="right") - 1).astype(np.int32)
-        return owners, self.nbr[entries], score[entries]
+        return owners, self.nbr[entries], score[keep]
 
     def edges_above(
         self, threshold: float, by: Measure = "cosine", proven: proof.Verdict | None = None
