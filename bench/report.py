@@ -162,7 +162,7 @@ def _scale(section: dict, results: Results) -> str:
     ]
     graph_rows = [
         (n, v["graph"]["knn_search_s"], v["graph"]["structure_pairs"], v["graph"]["structure_s"], v["graph"]["seconds"],
-         v["regroup"]["similar"]["seconds"], v["regroup"]["duplicate"]["seconds"],
+         f"{v['regroup']['similar']['seconds']} ({v['regroup']['similar']['by']})", v["regroup"]["duplicate"]["seconds"],
          max(v["regroup"]["similar"]["baseline_connected_components_s"], v["regroup"]["duplicate"]["baseline_connected_components_s"]),
          v["regroup"]["duplicate"]["groups"], v["peak_rss_mb"])
         for n, v in sorted(sizes.items()) if "graph" in v
@@ -173,7 +173,8 @@ def _scale(section: dict, results: Results) -> str:
             f"k-NN graph: `KnnGraph.build` (every file's {K} nearest, cosine >= {FLOOR}) then `with_structure` (structural "
             "score of every pair above the duplicate gate; signatures are synthetic 32x32 projections of the vectors, so "
             "aligned pairs are the close ones). Regroup: `star_groups` on the cached graph at the default similar "
-            f"(cosine {SIMILAR_THRESHOLD}) and duplicate (structure {DUPLICATE_THRESHOLD}) thresholds; baseline: scipy "
+            f"({SIMILAR_THRESHOLD}, by the measure in brackets: the scene score the app's Similar slider groups by, or "
+            f"the cosine it grouped by before) and duplicate (structure {DUPLICATE_THRESHOLD}) thresholds; baseline: scipy "
             "connected components over the same edges.",
             "",
             table(("Photos", "k-NN search s", "Pairs scored", "Structure s", "Graph total s", "Regroup similar s", "Regroup duplicate s", "Connected components s", "Duplicate groups", "Process peak RSS MB"), graph_rows),
