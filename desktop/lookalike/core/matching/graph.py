@@ -269,9 +269,9 @@ class KnnGraph:
         todo = (u < v) & (self.sim >= np.float32(DUPLICATE_GATE)) & np.isnan(scores)
         signatures, todo = _fetch_pairs(self.ids, u, v, todo, fetch)
         if todo.any():
-            nodes, slot = _rows(len(self.ids), u[todo], v[todo])
+            nodes, a, b = _rows(len(self.ids), u[todo], v[todo])
             sigs = structure.unpack([signatures[int(self.ids[i])] for i in nodes], np.uint8)
-            _give_both_entries(scores, u, v, todo, structure.scores_between(sigs, slot[u[todo]], slot[v[todo]]))
+            _give_both_entries(scores, u, v, todo, structure.scores_between(sigs, a, b))
         return replace(self, structure=scores)
 
     def with_proof(self, fetch: Callable[[np.ndarray], dict[int, Detail]]) -> KnnGraph:
@@ -308,9 +308,8 @@ class KnnGraph:
         values = self.scene.copy() if kept else np.full(len(u), np.nan, np.float32)
         todo = (u < v) & np.isnan(values)
         if todo.any():
-            nodes, slot = _rows(len(self.ids), u[todo], v[todo])
-            found = scene.similarities(slot[u[todo]], slot[v[todo]], self.ids[nodes], fetch, basis)
-            _give_both_entries(values, u, v, todo, found)
+            nodes, a, b = _rows(len(self.ids), u[todo], v[todo])
+            _give_both_entries(values, u, v, todo, scene.similarities(a, b, self.ids[nodes], fetch, basis))
         return replace(self, scene=values, basis=basis)
 
     def positions(self, file_ids: np.ndarray) -> np.ndarray:
@@ -514,23 +513,23 @@ def _fetch_pairs(
 ) -> tuple[dict, np.ndarray]:
     """What `fetch` has for the files of the `todo` entries, and `todo` narrowed to the
     entries it had both files for."""
-    nodes, _ = _rows(len(ids), u[todo], v[todo])
+    nodes, _, _ = _rows(len(ids), u[todo], v[todo])
     found = fetch(ids[nodes])
     has = np.isin(ids, np.fromiter(found, dtype=np.int64, count=len(found)))
     return found, todo & has[u] & has[v]
 
 
-def _rows(n: int, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(nodes, slot): the nodes (of `n`) that pairs (u, v) touch, ascending, and each node's
-    row among them (-1 where untouched). A mask and a table, not np.unique and
-    searchsorted: those took ~20 s over a million photos' 25M pairs."""
+def _rows(n: int, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(nodes, a, b): the nodes (of `n`) that pairs (u, v) touch, ascending, and each pair's
+    two rows among them. A mask and a table, not np.unique and searchsorted: those took
+    ~20 s over a million photos' 25M pairs."""
     touched = np.zeros(n, dtype=bool)
     touched[u] = True
     touched[v] = True
     nodes = np.flatnonzero(touched)
     slot = np.full(n, -1, dtype=np.int64)
     slot[nodes] = np.arange(len(nodes))
-    return nodes, slot
+    return nodes, slot[u], slot[v]
 
 
 def _give_both_entries(out: np.ndarray, u: np.ndarray, v: np.ndarray, todo: np.ndarray, values: np.ndarray) -> None:

@@ -89,7 +89,9 @@ def project(vectors: np.ndarray, basis: Basis) -> np.ndarray:
     return projected / np.maximum(np.linalg.norm(projected, axis=1, keepdims=True), 1e-12)
 
 
-def similarities(a: np.ndarray, b: np.ndarray, file_ids: np.ndarray, fetch: Callable[[np.ndarray], np.ndarray], basis: Basis) -> np.ndarray:
+def similarities(
+    a: np.ndarray, b: np.ndarray, file_ids: np.ndarray, fetch: Callable[[np.ndarray], np.ndarray], basis: Basis
+) -> np.ndarray:
     """Projected similarity of the pairs (a[i], b[i]), rows of `file_ids`; `fetch` gives
     vectors of file ids."""
     projected = np.concatenate(
