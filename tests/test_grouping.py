@@ -253,3 +253,66 @@ def test_a_graph_that_is_not_symmetric_is_refused() -> None:
     one_way = replace(graph, indptr=np.array([0, 1, 2, 2]), nbr=graph.nbr[[0, 2]], sim=graph.sim[[0, 2]])  # 2 -> 3 lost
     with pytest.raises(ValueError, match="not symmetric"):
         one_way.with_structure(lambda wanted: {int(i): bytes(structure.SIDE**2) for i in wanted})
+
+
+def _one_by_one(graph: KnnGraph, threshold: float, by: str) -> list[tuple[tuple[int, ...], tuple[float, ...]]]:
+    """star_groups as the module docstring states it, a file at a time: the reference."""
+    u, v, w = graph.adjacency(threshold, by)  # type: ignore[arg-type]
+    lists: dict[int, list[tuple[int, float]]] = {}
+    for a, b, s in zip(u.tolist(), v.tolist(), w.tolist()):
+        lists.setdefault(a, []).append((b, s))
+    strength = {a: float(np.bincount(u, weights=w)[a]) for a in lists}
+    claimed: set[int] = set()
+    reps: list[int] = []
+    for node in sorted(lists, key=lambda a: (-len(lists[a]), -strength[a], a)):
+        if node not in claimed:
+            reps.append(node)
+            claimed |= {node, *(b for b, _ in lists[node])}
+    members: dict[int, list[tuple[int, float]]] = {r: [(r, 1.0)] for r in reps}
+    for node, entries in lists.items():
+        near = [(b, s) for b, s in entries if b in members and node not in members]
+        if near:
+            best = max(s for _, s in near)
+            members[next(b for b, s in near if s == best)].append((node, best))
+    out = []
+    for rep in sorted(members):
+        found = [members[rep][0], *sorted(members[rep][1:], key=lambda m: (-m[1], m[0]))]
+        if len(found) > 1:
+            out.append((tuple(int(graph.ids[m]) for m, _ in found), tuple(s for _, s in found)))
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(nodes=st.integers(2, 60), edges=st.integers(1, 200), seed=st.integers(0, 2**31 - 1), threshold=st.floats(-0.5, 0.95))
+def test_star_groups_are_those_of_the_one_by_one_rule(nodes: int, edges: int, seed: int, threshold: float) -> None:
+    """Representatives, members, their order and similarities match the rule taken a file at a
+    time, with ties in similarity (scores rounded), negative scores and representatives
+    left alone because each neighbour joined a closer one."""
+    rng = np.random.default_rng(seed)
+    ids = np.sort(rng.choice(10_000, nodes, replace=False))
+    src, dst = rng.integers(0, nodes, edges), rng.integers(0, nodes, edges)
+    keep = src != dst
+    if not keep.any():
+        return
+    cosine = np.round(rng.uniform(0.3, 1, int(keep.sum())), 1).astype(np.float32)
+    score = np.round(rng.uniform(-1, 1, int(keep.sum())), 1).astype(np.float32)
+    graph = KnnGraph.from_edges(ids, src[keep], dst[keep], cosine, floor=0.3, structure=score)
+    for by, at in (("cosine", max(threshold, 0.3)), ("structure", threshold)):
+        found = [(g.members, g.similarities) for g in star_groups(graph, at, by=by)]  # type: ignore[arg-type]
+        assert found == _one_by_one(graph, at, by)
+
+
+def test_a_regroup_by_scene_follows_the_graph_it_is_asked_of() -> None:
+    """The scene scores a first regroup works out are kept for the next threshold, never
+    carried to another graph (an updated one, with other similarities)."""
+    rng = np.random.default_rng(3)
+    vectors = np.abs(rng.standard_normal((80, 8))).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(1, 81)
+    graph = exact_graph(vectors, ids, 0.3).with_scene(lambda wanted: vectors[np.searchsorted(ids, wanted)])
+    fresh = lambda g: replace(g, basis=g.basis)  # noqa: E731  (the same graph, nothing worked out yet)
+    for threshold in (0.2, 0.1, 0.3):
+        assert star_groups(graph, threshold, by="scene") == star_groups(fresh(graph), threshold, by="scene")
+    other = replace(graph, scene=graph.scene[::-1].copy())
+    assert star_groups(other, 0.1, by="scene") == star_groups(fresh(other), 0.1, by="scene")
+    assert star_groups(other, 0.1, by="scene") != star_groups(graph, 0.1, by="scene")

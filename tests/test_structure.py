@@ -89,3 +89,20 @@ def test_scores_by_index_equal_scores_of_gathered_pairs(samples: Path) -> None:
     direct = structure.pair_scores(structure.unpack(blobs)[a], structure.unpack(blobs)[b])
     chunked = structure.scores_between(structure.unpack(blobs, np.uint8), a, b, chunk=2)
     np.testing.assert_allclose(chunked, direct, atol=1e-6)
+
+
+def test_scores_on_several_threads_are_those_of_one(samples: Path) -> None:
+    """Chunks scored side by side land on their own pairs (each chunk's photos differ)."""
+    blobs = [_sig(p) for p in sorted(samples.rglob("*.jp*g"))]
+    sigs = structure.unpack(blobs, np.uint8)
+    rng = np.random.default_rng(5)
+    a, b = rng.integers(0, len(blobs), 400), rng.integers(0, len(blobs), 400)
+    one = structure.scores_between(sigs, a, b, chunk=16)
+    np.testing.assert_array_equal(structure.scores_between(sigs, a, b, chunk=16, threads=3), one)
+    np.testing.assert_allclose(one, structure.pair_scores(sigs[a].astype(np.float32), sigs[b].astype(np.float32)), atol=1e-6)
+
+
+def test_a_failing_chunk_stops_threaded_scoring(samples: Path) -> None:
+    sigs = structure.unpack([_sig(p) for p in sorted(samples.rglob("*.jp*g"))], np.uint8)
+    with pytest.raises(IndexError):
+        structure.scores_between(sigs, np.arange(40) % len(sigs), np.full(40, len(sigs) + 7), chunk=4, threads=2)

@@ -22,7 +22,9 @@ less similar one leaves and is grouped again among the files that left.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import gc
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,6 +109,12 @@ def _stars(
         out[cv[is_rep[cu]]] = True
         alive = ~out[cu] & ~out[cv]
         cu, cv = cu[alive], cv[alive]
+    # A file whose neighbours were all claimed (none of them a representative) is claimed by
+    # no one: taken one by one it becomes a representative too, and neighbours closer to it
+    # than to theirs join it.
+    listed = np.zeros(n, dtype=bool)
+    listed[u] = True
+    is_rep |= listed & ~out
 
     rep = np.full(n, -1, dtype=np.int64)
     to_rep = np.zeros(n, dtype=np.float32)
@@ -163,13 +171,38 @@ def _collect(ids: np.ndarray, rep: np.ndarray, to_rep: np.ndarray, evicted: np.n
     """Groups of two or more nodes, by representative position."""
     nodes = np.flatnonzero((rep >= 0) & ~evicted)
     reps = rep[nodes]
-    # Representative first, then members by similarity (descending), then by id.
-    order = np.lexsort((nodes, -to_rep[nodes], nodes != reps, reps))
+    # Representative first, then members by similarity (descending), then by id: one key
+    # sorted stably (nodes ascend already), half the time of a lexsort of the three.
+    key = (reps.astype(np.uint64) << np.uint64(33)) | ((nodes != reps).astype(np.uint64) << np.uint64(32))
+    order = np.argsort(key | _descending(to_rep[nodes]), kind="stable")
     nodes, reps = nodes[order], reps[order]
-    bounds = np.flatnonzero(np.r_[True, reps[1:] != reps[:-1], True]).tolist()
-    files, sims = ids[nodes].tolist(), to_rep[nodes].tolist()
-    return [
-        Group(tuple(files[start:end]), tuple(sims[start:end]))
-        for start, end in zip(bounds[:-1], bounds[1:])
-        if end - start > 1
-    ]
+    bounds = np.flatnonzero(np.r_[True, reps[1:] != reps[:-1], True])
+    starts, ends = bounds[:-1], bounds[1:]
+    several = ends - starts > 1  # a representative all of whose neighbours joined others is alone
+    files, sims = tuple(ids[nodes].tolist()), tuple(to_rep[nodes].tolist())
+    with _collector_paused():  # at 1M photos, 122k groups: the collector's passes took half the time
+        return [
+            Group(files[start:end], sims[start:end])
+            for start, end in zip(starts[several].tolist(), ends[several].tolist())
+        ]
+
+
+def _descending(values: np.ndarray) -> np.ndarray:
+    """uint32 keys of float32 values that sort in the values' descending order (equal values,
+    0.0 and -0.0 among them, get equal keys)."""
+    bits = (np.asarray(values, dtype=np.float32) + np.float32(0.0)).view(np.uint32)
+    ascending = np.where(bits >> np.uint32(31), ~bits, bits | np.uint32(0x8000_0000))
+    return (~ascending).astype(np.uint64)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while many small acyclic objects are made
+    (it runs every few hundred allocations and visits the whole heap now and then)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

@@ -109,11 +109,17 @@ _PAIRS = 262_144
 
 
 def scores(
-    similarity: np.ndarray, indptr: np.ndarray, nbr: np.ndarray, k: int, entries: np.ndarray | None = None
+    similarity: np.ndarray,
+    indptr: np.ndarray,
+    nbr: np.ndarray,
+    k: int,
+    entries: np.ndarray | None = None,
+    owners: np.ndarray | None = None,
 ) -> np.ndarray:
     """Each entry's score (of `entries` only, ascending positions, when given: a regroup
-    needs those whose cosine reaches GATE, a tenth of a million photos' 51M): its
-    projected similarity minus the mean density of its two nodes.
+    needs those whose cosine reaches GATE, a tenth of a million photos' 51M; `owners`,
+    when given, are their nodes): its projected similarity minus the mean density of its
+    two nodes.
 
     `similarity` is per adjacency entry (NaN where unknown, which yields NaN);
     `indptr`/`nbr` are the graph's adjacency, each list best cosine first.
@@ -139,7 +145,7 @@ def scores(
     short = degree < k
     density[short] = np.fmin(density[short], UNRELATED)
     if entries is not None:
-        owners = np.searchsorted(indptr, entries, side="right") - 1
+        owners = np.searchsorted(indptr, entries, side="right") - 1 if owners is None else owners
         around = (density[owners] + density[nbr[entries]]) / 2
         return np.minimum(similarity[entries] - around, np.float32(1.0))
     out = np.empty(len(similarity), dtype=np.float32)

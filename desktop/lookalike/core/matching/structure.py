@@ -11,11 +11,13 @@ watermark or a caption does not break the match.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from functools import cache
 
 import numpy as np
 from PIL import Image
+from threadpoolctl import threadpool_limits
 
 SIDE = 32
 #: Centre crops tried on either photo: the kept fraction of each side.
@@ -144,21 +146,46 @@ def _owned_scores(sigs: np.ndarray, owner: np.ndarray, other: np.ndarray) -> np.
     return -np.sort(-per_block, axis=1)[:, :kept].mean(axis=1)
 
 
-def scores_between(sigs: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 512) -> np.ndarray:
+def scores_between(sigs: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 512, threads: int = 1) -> np.ndarray:
     """Structural similarity (about -1..1; copies > 0.9) of pairs given as indices into `sigs`.
 
     `sigs` is (N, SIDE, SIDE) from `unpack` (uint8 keeps a million photos at 1 KB
     each). The score is symmetric: the better of cropping either side. Entries
     are scored about `chunk` at a time, photos with alike numbers of entries
     together (little padding), so memory stays bounded however many pairs a k-NN
-    graph holds.
+    graph holds; `threads` score chunks side by side (numpy lets go of the GIL).
     """
     a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
     owner, other = np.concatenate([a, b]), np.concatenate([b, a])
     one_way = np.empty(len(owner), dtype=np.float32)
-    for part in _chunks_by_owner(owner, chunk):
+
+    def score(part: np.ndarray) -> None:
         one_way[part] = _owned_scores(sigs, owner[part], other[part])
+
+    # The products are small: BLAS's own threads only wait on each other (2 cores: the same
+    # time for 1.5x the CPU), while whole chunks side by side score 1.7x as fast.
+    with threadpool_limits(limits=1, user_api="blas"):
+        _each(score, _chunks_by_owner(owner, chunk), threads)
     return np.maximum(one_way[: len(a)], one_way[len(a) :])
+
+
+def _each(work: Callable[[np.ndarray], None], parts: Iterator[np.ndarray], threads: int) -> None:
+    """`work` on every part, `threads` at a time, at most two parts each queued (the parts of
+    a million photos' graph are 400 MB of positions in all)."""
+    if threads <= 1:
+        for part in parts:
+            work(part)
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        running: set[Future[None]] = set()
+        for part in parts:
+            if len(running) >= 2 * threads:
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()  # a failure stops the scoring here
+            running.add(pool.submit(work, part))
+        for future in running:
+            future.result()
 
 
 def _chunks_by_owner(owner: np.ndarray, size: int) -> Iterator[np.ndarray]:
