@@ -11,8 +11,10 @@ above the threshold first, then the largest sum of those similarities, then the
 smallest file id): a file becomes a representative unless a higher-priority
 representative already claimed it. That greedy choice is computed in parallel
 rounds over numpy arrays (each round, files that outrank all their remaining
-neighbours become representatives and take their neighbours out), which gives the
-same representatives as the one-by-one loop in a handful of vectorised passes.
+neighbours become representatives and take their neighbours out; a file left with
+none, yet claimed by no representative, becomes one too), which gives the same
+representatives as the one-by-one loop in a handful of vectorised passes
+(tests/test_grouping.py holds that loop).
 Each other file then joins the adjacent representative it is most similar to.
 
 Pairs a person marked as "not a duplicate"/"not similar" never share a group: the
