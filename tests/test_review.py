@@ -11,7 +11,7 @@ from PIL import Image
 from lookalike.cli import main
 from lookalike.core.catalog.store import Catalog
 from lookalike.core.config import Settings
-from lookalike.core.review.decisions import remember
+from lookalike.core.review.decisions import remember, remember_keeper, remembered, revoke
 from lookalike.core.engines.embedder import Embedder
 from lookalike.core.matching.graph import graph_path
 from lookalike.core.engines.index import sidecar_path
@@ -80,6 +80,42 @@ def test_similar_tier_shows_distinct_pictures(with_detail: Catalog, samples: Pat
     for group in similar:
         ids = {m.file.id for m in group.members}
         assert all(len(ids & copies) <= 1 for copies in duplicate_sets)
+
+
+def test_the_similar_tier_follows_the_keeper_of_copies_as_it_changes(
+    with_detail: Catalog, detailed_samples: Path, embedder: Embedder
+) -> None:
+    """Which copy stands for coffee's duplicates in the similar tier is worked out once and
+    kept until what chooses it changes: a remembered keeper, the settings, or the catalog's
+    rows (a copy moved into a preferred folder, which a rescan finds: same file, same vector)."""
+    model, root = embedder.model_id, detailed_samples
+    (coffee,) = [g for g in find_groups(with_detail, model, "duplicate", settings=Settings())
+                 if "coffee.jpg" in {Path(m.file.path).name for m in g.members}]  # fmt: skip
+    copies = {m.file.id for m in coffee.members}
+
+    def shown(settings: Settings) -> set[int]:
+        (group,) = find_groups(with_detail, model, "similar", settings=settings)
+        return {m.file.id for m in group.members} & copies
+
+    picked = root / "picked"
+    settings = Settings(preferred_folders=[str(picked)])
+    first = shown(settings)
+    assert len(first) == 1 and shown(settings) == first
+    (kept,), (other,) = first, copies - first
+    remember_keeper(with_detail, other, [kept])
+    assert shown(settings) == {other}
+    (choice,) = remembered(with_detail, ["keep"])
+    revoke(with_detail, choice.id)
+    assert shown(settings) == {kept}
+    assert shown(Settings(preferred_folders=[str(Path(with_detail.files([other])[other].path).parent)])) == {other}
+
+    assert shown(settings) == {kept}
+    picked.mkdir()
+    moved = Path(with_detail.files([other])[other].path)
+    moved.rename(picked / moved.name)
+    Scanner(with_detail, embedder, workers=1).run([root])
+    assert with_detail.files([other])[other].path == str(picked / moved.name)  # the same file, moved
+    assert shown(settings) == {other}
 
 
 def test_decisions_keep_pairs_apart(sampled: Catalog, samples: Path, embedder: Embedder) -> None:

@@ -295,6 +295,10 @@ class Catalog:
         raises CatalogError with a one-line reason (never showing a password)."""
         #: Set when the file was damaged and replaced by a fresh catalog at this open.
         self.recovered: CatalogRecovered | None = None
+        #: Statements that changed the catalog through this object, so that what is worked out
+        #: from its rows can be kept until they change (core/review/tiers.py); another
+        #: process's writes are not counted.
+        self.changes = 0
         self._scan_lock_owner: int | None = None
         #: The server's URL (None for a SQLite file).
         self.url: URL | None = None
@@ -325,6 +329,7 @@ class Catalog:
         self.engine: Engine = create_engine(f"sqlite:///{self.path}")
         event.listen(self.engine, "connect", _sqlite_pragmas)
         event.listen(self.engine, "before_cursor_execute", _escape_text, retval=True)
+        event.listen(self.engine, "after_cursor_execute", self._count_change)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._open_schema()
 
@@ -356,8 +361,14 @@ class Catalog:
         )
         event.listen(self.engine, "connect", _install_server_text)
         event.listen(self.engine, "before_cursor_execute", _escape_server_text, retval=True)
+        event.listen(self.engine, "after_cursor_execute", self._count_change)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._open_schema()
+
+    def _count_change(self, _conn, _cursor, statement: str, *_: object) -> None:  # type: ignore[no-untyped-def]
+        """Count every statement but a read (one rolled back too: counting more is harmless)."""
+        if not statement.lstrip()[:6].upper().startswith(("SELECT", "PRAGMA")):
+            self.changes += 1
 
     def _open_schema(self) -> None:
         """Create or upgrade the tables; any failure is a CatalogError naming the catalog."""
