@@ -59,6 +59,24 @@ def test_store_inserts_then_overwrites_and_vectors_round_trip(catalog: Catalog) 
     assert catalog.embedded_count(MODEL) == 3
 
 
+def test_sizes_by_id_or_all_and_writes_counted(catalog: Catalog) -> None:
+    """Sizes come back by ascending id, of the asked files that are catalogued, or of all;
+    every write through the catalog is counted (what review keeps derived results by), a read is not."""
+    root = catalog.add_root("/p")
+    before = catalog.changes
+    ids = catalog.store([_record(f"/p/{n}.jpg", root, size) for n, size in ((3, 30), (1, 10), (2, 20))], MODEL)
+    assert catalog.changes > before
+    written = catalog.changes
+    every = sorted(zip(ids, (30, 10, 20)))
+    assert [a.tolist() for a in catalog.sizes()] == [[i for i, _ in every], [s for _, s in every]]
+    asked = [ids[2], 9_999, ids[0]]
+    got_ids, got_sizes = catalog.sizes(asked)
+    assert got_ids.tolist() == sorted([ids[2], ids[0]]) and dict(zip(got_ids.tolist(), got_sizes.tolist())) == {ids[0]: 30, ids[2]: 20}
+    assert catalog.file_rows() == 3 and catalog.changes == written
+    catalog.mark_missing([ids[1]])
+    assert catalog.changes > written
+
+
 def test_known_files_covers_exactly_one_folder(catalog: Catalog) -> None:
     root = catalog.add_root("/photos")
     catalog.store([_record(p, root) for p in ("/photos/a.jpg", "/photos/x/b.jpg", "/photos2/c.jpg", "/photo.jpg")], MODEL)

@@ -667,14 +667,28 @@ class Catalog:
                 )
         return out
 
-    def sizes(self, ids: Sequence[int]) -> dict[int, int]:
-        """File sizes by id, for the files of `ids` still catalogued: a bulk column, far
-        cheaper than whole rows (ordering a million photos' groups needs no more)."""
-        out: dict[int, int] = {}
+    def sizes(self, ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Ids (ascending) and sizes, as int64 arrays, of the catalogued files among `ids`, or
+        of every one: a bulk column, far cheaper than whole rows (ordering a million photos'
+        groups needs no more). By id costs ~2 us a file, the whole column ~0.7 us a row."""
+        stmt = select(File.id, File.size)
         with self.session() as session:
-            for chunk in _chunks(ids):
-                out.update((fid, size) for fid, size in session.execute(select(File.id, File.size).where(File.id.in_(chunk))))
-        return out
+            if ids is None:
+                rows = session.execute(stmt.order_by(File.id))
+                flat = np.fromiter((value for row in rows for value in row), dtype=np.int64)
+            else:
+                flat = np.fromiter(
+                    (value for chunk in _chunks(ids) for row in session.execute(stmt.where(File.id.in_(chunk))) for value in row),
+                    dtype=np.int64,
+                )
+        table = flat.reshape(-1, 2)
+        order = np.argsort(table[:, 0], kind="stable")
+        return table[order, 0], table[order, 1]
+
+    def file_rows(self) -> int:
+        """How many files the catalog holds, whatever their status."""
+        with self.session() as session:
+            return int(session.execute(select(func.count()).select_from(File)).scalar_one())
 
     def files(self, ids: Sequence[int]) -> dict[int, File]:
         """File rows by id (detached, read-only use)."""

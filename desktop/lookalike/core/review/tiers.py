@@ -482,14 +482,51 @@ class _Candidate:
 
 
 def _candidates(catalog: Catalog, kind: str, groups: list[Group]) -> list[_Candidate]:
-    """The groups with two or more files still catalogued, with their sizes (one bulk read)."""
-    sizes = catalog.sizes([i for g in groups for i in g.members])
+    """The groups with two or more files still catalogued, with their sizes."""
+    members = [i for g in groups for i in g.members]
+    sizes = _sizes_of(catalog, members)
     out = []
+    at = 0
     for group in groups:
-        present = tuple(i for i in group.members if i in sizes)
+        own = sizes[at : at + len(group.members)]
+        at += len(own)
+        if min(own) >= 0:
+            present, kept = group.members, tuple(own)
+        else:  # some were removed from the catalog since the graph was built
+            present = tuple(i for i, size in zip(group.members, own) if size >= 0)
+            kept = tuple(size for size in own if size >= 0)
         if len(present) > 1:
-            out.append(_Candidate(kind, group, present, tuple(sizes[i] for i in present)))
+            out.append(_Candidate(kind, group, present, kept))
     return out
+
+
+def _sizes_of(catalog: Catalog, ids: Sequence[int]) -> list[int]:
+    """The size of each of `ids`, -1 where it is not catalogued. Where a regroup asks for
+    much of the catalog (the similar tier of a million photos: ~900k files, 2.5 s by id)
+    every size is read at once (0.7 s) and kept until the catalog's rows change
+    (`Catalog.changes`); fewer are read by id (the duplicate tier's 255k: 0.45 s)."""
+    changes = catalog.changes
+    with _sizes_lock:
+        known = _sizes_kept.get(catalog)
+    if known is not None and known[0] == changes:
+        catalogued, sizes = known[1:]
+    elif len(ids) >= _WHOLE_COLUMN * catalog.file_rows():
+        catalogued, sizes = catalog.sizes()
+        with _sizes_lock:
+            _sizes_kept[catalog] = (changes, catalogued, sizes)
+    else:
+        catalogued, sizes = catalog.sizes(ids)
+    wanted = np.asarray(ids, dtype=np.int64)
+    at = np.clip(np.searchsorted(catalogued, wanted), 0, max(len(catalogued) - 1, 0))
+    found = (catalogued[at] == wanted) if len(catalogued) else np.zeros(len(wanted), dtype=bool)
+    return np.where(found, sizes[at] if len(sizes) else -1, -1).tolist()
+
+
+#: Share of the catalog's files above which reading every size beats reading them by id.
+_WHOLE_COLUMN = 0.35
+#: Each open catalog's sizes, with the `Catalog.changes` they were read at.
+_sizes_kept: weakref.WeakKeyDictionary[Catalog, tuple[int, np.ndarray, np.ndarray]] = weakref.WeakKeyDictionary()
+_sizes_lock = threading.Lock()
 
 
 class GroupPages:
