@@ -217,7 +217,8 @@ def test_scene_scores_in_node_blocks_follow_the_rule(monkeypatch: pytest.MonkeyP
         monkeypatch.setattr(scene, "_NODES", block)
         np.testing.assert_array_equal(scene.scores(similarity, graph.indptr, graph.nbr, graph.k), expected)
     some = np.flatnonzero(rng.random(len(similarity)) < 0.1)  # a regroup scores only the entries past the gate
-    np.testing.assert_array_equal(scene.scores(similarity, graph.indptr, graph.nbr, graph.k, some), expected[some])
+    entries = (some, graph.owners()[some])
+    np.testing.assert_array_equal(scene.scores(similarity, graph.indptr, graph.nbr, graph.k, entries), expected[some])
     short = chain()  # every list shorter than k: the last list's head ends with the entries
     similarity = rng.uniform(-0.2, 0.9, len(short.nbr)).astype(np.float32)
     np.testing.assert_array_equal(scene.scores(similarity, short.indptr, short.nbr, short.k), _scene_rule(short, similarity))

@@ -264,7 +264,7 @@ class KnnGraph:
         if "scene" not in self._derived:  # two threads may both compute it: same values either way
             entries = np.flatnonzero(self.sim >= np.float32(scene.GATE))
             owners = self._owners_of(entries)
-            score = scene.scores(self.scene, self.indptr, self.nbr, self.k, entries, owners)
+            score = scene.scores(self.scene, self.indptr, self.nbr, self.k, (entries, owners))
             self._derived["scene"] = (entries, owners, score)
         return self._derived["scene"]
 

@@ -113,13 +113,11 @@ def scores(
     indptr: np.ndarray,
     nbr: np.ndarray,
     k: int,
-    entries: np.ndarray | None = None,
-    owners: np.ndarray | None = None,
+    entries: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Each entry's score (of `entries` only, ascending positions, when given: a regroup
-    needs those whose cosine reaches GATE, a tenth of a million photos' 51M; `owners`,
-    when given, are their nodes): its projected similarity minus the mean density of its
-    two nodes.
+    """Each entry's score (of `entries` only, when given as (positions, their nodes): a
+    regroup needs those whose cosine reaches GATE, a tenth of a million photos' 51M): its
+    projected similarity minus the mean density of its two nodes.
 
     `similarity` is per adjacency entry (NaN where unknown, which yields NaN);
     `indptr`/`nbr` are the graph's adjacency, each list best cosine first.
@@ -145,9 +143,9 @@ def scores(
     short = degree < k
     density[short] = np.fmin(density[short], UNRELATED)
     if entries is not None:
-        owners = np.searchsorted(indptr, entries, side="right") - 1 if owners is None else owners
-        around = (density[owners] + density[nbr[entries]]) / 2
-        return np.minimum(similarity[entries] - around, np.float32(1.0))
+        positions, owners = entries
+        around = (density[owners] + density[nbr[positions]]) / 2
+        return np.minimum(similarity[positions] - around, np.float32(1.0))
     out = np.empty(len(similarity), dtype=np.float32)
     for a, b in ((a, min(a + _NODES, n)) for a in range(0, n, _NODES)):  # no 51M-entry temporary at 1M photos
         lo, hi = indptr[a], indptr[b]
