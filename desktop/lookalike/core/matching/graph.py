@@ -288,8 +288,8 @@ class KnnGraph:
         signatures, todo = _fetch_pairs(self.ids, u, v, todo, fetch)
         if todo.any():
             nodes, a, b = _rows(len(self.ids), u[todo], v[todo])
-            sigs = structure.unpack([signatures[int(self.ids[i])] for i in nodes], np.uint8)
-            _give_both_entries(scores, u, v, todo, structure.scores_between(sigs, a, b, threads=threads))
+            blobs = [signatures[int(self.ids[i])] for i in nodes]
+            _give_both_entries(scores, u, v, todo, structure.blob_scores(blobs, a, b, threads=threads))
         return replace(self, structure=scores)
 
     def with_proof(self, fetch: Callable[[np.ndarray], dict[int, Detail]]) -> KnnGraph:

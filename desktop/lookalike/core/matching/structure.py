@@ -23,10 +23,11 @@ SIDE = 32
 #: Centre crops tried on either photo: the kept fraction of each side.
 CROPS = (1.0, 0.92, 0.84)
 BLOCKS = 4  # 4 x 4 blocks of 8 x 8 pixels
+_BLOCK = SIDE // BLOCKS
 #: Fraction of blocks (best first) averaged: a watermark spoils a few blocks only.
 KEEP = 0.75
 #: Minimum contrast (grey levels RMS) for a block to count as structure.
-_EPS = 2.0 * (SIDE // BLOCKS)
+_EPS = 2.0 * _BLOCK
 
 
 def signature(pixels: np.ndarray) -> bytes:
@@ -86,64 +87,79 @@ def _undo_turns() -> np.ndarray:
 @cache
 def _block_order() -> np.ndarray:
     """Pixel order (SIDE*SIDE,) listing block after block, each block row by row."""
-    b = SIDE // BLOCKS
+    b = _BLOCK
     grid = np.arange(SIDE * SIDE).reshape(BLOCKS, b, BLOCKS, b)
     return grid.swapaxes(1, 2).reshape(-1)
 
 
-def _normalise(x: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
-    centred = x - x.mean(axis=axis, keepdims=True)
-    norm = np.sqrt(np.square(centred).sum(axis=axis, keepdims=True))
-    return centred / np.maximum(norm, _EPS)
+def _owned_scores(rows: np.ndarray, owner: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """One-way scores of entries (owner[i], other[i]) of signature `rows` laid out block by
+    block: crops of the owner against turns of the other.
 
-
-def _block_correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per-block correlation of rows laid out block by block: (E, SIDE*SIDE) x2 -> (E, BLOCKS**2).
-
-    Each block is centred and scaled by max(its norm, _EPS) (flat blocks count as
-    no structure), from per-block sums rather than normalised copies.
+    Each owner's 24 turned-back crops, every block centred, meet all of its entries'
+    signatures in one batched product per block: that gives each view's block
+    covariances with the entry at once (a column of ones beside the views gives the
+    entry's block sums). Added up over the blocks, with the block means put back,
+    they pick the view correlating best with the entry as a whole (the views are
+    centred and scaled, the entry's norm scales all 24 alike); the chosen view's own
+    are its block correlations. No per-entry copy of the chosen view is made.
     """
-    a = a.reshape(len(a), BLOCKS * BLOCKS, -1)
-    b = b.reshape(len(b), BLOCKS * BLOCKS, -1)
-    n = np.float32(a.shape[-1])
-    sa, sb = a.sum(axis=-1), b.sum(axis=-1)
-    cov = np.einsum("ebp,ebp->eb", a, b) - sa * sb / n
-    var_a = np.einsum("ebp,ebp->eb", a, a) - sa * sa / n
-    var_b = np.einsum("ebp,ebp->eb", b, b) - sb * sb / n
-    scale = np.maximum(np.sqrt(np.maximum(var_a, 0)), _EPS) * np.maximum(np.sqrt(np.maximum(var_b, 0)), _EPS)
-    return cov / scale
-
-
-def _owned_scores(sigs: np.ndarray, owner: np.ndarray, other: np.ndarray) -> np.ndarray:
-    """One-way scores of entries (owner[i], other[i]): crops of the owner against turns of the other.
-
-    Each owner's 24 turned-back crops meet all of its entries' plain signatures in
-    one batched matrix product. The other side needs no normalising to pick the
-    best alignment: the owner's views are centred, and its norm scales all 24 alike.
-    """
-    owners, slot, per_owner = np.unique(owner, return_inverse=True, return_counts=True)
+    owners, slot, rank, width = _laid_out(owner)
+    views, n = len(CROPS) * 8, np.float32(_BLOCK * _BLOCK)
+    natural = np.take(rows[owners], _natural_order(), axis=1).reshape(len(owners), SIDE, SIDE)
     # Grey levels centred on 0 keep the per-block sums of squares small (float32).
-    crops = _crops(sigs[owners].astype(np.float32) - 128).reshape(len(owners), len(CROPS), SIDE * SIDE)
-    # A turn only permutes pixels, so centring and scaling commute with it: each crop is
-    # normalised once, then turned (not each of its 8 turned views).
-    views = np.take(_normalise(crops, (-1,)), _undo_turns(), axis=2).reshape(len(owners), len(CROPS) * 8, -1)
-    plain = np.take(sigs.reshape(len(sigs), -1)[other], _block_order(), axis=1).astype(np.float32)
-    plain -= 128
+    crops = _crops(natural.astype(np.float32) - 128).reshape(len(owners), len(CROPS), SIDE * SIDE)
+    mean = crops.mean(axis=-1)
+    norm = np.maximum(np.sqrt(np.square(crops - mean[..., None]).sum(axis=-1)), _EPS)
+    # A turn moves blocks whole: each view's block sums are its crop's, reordered.
+    grid = crops.reshape(len(owners), len(CROPS), BLOCKS, _BLOCK, BLOCKS, _BLOCK)
+    moved = (slice(None), slice(None), _moved_blocks())
+    sa = grid.sum(axis=(3, 5)).reshape(len(owners), len(CROPS), -1)[moved].reshape(len(owners), views, -1)
+    squares = np.square(grid).sum(axis=(3, 5)).reshape(len(owners), len(CROPS), -1)[moved].reshape(len(owners), views, -1)
+    var_a = squares - sa * sa / n
+    turned = np.ones((len(owners), BLOCKS * BLOCKS, views + 1, _BLOCK * _BLOCK), dtype=np.float32)
+    turned[:, :, :views] = np.take(crops, _undo_turns(), axis=2).reshape(len(owners), views, BLOCKS * BLOCKS, -1).swapaxes(1, 2)
+    turned[:, :, :views] -= (sa / n).swapaxes(1, 2)[..., None]
+    padded = np.zeros((len(owners), BLOCKS * BLOCKS, width, _BLOCK * _BLOCK), dtype=np.float32)
+    padded[slot, :, rank, :] = rows[other].reshape(len(other), BLOCKS * BLOCKS, -1)
+    padded -= 128
+    products = np.matmul(padded, turned.swapaxes(2, 3))  # (owners, blocks, width, views + 1)
+    sb = products[..., views].swapaxes(1, 2)  # (owners, width, blocks): the entries' block sums
+    crop = np.repeat(np.arange(len(CROPS)), 8)
+    # Each block mean's share of the whole-image product with the view centred as a whole.
+    offsets = np.matmul(sb, (sa / n - mean[:, crop, None]).swapaxes(1, 2))
+    fit = (products[..., :views].sum(axis=1) + offsets)[slot, rank] / norm[slot][:, crop]
+    best = fit.argmax(axis=1)
+    plain = padded[slot, :, rank, :]
+    var_b = np.einsum("ebp,ebp->eb", plain, plain) - np.square(sb[slot, rank]) / n
+    scale = np.maximum(np.sqrt(np.maximum(var_a[slot, best], 0)), _EPS) * np.maximum(np.sqrt(np.maximum(var_b, 0)), _EPS)
+    per_block = products[slot, :, rank, best] / scale  # flat blocks (norm below _EPS) count as no structure
+    kept = int(round(per_block.shape[1] * KEEP))
+    return -np.sort(-per_block, axis=1)[:, :kept].mean(axis=1)
+
+
+@cache
+def _natural_order() -> np.ndarray:
+    """The pixel order undoing `_block_order`: rows laid out block by block back to row by row."""
+    return np.argsort(_block_order())
+
+
+@cache
+def _moved_blocks() -> np.ndarray:
+    """(8, BLOCKS**2): for each turn, the block of the unturned image each block of its view
+    (as `_undo_turns` lays it out) comes from."""
+    first = _undo_turns()[:, :: _BLOCK * _BLOCK]  # a pixel of each block of each view
+    return (first // SIDE // _BLOCK) * BLOCKS + (first % SIDE) // _BLOCK
+
+
+def _laid_out(owner: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(owners, slot, rank, width): the distinct owners, and each entry's owner among them and
+    place among that owner's entries; width is the busiest owner's count."""
+    owners, slot, per_owner = np.unique(owner, return_inverse=True, return_counts=True)
     by_owner = np.argsort(slot, kind="stable")
     rank = np.empty(len(owner), dtype=np.int64)
     rank[by_owner] = np.arange(len(owner)) - np.repeat(np.cumsum(per_owner) - per_owner, per_owner)
-    padded = np.zeros((len(owners), int(per_owner.max()), SIDE * SIDE), dtype=np.float32)
-    padded[slot, rank] = plain  # entries laid out per owner, padded to the busiest owner's count
-    crop, turn = np.divmod(np.matmul(padded, views.transpose(0, 2, 1))[slot, rank].argmax(axis=1), 8)
-    flat = crops.reshape(-1, SIDE * SIDE)
-    best = np.empty_like(plain)  # each entry's best view of its owner, turned back
-    for t, order in enumerate(_undo_turns()):  # one pixel order per turn: no per-entry index array
-        rows = np.flatnonzero(turn == t)
-        if len(rows):
-            best[rows] = np.take(flat[slot[rows] * len(CROPS) + crop[rows]], order, axis=1)
-    per_block = _block_correlations(best, plain)
-    kept = int(round(per_block.shape[1] * KEEP))
-    return -np.sort(-per_block, axis=1)[:, :kept].mean(axis=1)
+    return owners, slot, rank, int(per_owner.max())
 
 
 def scores_between(sigs: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 512, threads: int = 1) -> np.ndarray:
@@ -155,12 +171,28 @@ def scores_between(sigs: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 
     together (little padding), so memory stays bounded however many pairs a k-NN
     graph holds; `threads` score chunks side by side (numpy lets go of the GIL).
     """
+    return _scores(_blocked(np.asarray(sigs, dtype=np.uint8).reshape(len(sigs), -1)), a, b, chunk, threads)
+
+
+def blob_scores(blobs: list[bytes], a: np.ndarray, b: np.ndarray, threads: int = 1) -> np.ndarray:
+    """`scores_between` of `unpack(blobs)`, unpacked straight into the order scoring reads
+    (a million photos' signatures are 1 GB: one copy of them, not two)."""
+    flat = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), SIDE * SIDE)
+    return _scores(_blocked(flat), a, b, threads=threads)
+
+
+def _blocked(flat: np.ndarray) -> np.ndarray:
+    """(N, SIDE*SIDE) signatures laid out block by block: once per photo, not once per pair."""
+    return np.take(flat, _block_order(), axis=1)
+
+
+def _scores(rows: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 512, threads: int = 1) -> np.ndarray:
     a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
     owner, other = np.concatenate([a, b]), np.concatenate([b, a])
     one_way = np.empty(len(owner), dtype=np.float32)
 
     def score(part: np.ndarray) -> None:
-        one_way[part] = _owned_scores(sigs, owner[part], other[part])
+        one_way[part] = _owned_scores(rows, owner[part], other[part])
 
     # The products are small: BLAS's own threads only wait on each other (2 cores: the same
     # time for 1.5x the CPU), while whole chunks side by side score 1.7x as fast.
