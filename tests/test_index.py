@@ -10,7 +10,7 @@ import pytest
 from lookalike.core.catalog.store import Catalog
 from lookalike.core.engines.embedder import Embedder
 from lookalike.core.scan.images import decode
-from lookalike.core.engines.index import VectorIndex, catalog_state, open_index, sidecar_path
+from lookalike.core.engines.index import VectorIndex, catalog_state, held_in_memory, open_index, sidecar_path
 from lookalike.core.scan.pipeline import Scanner
 
 
@@ -171,3 +171,18 @@ def test_open_index_on_an_empty_catalog(tmp_path: Path) -> None:
         index = open_index(catalog, "model:0", 8)
         assert len(index) == 0
         assert index.search(unit_rows(1, 8), 3)[0].tolist() == [[-1, -1, -1]]
+
+
+@pytest.mark.parametrize("ids", [np.array([1, 2, 3, 5, 8, 9]), np.array([7, 10**12, 10**12 + 5, 4 * 10**12, 5 * 10**12, 6 * 10**12])])
+def test_held_vectors_find_each_row_by_id(ids: np.ndarray) -> None:
+    """Rows held for a graph build are found by id, through a table where the ids are a
+    catalog's (dense) and by search where they are too sparse for one."""
+    rng = np.random.default_rng(3)
+    rows = rng.integers(-127, 128, (len(ids), 24)).astype(np.int8)
+    held = held_in_memory(ids, rows)
+    assert (held.row_of_id is not None) == (ids[-1] < 100)
+    wanted = ids[[4, 0, 4, 2]]
+    unit = rows.astype(np.float32) / np.linalg.norm(rows.astype(np.float32), axis=1, keepdims=True)
+    np.testing.assert_allclose(held(wanted), unit[[4, 0, 4, 2]], rtol=1e-6)
+    query = unit[[1]]
+    np.testing.assert_allclose(held.cosines(query, wanted[None, :]), query @ unit[[4, 0, 4, 2]].T, rtol=1e-5)

@@ -325,28 +325,50 @@ class HeldVectors:
     ids: np.ndarray
     rows: np.ndarray
     norms: np.ndarray  # float32 per row (ones for float rows)
+    #: The row of each id, indexed by id, where the ids are dense enough for such a table: a
+    #: graph build looks up 66M candidates at a million photos (by binary search: ~20 s).
+    row_of_id: np.ndarray | None = None
 
     def __call__(self, wanted: np.ndarray) -> np.ndarray:
-        pos = np.searchsorted(self.ids, wanted)
+        pos = self._positions(wanted)
         return self.rows[pos].astype(np.float32) / self.norms[pos, None]
+
+    def _positions(self, wanted: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.ids, wanted) if self.row_of_id is None else self.row_of_id[wanted]
 
     def cosines(self, queries: np.ndarray, wanted: np.ndarray) -> np.ndarray:
         """(q, c) cosines of unit `queries` (q, d) with the rows of ids `wanted` (q, c): the
         products of the rows as stored, scaled after (a graph build's 66M re-ranked pairs
         at 1M photos: a third faster than normalising every row first)."""
-        pos = np.searchsorted(self.ids, wanted)
+        pos = self._positions(wanted)
         return np.matmul(self.rows[pos].astype(np.float32), queries[:, :, None])[..., 0] / self.norms[pos]
 
 
 def held_in_memory(ids: np.ndarray, vectors: np.ndarray) -> HeldVectors:
     """`HeldVectors` of these arrays (int8 rows as the catalog stores them, or floats)."""
     keys = np.asarray(ids, dtype=np.int64)
+    table = id_table(keys)
     if vectors.dtype != np.int8:
-        return HeldVectors(keys, np.asarray(vectors, dtype=np.float32), np.ones(len(vectors), dtype=np.float32))
+        return HeldVectors(keys, np.asarray(vectors, dtype=np.float32), np.ones(len(vectors), dtype=np.float32), table)
     norms = np.empty(len(vectors), dtype=np.float32)
     for start in range(0, len(vectors), _ADD_CHUNK):  # bounded float temporaries at 1M photos
         norms[start : start + _ADD_CHUNK] = np.linalg.norm(vectors[start : start + _ADD_CHUNK].astype(np.float32), axis=1)
-    return HeldVectors(keys, vectors, np.maximum(norms, np.float32(1e-12)))
+    return HeldVectors(keys, vectors, np.maximum(norms, np.float32(1e-12)), table)
+
+
+def id_table(ids: np.ndarray) -> np.ndarray | None:
+    """The position of each of the ascending `ids`, indexed by id (-1 for ids not among
+    them), where they are dense enough for such a table (a catalog's: 1, 2, ... with
+    gaps); None where they are not. Millions of lookups by binary search cost seconds."""
+    if not len(ids) or ids[0] < 0 or ids[-1] >= _DENSE_IDS * len(ids) + 1024:
+        return None
+    table = np.full(int(ids[-1]) + 1, -1, dtype=np.int32)
+    table[ids] = np.arange(len(ids), dtype=np.int32)
+    return table
+
+
+#: An id table is made when the largest id is at most this many times the count.
+_DENSE_IDS = 4
 
 
 def sidecar_path(index_path: Path) -> Path:

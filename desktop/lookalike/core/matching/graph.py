@@ -46,6 +46,7 @@ from lookalike.core.engines.index import (
     catalog_state,
     file_stamp,
     held_in_memory,
+    id_table,
     open_index,
     save_atomically,
 )
@@ -102,8 +103,9 @@ class KnnGraph:
     scene: np.ndarray | None = None
     #: The library's principal axes the scene similarities were computed in.
     basis: scene.Basis | None = None
-    #: What every regroup by the scene score needs whatever the threshold, worked out by the
-    #: first (`_scene_entries`); `replace` starts a new graph with an empty one.
+    #: Worked out once and kept: what every regroup by the scene score needs whatever the
+    #: threshold (`_scene_entries`), each entry's reverse (`_reverse_entries`). `replace`
+    #: starts a new graph with an empty store; `_same_edges` carries the reverse along.
     _derived: dict[str, tuple[np.ndarray, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
@@ -289,8 +291,8 @@ class KnnGraph:
         if todo.any():
             nodes, a, b = _rows(len(self.ids), u[todo], v[todo])
             blobs = [signatures[int(self.ids[i])] for i in nodes]
-            _give_both_entries(scores, u, v, todo, structure.blob_scores(blobs, a, b, threads=threads))
-        return replace(self, structure=scores)
+            self._give_both_entries(scores, todo, structure.blob_scores(blobs, a, b, threads=threads))
+        return self._same_edges(structure=scores)
 
     def with_proof(self, fetch: Callable[[np.ndarray], dict[int, Detail]]) -> KnnGraph:
         """A copy whose unchecked candidate entries get their proof.Verdict.
@@ -303,21 +305,21 @@ class KnnGraph:
         u, v = self.owners().astype(np.int64), self.nbr.astype(np.int64)
         verdicts = self.proof.copy() if self.proof is not None else np.full(len(u), proof.Verdict.UNCHECKED, np.int8)
         if self.structure is None:
-            return replace(self, proof=verdicts)
+            return self._same_edges(proof=verdicts)
         score = np.nan_to_num(self.structure, nan=-1.0)
         candidate = (score >= PROVE_DUPLICATE) | ((score >= BURST_STRUCTURE) & (self.sim >= np.float32(BURST_COSINE)))
         todo = (u < v) & candidate & (verdicts == proof.Verdict.UNCHECKED)
         details, todo = _fetch_pairs(self.ids, u, v, todo, fetch)
         if todo.any():
             pairs = ((details[int(self.ids[a])], details[int(self.ids[b])]) for a, b in zip(u[todo], v[todo]))
-            _give_both_entries(verdicts, u, v, todo, proof.verdicts(pairs))
-        return replace(self, proof=verdicts)
+            self._give_both_entries(verdicts, todo, proof.verdicts(pairs))
+        return self._same_edges(proof=verdicts)
 
     def with_scene(self, fetch: Callable[[np.ndarray], np.ndarray]) -> KnnGraph:
         """A copy whose entries without a scene similarity get one (the axes fitted first
         when the graph has none); `fetch` returns float32 vectors of file ids, in order."""
         if not len(self.ids):
-            return replace(self, scene=np.zeros(0, np.float32))
+            return self._same_edges(scene=np.zeros(0, np.float32))
         basis = self.basis
         if basis is None or basis.stale(len(self.ids)):
             basis = scene.fit(fetch(scene.sample_ids(self.ids)), len(self.ids))
@@ -327,8 +329,30 @@ class KnnGraph:
         todo = (u < v) & np.isnan(values)
         if todo.any():
             nodes, a, b = _rows(len(self.ids), u[todo], v[todo])
-            _give_both_entries(values, u, v, todo, scene.similarities(a, b, self.ids[nodes], fetch, basis))
-        return replace(self, scene=values, basis=basis)
+            self._give_both_entries(values, todo, scene.similarities(a, b, self.ids[nodes], fetch, basis))
+        return self._same_edges(scene=values, basis=basis)
+
+    def _give_both_entries(self, out: np.ndarray, todo: np.ndarray, values: np.ndarray) -> None:
+        """Write each pair's value (given for the entries `todo`, all with u < v) to both
+        of its entries, (u, v) and (v, u)."""
+        entries = np.flatnonzero(todo)
+        out[entries] = values
+        out[self._reverse_entries()[entries]] = values
+
+    def _reverse_entries(self) -> np.ndarray:
+        """Each entry's reverse (`_reverse`), worked out once for a graph and the copies
+        `_same_edges` makes of it: a build's structure, proof and scene steps each need
+        it (~5 s at a million photos)."""
+        if "reverse" not in self._derived:
+            self._derived["reverse"] = (_reverse(self.owners().astype(np.int64), self.nbr.astype(np.int64)),)
+        return self._derived["reverse"][0]
+
+    def _same_edges(self, **changes: object) -> KnnGraph:
+        """`replace` for a copy with these very edges: what depends on the edges alone comes along."""
+        copy = replace(self, **changes)  # type: ignore[arg-type]
+        if "reverse" in self._derived:
+            copy._derived["reverse"] = self._derived["reverse"]
+        return copy
 
     def positions(self, file_ids: np.ndarray) -> np.ndarray:
         """Node positions of file ids; -1 for ids not in the graph."""
@@ -550,14 +574,6 @@ def _rows(n: int, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return nodes, slot[u], slot[v]
 
 
-def _give_both_entries(out: np.ndarray, u: np.ndarray, v: np.ndarray, todo: np.ndarray, values: np.ndarray) -> None:
-    """Write each pair's value (given for the entries `todo`, all with u < v) to both
-    of its entries, (u, v) and (v, u)."""
-    entries = np.flatnonzero(todo)
-    out[entries] = values
-    out[_reverse(u, v)[entries]] = values
-
-
 def _reverse(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """The position of each entry's reverse, (v, u). The adjacency is symmetric, so sorted by
     unordered pair the two entries of a pair lie side by side: one argsort (~3 s at a
@@ -578,14 +594,16 @@ def _search_edges(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Edges (node positions in `ids`, cosine) from each query file to its k nearest files."""
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    table = id_table(ids)
     for start in range(0, len(queries), _BATCH):
         batch = queries[start : start + _BATCH]
         # +1: the file finds itself. usearch explores as many nodes as the candidates asked for.
         keys, sims = index.search(index.full_vectors(batch, full), k + 1, full, expansion=GRAPH_EXPANSION)
         src = np.repeat(np.searchsorted(ids, batch), keys.shape[1])
-        dst = np.searchsorted(ids, keys.ravel())
-        keep = (keys.ravel() >= 0) & (sims.ravel() >= floor)
-        keep &= np.take(ids, dst, mode="clip") == keys.ravel()  # a key deleted meanwhile
+        found = keys.ravel()
+        dst = np.searchsorted(ids, found) if table is None else table[np.clip(found, 0, len(table) - 1)].astype(np.int64)
+        keep = (found >= 0) & (sims.ravel() >= floor)
+        keep &= np.take(ids, dst, mode="clip") == found  # a key deleted meanwhile
         keep &= dst != src
         parts.append((src[keep], dst[keep], sims.ravel()[keep]))
     return _concat(parts)
