@@ -24,6 +24,9 @@ SIDE = 32
 CROPS = (1.0, 0.92, 0.84)
 BLOCKS = 4  # 4 x 4 blocks of 8 x 8 pixels
 _BLOCK = SIDE // BLOCKS
+#: Entries scored at once: their temporaries (~7 KB an entry) stay in the CPU cache (2 threads,
+#: 1M pairs: 1,024 at a time 3.5 us a pair, 512 3.9 us, 256 5.2 us).
+CHUNK = 1024
 #: Fraction of blocks (best first) averaged: a watermark spoils a few blocks only.
 KEEP = 0.75
 #: Minimum contrast (grey levels RMS) for a block to count as structure.
@@ -162,7 +165,7 @@ def _laid_out(owner: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, in
     return owners, slot, rank, int(per_owner.max())
 
 
-def scores_between(sigs: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 512, threads: int = 1) -> np.ndarray:
+def scores_between(sigs: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = CHUNK, threads: int = 1) -> np.ndarray:
     """Structural similarity (about -1..1; copies > 0.9) of pairs given as indices into `sigs`.
 
     `sigs` is (N, SIDE, SIDE) from `unpack` (uint8 keeps a million photos at 1 KB
@@ -186,7 +189,7 @@ def _blocked(flat: np.ndarray) -> np.ndarray:
     return np.take(flat, _block_order(), axis=1)
 
 
-def _scores(rows: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 512, threads: int = 1) -> np.ndarray:
+def _scores(rows: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = CHUNK, threads: int = 1) -> np.ndarray:
     a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
     owner, other = np.concatenate([a, b]), np.concatenate([b, a])
     one_way = np.empty(len(owner), dtype=np.float32)
@@ -221,16 +224,19 @@ def _each(work: Callable[[np.ndarray], None], parts: Iterator[np.ndarray], threa
 
 
 def _chunks_by_owner(owner: np.ndarray, size: int) -> Iterator[np.ndarray]:
-    """Entry positions, each owner's entries whole, owners in order of their entry count."""
+    """Entry positions, each owner's entries whole, owners in order of their entry count:
+    one ordering of every entry, then slices of it (a million photos have a million owners)."""
     by_owner = np.argsort(owner, kind="stable")
     _, firsts, counts = np.unique(owner[by_owner], return_index=True, return_counts=True)
     by_count = np.argsort(counts, kind="stable")
-    ends = np.cumsum(counts[by_count])
+    lengths = counts[by_count]
+    ends = np.cumsum(lengths)
+    # Owner after owner (fewest entries first), each owner's entries in their own order.
+    order = by_owner[np.repeat(firsts[by_count] - (ends - lengths), lengths) + np.arange(len(owner))]
     start = 0
     while start < len(by_count):
-        stop = max(int(np.searchsorted(ends, ends[start] - counts[by_count[start]] + size, side="right")), start + 1)
-        groups = by_count[start:stop]
-        yield by_owner[np.concatenate([np.arange(f, f + c) for f, c in zip(firsts[groups], counts[groups])])]
+        stop = max(int(np.searchsorted(ends, ends[start] - lengths[start] + size, side="right")), start + 1)
+        yield order[ends[start] - lengths[start] : ends[stop - 1]]
         start = stop
 
 
