@@ -317,3 +317,22 @@ def test_a_regroup_by_scene_follows_the_graph_it_is_asked_of() -> None:
     other = replace(graph, scene=graph.scene[::-1].copy())
     assert star_groups(other, 0.1, by="scene") == star_groups(fresh(other), 0.1, by="scene")
     assert star_groups(other, 0.1, by="scene") != star_groups(graph, 0.1, by="scene")
+
+
+@settings(max_examples=40, deadline=None)
+@given(nodes=st.integers(2, 60), edges=st.integers(1, 500), levels=st.integers(1, 6), seed=st.integers(0, 2**31 - 1))
+def test_each_list_is_best_first_then_by_neighbour(nodes: int, edges: int, levels: int, seed: int) -> None:
+    """Adjacency lists come out sorted by similarity, best first, ties by neighbour: the order
+    of np.lexsort over (node, -similarity, neighbour), with many tied similarities."""
+    rng = np.random.default_rng(seed)
+    src, dst = rng.integers(0, nodes, edges), rng.integers(0, nodes, edges)
+    keep = src != dst
+    if not keep.any():
+        return
+    sim = rng.choice(np.array([0.3, 0.5, 0.5000001, 0.9, 1.0, 0.0][:levels], np.float32), int(keep.sum()))
+    graph = KnnGraph.from_edges(np.arange(nodes) + 1, src[keep], dst[keep], sim, floor=0.0)
+    u = graph.owners()
+    order = np.lexsort((graph.nbr, -graph.sim, u))
+    assert np.array_equal(order, np.arange(len(u)))  # already in that order
+    pairs = {(int(a), int(b)) for a, b in zip(u, graph.nbr)}
+    assert pairs == {(int(a), int(b)) for a, b in zip(src[keep], dst[keep])} | {(int(b), int(a)) for a, b in zip(src[keep], dst[keep])}

@@ -194,7 +194,7 @@ class KnnGraph:
         _, first = np.unique(lo * max(n, 1) + hi, return_index=True)
         lo, hi, w = lo[first], hi[first], np.asarray(sim, dtype=np.float32)[first]
         u, v, w = np.concatenate([lo, hi]), np.concatenate([hi, lo]), np.concatenate([w, w])
-        order = np.lexsort((v, -w, u))
+        order = _by_node_then_best(u, v, w)
         def both_ways(values: np.ndarray | None, dtype: type) -> np.ndarray | None:
             if values is None:
                 return None
@@ -587,6 +587,28 @@ def _reverse(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     reverse = np.empty(len(u), dtype=np.int64)
     reverse[first], reverse[second] = second, first
     return reverse
+
+
+def _by_node_then_best(u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The order of entries (u, v, w) by u, then w descending, then v (`np.lexsort((v, -w, u))`)
+    from two sorts of one 64-bit key each: lexsort's three passes took 30 s over a million
+    photos' 51M entries, these 11 s. The second key is u, then each entry's place in the
+    first order (w descending, then v)."""
+    by_best = np.argsort((descending_keys(w) << np.uint64(32)) | v.astype(np.uint64))
+    place = np.empty(len(u), dtype=np.uint64)
+    place[by_best] = np.arange(len(u), dtype=np.uint64)
+    shift = max(1, (len(u) - 1).bit_length())
+    if int(u.max(initial=0)).bit_length() + shift > 64:  # beyond any library: ~2^32 entries
+        return np.lexsort((v, -w, u))
+    return np.argsort((u.astype(np.uint64) << np.uint64(shift)) | place)
+
+
+def descending_keys(values: np.ndarray) -> np.ndarray:
+    """uint64 keys (of 32 bits) of float32 values that sort in the values' descending order
+    (equal values, 0.0 and -0.0 among them, get equal keys)."""
+    bits = (np.asarray(values, dtype=np.float32) + np.float32(0.0)).view(np.uint32)
+    ascending = np.where(bits >> np.uint32(31), ~bits, bits | np.uint32(0x8000_0000))
+    return (~ascending).astype(np.uint64)
 
 
 def _search_edges(

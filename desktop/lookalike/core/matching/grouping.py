@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lookalike.core.matching.graph import KnnGraph, Measure
+from lookalike.core.matching.graph import KnnGraph, Measure, descending_keys
 from lookalike.core.matching.proof import Verdict
 
 
@@ -176,7 +176,7 @@ def _collect(ids: np.ndarray, rep: np.ndarray, to_rep: np.ndarray, evicted: np.n
     # Representative first, then members by similarity (descending), then by id: one key
     # sorted stably (nodes ascend already), half the time of a lexsort of the three.
     key = (reps.astype(np.uint64) << np.uint64(33)) | ((nodes != reps).astype(np.uint64) << np.uint64(32))
-    order = np.argsort(key | _descending(to_rep[nodes]), kind="stable")
+    order = np.argsort(key | descending_keys(to_rep[nodes]), kind="stable")
     nodes, reps = nodes[order], reps[order]
     bounds = np.flatnonzero(np.r_[True, reps[1:] != reps[:-1], True])
     starts, ends = bounds[:-1], bounds[1:]
@@ -187,14 +187,6 @@ def _collect(ids: np.ndarray, rep: np.ndarray, to_rep: np.ndarray, evicted: np.n
             Group(files[start:end], sims[start:end])
             for start, end in zip(starts[several].tolist(), ends[several].tolist())
         ]
-
-
-def _descending(values: np.ndarray) -> np.ndarray:
-    """uint32 keys of float32 values that sort in the values' descending order (equal values,
-    0.0 and -0.0 among them, get equal keys)."""
-    bits = (np.asarray(values, dtype=np.float32) + np.float32(0.0)).view(np.uint32)
-    ascending = np.where(bits >> np.uint32(31), ~bits, bits | np.uint32(0x8000_0000))
-    return (~ascending).astype(np.uint64)
 
 
 @contextmanager
