@@ -384,17 +384,21 @@ _hidden_lock = threading.Lock()
 
 def _keepers_hide(catalog: Catalog, groups: list[Group], settings: Settings, choices: KeeperChoices) -> set[int]:
     """`_hidden_copies` worked out. Groups are taken _BATCH at a time: a million photos' file
-    rows and signatures at once took gigabytes."""
+    rows and signatures at once took gigabytes. A group whose keeper is known already (the
+    Duplicates tab's total works out every one) needs neither."""
     hidden: set[int] = set()
+    known = _verdicts(catalog, choices)
     for start in range(0, len(groups), _BATCH):
         batch = groups[start : start + _BATCH]
-        files = catalog.files([i for g in batch for i in g.members])
-        keeping = _keeping(catalog, list(files), choices=choices)
+        waiting = [g for g in batch if _verdict_key("duplicate", g.members, settings) not in known]
+        files = catalog.files([i for g in waiting for i in g.members]) if waiting else {}
+        keeping = _Keeping(choices, Evidence(catalog.signatures(list(files)) if files else {}), known)
         for group in batch:
-            present = [files[i] for i in group.members if i in files]
+            verdict = known.get(_verdict_key("duplicate", group.members, settings))
+            present = list(group.members) if verdict else [i for i in group.members if i in files]
             if len(present) > 1:
-                keeper, _ = _keeper(present, settings, keeping)
-                hidden.update(f.id for f in present if f.id != keeper)
+                keeper = verdict[0] if verdict else _keeper([files[i] for i in present], settings, keeping)[0]
+                hidden.update(i for i in present if i != keeper)
     return hidden
 
 
@@ -404,6 +408,7 @@ class _Keeping:
 
     choices: KeeperChoices  # remembered "keep this one"
     evidence: Evidence  # signatures (and pixels) for the "original" rule
+    known: dict[tuple, tuple[int, dict[int, str]]]  # `_verdicts`
 
 
 def _keeping(
@@ -411,18 +416,48 @@ def _keeping(
 ) -> _Keeping:
     """Remembered choices (read unless given), and the signatures of `ids` when they are
     copies of one picture (different shots need none)."""
-    return _Keeping(
-        keeper_choices(catalog) if choices is None else choices,
-        Evidence(catalog.signatures(ids) if copies and ids else {}),
-    )
+    choices = keeper_choices(catalog) if choices is None else choices
+    return _Keeping(choices, Evidence(catalog.signatures(ids) if copies and ids else {}), _verdicts(catalog, choices))
+
+
+def _verdicts(catalog: Catalog, choices: KeeperChoices) -> dict[tuple, tuple[int, dict[int, str]]]:
+    """The keep verdicts worked out so far while the catalog's rows (`Catalog.changes`) and the
+    remembered keepers stay as they are, by `_verdict_key`: the Duplicates tab's total and the
+    copies the looser tiers hide ask for the same ~78k groups at a million photos (~20 s)."""
+    state = (catalog.changes, choices.pairs)
+    with _verdicts_lock:
+        kept = _verdicts_kept.get(catalog)
+        if kept is None or kept[0] != state:
+            kept = _verdicts_kept[catalog] = (state, {})
+        return kept[1]
+
+
+def _verdict_key(kind: str, ids: Iterable[int], settings: Settings) -> tuple:
+    """What a group's keep verdict depends on besides the catalog's rows and the remembered keepers
+    (byte-identical copies are chosen among as duplicates are)."""
+    rule = "duplicate" if kind == "identical" else kind
+    return rule, tuple(ids), tuple(settings.keep_rules), tuple(settings.preferred_folders)
+
+
+#: Each open catalog's keep verdicts, with the catalog state they hold for (`_verdicts`).
+_verdicts_kept: weakref.WeakKeyDictionary[Catalog, tuple[tuple, dict]] = weakref.WeakKeyDictionary()
+_verdicts_lock = threading.Lock()
 
 
 def _keeper(
     files: list[File], settings: Settings, keeping: _Keeping, kind: str = "duplicate"
 ) -> tuple[int, dict[int, str]]:
-    """The keep rules' verdict, after a person's own choice. Similar groups hold distinct
-    shots, not copies of each other: the "original" rule has nothing to look at there;
-    of a burst the best shot is kept."""
+    """The keep rules' verdict, after a person's own choice, worked out once per catalog state
+    (`_verdicts`). Similar groups hold distinct shots, not copies of each other: the
+    "original" rule has nothing to look at there; of a burst the best shot is kept."""
+    key = _verdict_key(kind, (f.id for f in files), settings)
+    verdict = keeping.known.get(key)
+    if verdict is None:
+        verdict = keeping.known[key] = _choose(files, settings, keeping, kind)
+    return verdict
+
+
+def _choose(files: list[File], settings: Settings, keeping: _Keeping, kind: str) -> tuple[int, dict[int, str]]:
     chosen = keeping.choices.kept_in(f.id for f in files)
     if kind == "burst":
         return best_shot(files, chosen)
