@@ -48,6 +48,31 @@ class FileLike(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Facts:
+    """What the rules read of a file, copied out of its row once (`facts`): a catalog row's
+    attributes cost ~0.2 us a read, and ranking a group reads each of them ~100 times."""
+
+    id: int
+    path: str
+    size: int
+    width: int | None
+    height: int | None
+    format: str | None
+    taken_at: str | None
+    camera: str | None
+    has_gps: bool
+    grey: bool
+    mtime_ns: int | None
+
+
+def facts(file: FileLike) -> Facts:
+    return Facts(
+        file.id, file.path, file.size, file.width, file.height, file.format, file.taken_at,
+        _camera(file), file.has_gps, getattr(file, "grey", False), getattr(file, "mtime_ns", None),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class Context:
     """What a rule may need beyond the file itself."""
 
@@ -78,6 +103,8 @@ def _normal(path: str) -> str:
 
 def _preferred_index(file: FileLike, ctx: Context) -> int | None:
     """Position of the first preferred folder holding `file`, or None."""
+    if not ctx.preferred_folders:
+        return None
     where = PurePath(_normal(file.path))
     for index, folder in enumerate(ctx.preferred_folders):
         if where.is_relative_to(_normal(folder)):
@@ -407,19 +434,20 @@ _GRID = np.arange(SIDE * SIDE).reshape(SIDE, SIDE)
 _WAYS = np.stack([np.rot90(m, k).ravel() for m in (_GRID, _GRID[:, ::-1]) for k in range(4)])
 
 
-def _turn(reference: np.ndarray, other: np.ndarray) -> int:
-    """The way (index into _TURN_WORDS) `other` is laid relative to `reference`; 0 when unclear."""
-    ways = other.ravel()[_WAYS].astype(np.float64)
-    # Pearson correlation of the reference with all eight ways at once (np.corrcoef per way
-    # was most of the keep rules' time: a million-photo library has ~80k copy groups).
-    ways -= ways.mean(axis=1, keepdims=True)
+def _turns(reference: np.ndarray, others: Sequence[np.ndarray]) -> list[int]:
+    """The way (index into _TURN_WORDS) each of `others` is laid relative to `reference`; 0 when
+    unclear. One product of every way of every other against the reference (per pair and
+    way, np.corrcoef was most of the keep rules' time: a million photos have ~80k copy groups)."""
+    ways = np.stack([other.ravel()[_WAYS] for other in others]).astype(np.float64)  # (others, 8, pixels)
+    ways -= ways.mean(axis=2, keepdims=True)
     centred = reference.ravel().astype(np.float64) - float(reference.mean())
-    spread = np.sqrt((ways * ways).sum(axis=1) * float(centred @ centred))
+    spread = np.sqrt((ways * ways).sum(axis=2) * float(centred @ centred))
     with np.errstate(divide="ignore", invalid="ignore"):
         scores = (ways @ centred) / spread
-    scores = [float(s) if np.isfinite(s) else -1.0 for s in scores]  # a flat image correlates with nothing
-    best = int(np.argmax(scores))
-    return best if scores[best] >= TURN_MATCH and scores[best] - scores[0] >= TURN_MARGIN else 0
+    scores[~np.isfinite(scores)] = -1.0  # a flat image correlates with nothing
+    best = scores.argmax(axis=1)
+    clear = (scores.max(axis=1) >= TURN_MATCH) & (scores.max(axis=1) - scores[:, 0] >= TURN_MARGIN)
+    return np.where(clear, best, 0).tolist()
 
 
 def _turned_copies(files: Sequence[FileLike], evidence: Evidence) -> dict[int, str]:
@@ -432,17 +460,14 @@ def _turned_copies(files: Sequence[FileLike], evidence: Evidence) -> dict[int, s
     sigs = {f.id: s for f in files if (s := evidence.signature(f)) is not None}
     if len(sigs) < 3:
         return {}
-    reference = next(iter(sigs.values()))
-    ways = {fid: _turn(reference, sig) for fid, sig in sigs.items()}
+    ways = dict(zip(sigs, _turns(next(iter(sigs.values())), list(sigs.values()))))
     counts = sorted(((list(ways.values()).count(w), w) for w in set(ways.values())), reverse=True)
     if len(counts) < 2 or counts[0][0] == counts[1][0]:
         return {}
     upright = next(fid for fid, way in ways.items() if way == counts[0][1])
-    return {
-        fid: _TURN_WORDS[_turn(sigs[upright], sigs[fid])] or _TURN_WORDS[way]
-        for fid, way in ways.items()
-        if way != counts[0][1]
-    }
+    turned = [fid for fid, way in ways.items() if way != counts[0][1]]
+    from_upright = _turns(sigs[upright], [sigs[fid] for fid in turned])
+    return {fid: _TURN_WORDS[again] or _TURN_WORDS[ways[fid]] for fid, again in zip(turned, from_upright)}
 
 
 def _pixel_copies(files: Sequence[FileLike], evidence: Evidence) -> dict[int, str]:

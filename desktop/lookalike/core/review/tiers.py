@@ -44,7 +44,7 @@ from lookalike.core.review.decisions import KeeperChoices, excluded_pairs, keepe
 from lookalike.core.matching.graph import BURST_STRUCTURE, FLOOR, KnnGraph, open_graph
 from lookalike.core.matching.grouping import Group, star_groups
 from lookalike.core.matching.identical import find_identical
-from lookalike.core.review.keeprules import Evidence, choose_keeper, human_bytes
+from lookalike.core.review.keeprules import Evidence, choose_keeper, facts, human_bytes
 from lookalike.core.matching.proof import Verdict
 from lookalike.core.catalog.schema import File
 from lookalike.core.review.shot import best_shot
@@ -463,7 +463,7 @@ def _choose(files: list[File], settings: Settings, keeping: _Keeping, kind: str)
         return best_shot(files, chosen)
     relation = "similar to" if kind == "similar" else "duplicate of"
     return choose_keeper(
-        files,
+        [facts(f) for f in files],
         settings.keep_rules or None,
         settings.preferred_folders,
         relation,
