@@ -395,9 +395,9 @@ def _keepers_hide(catalog: Catalog, groups: list[Group], settings: Settings, cho
         keeping = _Keeping(choices, Evidence(catalog.signatures(list(files)) if files else {}), known)
         for group in batch:
             verdict = known.get(_verdict_key("duplicate", group.members, settings))
-            present = list(group.members) if verdict else [i for i in group.members if i in files]
+            present = list(group.members) if verdict is not None else [i for i in group.members if i in files]
             if len(present) > 1:
-                keeper = verdict[0] if verdict else _keeper([files[i] for i in present], settings, keeping)[0]
+                keeper = _keeper([files[i] for i in present], settings, keeping)[0] if verdict is None else verdict[0]
                 hidden.update(i for i in present if i != keeper)
     return hidden
 
@@ -447,9 +447,13 @@ _verdicts_lock = threading.Lock()
 def _keeper(
     files: list[File], settings: Settings, keeping: _Keeping, kind: str = "duplicate"
 ) -> tuple[int, dict[int, str]]:
-    """The keep rules' verdict, after a person's own choice, worked out once per catalog state
-    (`_verdicts`). Similar groups hold distinct shots, not copies of each other: the
-    "original" rule has nothing to look at there; of a burst the best shot is kept."""
+    """The keep rules' verdict, after a person's own choice; of copies, worked out once per
+    catalog state (`_verdicts`: the groups of bursts and similar photos change with their
+    sliders, and a million photos' similar groups hold ~900k reasons). Similar groups hold
+    distinct shots, not copies of each other: the "original" rule has nothing to look at
+    there; of a burst the best shot is kept."""
+    if kind not in COPY_KINDS:
+        return _choose(files, settings, keeping, kind)
     key = _verdict_key(kind, (f.id for f in files), settings)
     verdict = keeping.known.get(key)
     if verdict is None:
