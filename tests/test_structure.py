@@ -137,8 +137,7 @@ def _by_the_rule(x: np.ndarray, y: np.ndarray) -> float:
         kept = int(round(len(per_block) * structure.KEEP))
         return float(np.sort(per_block)[::-1][:kept].mean())
 
-    side_ok = x.shape == y.shape == (side, side)
-    assert side_ok
+    assert x.shape == y.shape == (side, side)
     return max(one_way(x, y), one_way(y, x))
 
 
