@@ -153,7 +153,8 @@ def _scale(s: dict | None) -> list[Verdict]:
             out.append(_check("regroup at 1M", "<= 1 s", regroup, 1, "s", False, "measured at 1M, synthetic vectors (slower tier)",
                               f"star_groups on the cached graph (the graph's first regroup: {first} s, as it also scores "
                               "the entries past the Similar tier's cosine gate, ~5M of 51M, which later ones reuse); "
-                              "~120k stars, each a Python object the lists page through"))
+                              "~120k stars, each a Python object the lists page through"
+                              + _slider(at.get("library", {}).get("app", {}))))
     if graphs:
         top = sizes[str(graphs[-1])]
         g = top["graph"]
@@ -188,6 +189,17 @@ def _scale(s: dict | None) -> list[Verdict]:
         )
     )
     return out + _library(at if measured else None)
+
+
+def _slider(app: dict) -> str:
+    """What the desktop app's Similar slider took at 1M (bench/app_open.py), when measured."""
+    moves = app.get("similar_slider_s")
+    if not moves:
+        return ""
+    steps = ", ".join(f"{m:+d}" for m in app["similar_slider_moves"])
+    return (f"; the desktop app's Similar slider, moved by {steps} hundredths, showed its groups after "
+            f"{', '.join(f'{s} s' for s in moves)} (the slider's 100 ms pause, the duplicates left out, the "
+            "grouping and the first page's keepers)")
 
 
 def _library(row: dict | None) -> list[Verdict]:

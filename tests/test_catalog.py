@@ -127,6 +127,56 @@ def test_same_size_files_and_stored_hashes(catalog: Catalog) -> None:
     assert [f.id for f in catalog.same_size_files()] == [a, b]
 
 
+def test_same_size_files_see_another_writer(catalog_location: Path | str) -> None:
+    """What `same_size_files` reads is kept between regroups, yet a file stored through another
+    connection (another process's scan) shows at once."""
+    with Catalog(catalog_location) as mine, Catalog(catalog_location) as theirs:
+        root = mine.add_root("/p")
+        (a,) = mine.store([_record("/p/a.jpg", root, 10)], MODEL)
+        assert mine.same_size_files() == []
+        (b,) = theirs.store([_record("/p/b.jpg", root, 10)], MODEL)
+        assert [f.id for f in mine.same_size_files()] == [a, b]
+
+
+def test_version_moves_with_every_commit_from_anywhere(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite"
+    with Catalog(path) as mine, Catalog(path) as theirs:
+        first, own = mine.version(), mine.changes
+        assert first is not None and mine.version() == first  # reading changes nothing
+        mine.files([1])
+        assert mine.version() == first
+        theirs.add_root("/elsewhere")  # another connection's commit, unseen by `changes`
+        assert mine.changes == own and mine.version() != first
+        second = mine.version()
+        with sqlite3.connect(path) as raw:  # not even through SQLAlchemy
+            raw.execute("INSERT INTO meta (key, value) VALUES ('written', 'elsewhere')")
+        assert mine.version() != second
+        third = mine.version()
+        mine.add_root("/mine")
+        assert mine.version() != third
+
+
+def test_kept_answers_from_memory_until_something_changes(catalog_location: Path | str) -> None:
+    asked: list[int] = []
+
+    def work() -> int:
+        asked.append(1)
+        return len(asked)
+
+    with Catalog(catalog_location) as mine, Catalog(catalog_location) as theirs:
+        if mine.on_server:  # no cheap way to see another process's commit: worked out every time
+            assert mine.version() is None
+            assert (mine.kept("n", work), mine.kept("n", work)) == (1, 2)
+            return
+        assert (mine.kept("n", work), mine.kept("n", work)) == (1, 1)
+        assert mine.kept("n", work, given="other settings") == 2
+        assert mine.kept("n", work, given="other settings") == 2
+        theirs.add_root("/elsewhere")
+        assert mine.kept("n", work, given="other settings") == 3
+        assert mine.kept("m", work) == 4  # another name, its own answer
+        assert mine.kept("n", work, given="other settings") == 3
+
+
 def test_iter_files_streams_present_files_by_path(catalog: Catalog) -> None:
     root = catalog.add_root("/p")
     ids = catalog.store([_record(f"/p/{i:04d}.jpg", root, i + 1) for i in range(2500)], MODEL)

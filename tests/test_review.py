@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -165,6 +166,22 @@ def test_a_rescan_shows_in_the_groups(sampled: Catalog, samples: Path, embedder:
     (samples / "hubble_again.webp").unlink()
     Scanner(sampled, embedder, workers=1).run([samples])
     assert len(find_groups(sampled, model, "duplicate", settings=Settings())) == len(before)
+
+
+def test_another_writers_scan_shows_in_the_groups(sampled: Catalog, samples: Path, embedder: Embedder) -> None:
+    """The app regroups from what it has kept until the catalog changes; a scan in another
+    process (here another catalog object: its own connections) is such a change."""
+    model = embedder.model_id
+    before = names(find_groups(sampled, model, "duplicate", settings=Settings()), samples)
+    identical = len(find_groups(sampled, model, "identical", settings=Settings()))
+    with Image.open(samples / "hubble_deep_field.jpg") as im:
+        im.save(samples / "hubble_again.webp", quality=80)
+    shutil.copyfile(samples / "coffee.jpg", samples / "coffee_twin.jpg")
+    with Catalog(sampled.path) as elsewhere:
+        Scanner(elsewhere, embedder, workers=1).run([samples])
+    after = names(find_groups(sampled, model, "duplicate", settings=Settings()), samples)
+    assert sorted(map(sorted, after)) == sorted(map(sorted, [*before, {"hubble_deep_field.jpg", "hubble_again.webp"}]))
+    assert len(find_groups(sampled, model, "identical", settings=Settings())) == identical + 1
 
 
 def test_bad_threshold_or_kind(sampled: Catalog, embedder: Embedder) -> None:

@@ -535,8 +535,13 @@ def _load_or_none(path: Path) -> KnnGraph | None:
 
 def graph_token(catalog: Catalog, model_id: str) -> str:
     """What a cached graph must match: the vectors' catalog token, the signature count
-    and the versions of the proof and scene rules its verdicts and scores were made with."""
-    return f"{catalog_state(catalog, model_id).token}:{_signature_count(catalog)}:{_rules()}"
+    and the versions of the proof and scene rules its verdicts and scores were made with.
+    Every regroup asks (another process may have scanned); reading it takes ~0.5 s at a
+    million photos, so it is read again only once the catalog has changed (`Catalog.kept`)."""
+    return catalog.kept(
+        f"graph_token:{model_id}",
+        lambda: f"{catalog_state(catalog, model_id).token}:{_signature_count(catalog)}:{_rules()}",
+    )
 
 
 def _rules() -> str:

@@ -32,8 +32,9 @@ from __future__ import annotations
 import heapq
 import threading
 import weakref
-from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
+from itertools import chain
+from dataclasses import dataclass
 from typing import Literal, get_args
 
 import numpy as np
@@ -41,6 +42,7 @@ import numpy as np
 from lookalike.core.catalog.store import Catalog
 from lookalike.core.config import Settings, load_settings
 from lookalike.core.review.decisions import KeeperChoices, excluded_pairs, keeper_choices
+from lookalike.core.engines.index import id_table
 from lookalike.core.matching.graph import BURST_STRUCTURE, FLOOR, KnnGraph, open_graph
 from lookalike.core.matching.grouping import Group, star_groups
 from lookalike.core.matching.identical import find_identical
@@ -265,7 +267,7 @@ def picture_pages(
     duplicates = _candidates(
         catalog, "duplicate", _grouped(catalog, model_id, "duplicate", threshold, settings, same_bytes)
     )
-    home = {i: n for n, c in enumerate(duplicates) for i in c.present}
+    home = duplicates.homes()
     joining: dict[int, list[ReviewMember]] = {}
     alone = []
     for group in identical:
@@ -274,13 +276,9 @@ def picture_pages(
             alone.append(group)
         else:
             joining.setdefault(n, []).extend(m for m in group.members if m.file.id not in home)
-    merged = [
-        replace(c, copies=tuple(joining[n]), sizes=c.sizes + tuple(m.file.size for m in joining[n]))
-        if n in joining
-        else c
-        for n, c in enumerate(duplicates)
-    ]
-    return GroupPages(catalog, settings, merged, alone)
+    for n, copies in joining.items():
+        duplicates.join(n, tuple(copies))
+    return GroupPages(catalog, settings, duplicates, alone)
 
 
 def _with_copies(group: ReviewGroup, copies: list[ReviewMember], settings: Settings, keeping: _Keeping) -> ReviewGroup:
@@ -308,18 +306,44 @@ def _grouped(
 ) -> list[Group]:
     """Duplicate, burst or similar groups, the stricter tiers collapsed into their keepers."""
     graph = _graph(catalog, model_id)
-    hidden = _hidden_copies(catalog, same_bytes, settings)
-    not_duplicate = excluded_pairs(catalog, "not_duplicate")
     if kind == "duplicate":
-        return star_groups(graph, threshold, not_duplicate, hidden, by="structure", proven=Verdict.SAME_PICTURE)
-    duplicates = star_groups(
-        graph, settings.duplicate_threshold, not_duplicate, hidden, by="structure", proven=Verdict.SAME_PICTURE
-    )
-    hidden |= _hidden_copies(catalog, duplicates, settings)
+        hidden = _hidden_copies(catalog, same_bytes, settings)
+        return _duplicates(catalog, graph, threshold, hidden)
+    hidden = _collapsed(catalog, graph, settings, same_bytes)
     not_similar = excluded_pairs(catalog, "not_similar")
     if kind == "burst":
         return star_groups(graph, threshold, not_similar, hidden, by="structure", proven=Verdict.SAME_MOMENT)
     return star_groups(graph, threshold, not_similar, hidden, by="scene")
+
+
+def _duplicates(catalog: Catalog, graph: KnnGraph, threshold: float, hidden: Collection[int]) -> list[Group]:
+    """The duplicate tier's groups, the files in `hidden` left out."""
+    not_duplicate = excluded_pairs(catalog, "not_duplicate")
+    return star_groups(graph, threshold, not_duplicate, hidden, by="structure", proven=Verdict.SAME_PICTURE)
+
+
+def _collapsed(catalog: Catalog, graph: KnnGraph, settings: Settings, same_bytes: list[Group]) -> frozenset[int]:
+    """What the burst and similar tiers leave out: every file but the keeper of each identical
+    group and of each duplicate group at the settings' duplicate threshold.
+
+    Their own sliders do not move it, so it is kept while the catalog (`Catalog.kept`), the
+    graph, the identical groups and the keep settings stay as they are: at a million photos
+    the duplicate grouping and the copies' keepers took ~0.5 s of every slider move.
+    """
+    given = (
+        graph.token,
+        tuple(g.members for g in same_bytes),
+        settings.duplicate_threshold,
+        tuple(settings.keep_rules),
+        tuple(settings.preferred_folders),
+    )
+
+    def work() -> frozenset[int]:
+        hidden = _hidden_copies(catalog, same_bytes, settings)
+        duplicates = _duplicates(catalog, graph, settings.duplicate_threshold, hidden)
+        return frozenset(hidden | _hidden_copies(catalog, duplicates, settings))
+
+    return catalog.kept("collapsed", work, given)
 
 
 _lock = threading.Lock()
@@ -400,15 +424,24 @@ def _keeping(
 
 
 def _verdicts(catalog: Catalog, choices: KeeperChoices) -> dict[tuple, tuple[int, dict[int, str]]]:
-    """The keep verdicts worked out so far while the catalog's rows (`Catalog.changes`) and the
+    """The keep verdicts worked out so far while the catalog's rows (`_rows_state`) and the
     remembered keepers stay as they are, by `_verdict_key`: the Duplicates tab's total and the
     copies the looser tiers hide ask for the same ~78k groups at a million photos (~20 s)."""
-    state = (catalog.changes, choices.pairs)
+    state = (_rows_state(catalog), choices.pairs)
     with _verdicts_lock:
         kept = _verdicts_kept.get(catalog)
         if kept is None or kept[0] != state:
             kept = _verdicts_kept[catalog] = (state, {})
         return kept[1]
+
+
+def _rows_state(catalog: Catalog) -> Hashable:
+    """The state that answers worked out from the catalog's rows are kept for: its `version`,
+    which moves with every commit, this process's or another's (a scan in a terminal while
+    the app is open); on a server catalog, where that cannot be told cheaply, this object's
+    own writes."""
+    version = catalog.version()
+    return ("own writes", catalog.changes) if version is None else version
 
 
 def _verdict_key(kind: str, ids: Iterable[int], settings: Settings) -> tuple:
@@ -482,68 +515,138 @@ def _order(group: ReviewGroup) -> tuple[int, int, int]:
 
 @dataclass(frozen=True, slots=True)
 class _Candidate:
-    """A group before its keeper is chosen, with what ordering it needs (bulk columns only)."""
+    """A group before its keeper is chosen."""
 
     kind: str
     group: Group  # as found (members no longer catalogued are dropped when reviewed)
     present: tuple[int, ...]  # its members still catalogued (two or more)
-    sizes: tuple[int, ...]  # the bytes of each present member, then of each copy
     copies: tuple[ReviewMember, ...] = ()  # byte-identical copies joining a duplicate group (picture_pages)
 
-    def bound(self) -> tuple[int, int, int]:
-        """The smallest `_order` key the group can have whatever its keeper: the keeper
-        is at least the smallest file, and the representative, when the keeper is it,
-        at least the smallest id."""
-        shown = self.kind != "identical" and self.group.representative in self.present
-        representative = self.group.representative if shown else min(self.present)
-        return (-(sum(self.sizes) - min(self.sizes)), -len(self.sizes), representative)
+
+class _Candidates:
+    """A view's groups before their keepers are chosen, with what ordering them needs as
+    columns: a million photos' similar tier is 122k groups, and a slider move must not
+    make an object and a tuple of sizes for each (0.8 s) to show the first page.
+
+    Each group's bytes in all, smallest file and file count (its members still
+    catalogued, and the byte-identical copies joining it) bound its place in the lists
+    (`bound`); a `_Candidate` is made only for the groups a page evaluates.
+    """
+
+    def __init__(self, kind: str, groups: list[Group], sizes: Callable[[np.ndarray], np.ndarray]) -> None:
+        lengths = np.fromiter((len(g.members) for g in groups), dtype=np.int64, count=len(groups))
+        members = np.fromiter(chain.from_iterable(g.members for g in groups), dtype=np.int64, count=int(lengths.sum()))
+        own = sizes(members)
+        starts = np.cumsum(lengths) - lengths
+        gone = own < 0  # removed from the catalog since the graph was built
+        count = lengths - (np.add.reduceat(gone, starts) if len(groups) else 0)
+        alive = count > 1
+        kept = np.flatnonzero(alive)
+        self.kind = kind
+        self._groups = groups if len(kept) == len(groups) else [groups[n] for n in kept.tolist()]
+        #: The members still catalogued, by group number, of the groups that lost some.
+        self._present: dict[int, tuple[int, ...]] = {}
+        for m in np.flatnonzero(count[kept] < lengths[kept]).tolist():
+            n = int(kept[m])
+            catalogued = own[starts[n] : starts[n] + lengths[n]] >= 0
+            self._present[m] = tuple(i for i, there in zip(groups[n].members, catalogued.tolist()) if there)
+        if len(groups):
+            self._total = np.add.reduceat(np.where(gone, 0, own), starts)[alive]
+            self._smallest = np.minimum.reduceat(np.where(gone, np.iinfo(np.int64).max, own), starts)[alive]
+            firsts = members[starts] if kind != "identical" else np.minimum.reduceat(members, starts)
+        else:
+            self._total = self._smallest = firsts = np.zeros(0, dtype=np.int64)
+        self.count = count[alive]
+        #: The representative a bound may assume: the group's own when still catalogued, else the
+        #: smallest id of the present members (identical groups have none: their smallest id).
+        self._shown = firsts[alive]
+        for n, present in self._present.items():
+            group = self._groups[n]
+            shown = kind != "identical" and group.representative in present
+            self._shown[n] = group.representative if shown else min(present)
+        self._copies: dict[int, tuple[ReviewMember, ...]] = {}
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+    def __getitem__(self, n: int) -> _Candidate:
+        group = self._groups[n]
+        return _Candidate(self.kind, group, self._present.get(n, group.members), self._copies.get(n, ()))
+
+    def bound(self, n: int) -> tuple[int, int, int]:
+        """The smallest `_order` key group `n` can have whatever its keeper: the keeper is
+        at least the smallest file, and the representative, when the keeper is it, at least
+        the smallest id."""
+        return (-int(self._total[n] - self._smallest[n]), -int(self.count[n]), int(self._shown[n]))
+
+    def best_first(self) -> np.ndarray:
+        """Group numbers by `bound`, then by number (the order they are evaluated in)."""
+        return np.lexsort((np.arange(len(self)), self._shown, -self.count, self._smallest - self._total))
+
+    def homes(self) -> dict[int, int]:
+        """Each present member's group number."""
+        homes = {i: n for n, g in enumerate(self._groups) if n not in self._present for i in g.members}
+        homes.update((i, n) for n, present in self._present.items() for i in present)
+        return homes
+
+    def join(self, n: int, copies: tuple[ReviewMember, ...]) -> None:
+        """Byte-identical `copies` join group `n` (the keeper is chosen over them too)."""
+        self._copies[n] = copies
+        sizes = [m.file.size for m in copies]
+        self._total[n] += sum(sizes)
+        self._smallest[n] = min(int(self._smallest[n]), *sizes)
+        self.count[n] += len(sizes)
 
 
-def _candidates(catalog: Catalog, kind: str, groups: list[Group]) -> list[_Candidate]:
+def _candidates(catalog: Catalog, kind: str, groups: list[Group]) -> _Candidates:
     """The groups with two or more files still catalogued, with their sizes."""
-    members = [i for g in groups for i in g.members]
-    sizes = _sizes_of(catalog, members)
-    out = []
-    at = 0
-    for group in groups:
-        own = sizes[at : at + len(group.members)]
-        at += len(own)
-        if min(own) >= 0:
-            present, kept = group.members, tuple(own)
-        else:  # some were removed from the catalog since the graph was built
-            present = tuple(i for i, size in zip(group.members, own) if size >= 0)
-            kept = tuple(size for size in own if size >= 0)
-        if len(present) > 1:
-            out.append(_Candidate(kind, group, present, kept))
-    return out
+    return _Candidates(kind, groups, lambda ids: _sizes_of(catalog, ids))
 
 
-def _sizes_of(catalog: Catalog, ids: Sequence[int]) -> list[int]:
+def _sizes_of(catalog: Catalog, ids: np.ndarray) -> np.ndarray:
     """The size of each of `ids`, -1 where it is not catalogued. Where a regroup asks for
     much of the catalog (the similar tier of a million photos: ~900k files, 2.5 s by id)
     every size is read at once (0.7 s) and kept until the catalog's rows change
-    (`Catalog.changes`); fewer are read by id (the duplicate tier's 255k: 0.45 s)."""
-    changes = catalog.changes
+    (`_rows_state`); fewer are read by id (the duplicate tier's 255k: 0.45 s)."""
+    changes = _rows_state(catalog)
     with _sizes_lock:
         known = _sizes_kept.get(catalog)
     if known is not None and known[0] == changes:
-        catalogued, sizes = known[1:]
+        column = known[1]
     elif len(ids) >= _WHOLE_COLUMN * catalog.file_rows():
-        catalogued, sizes = catalog.sizes()
+        column = _by_id(*catalog.sizes())
         with _sizes_lock:
-            _sizes_kept[catalog] = (changes, catalogued, sizes)
+            _sizes_kept[catalog] = (changes, column)
     else:
-        catalogued, sizes = catalog.sizes(ids)
-    wanted = np.asarray(ids, dtype=np.int64)
-    at = np.clip(np.searchsorted(catalogued, wanted), 0, max(len(catalogued) - 1, 0))
-    found = (catalogued[at] == wanted) if len(catalogued) else np.zeros(len(wanted), dtype=bool)
-    return np.where(found, sizes[at] if len(sizes) else -1, -1).tolist()
+        column = _by_id(*catalog.sizes(ids.tolist()))
+    return column(ids)
+
+
+def _by_id(catalogued: np.ndarray, sizes: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Looking up the sizes of ids (-1 where not among `catalogued`): through a table by id
+    where the ids are dense (a million binary searches took 0.13 s of a slider move)."""
+    table = id_table(catalogued)
+    if table is not None:
+        dense = np.where(table >= 0, sizes[np.maximum(table, 0)], -1)
+
+        def by_table(ids: np.ndarray) -> np.ndarray:
+            inside = (ids >= 0) & (ids < len(dense))
+            return np.where(inside, dense[np.where(inside, ids, 0)], -1)
+
+        return by_table
+
+    def by_search(ids: np.ndarray) -> np.ndarray:
+        at = np.clip(np.searchsorted(catalogued, ids), 0, max(len(catalogued) - 1, 0))
+        found = (catalogued[at] == ids) if len(catalogued) else np.zeros(len(ids), dtype=bool)
+        return np.where(found, sizes[at] if len(sizes) else -1, -1).astype(np.int64)
+
+    return by_search
 
 
 #: Share of the catalog's files above which reading every size beats reading them by id.
 _WHOLE_COLUMN = 0.35
-#: Each open catalog's sizes, with the `Catalog.changes` they were read at.
-_sizes_kept: weakref.WeakKeyDictionary[Catalog, tuple[int, np.ndarray, np.ndarray]] = weakref.WeakKeyDictionary()
+#: Each open catalog's sizes, with the `_rows_state` they were read at.
+_sizes_kept: weakref.WeakKeyDictionary[Catalog, tuple[Hashable, Callable[[np.ndarray], np.ndarray]]] = weakref.WeakKeyDictionary()
 _sizes_lock = threading.Lock()
 
 
@@ -553,7 +656,7 @@ class GroupPages:
 
     The order needs each group's keeper (the bytes not kept), which costs a file row read
     and the keep rules per group: a minute for the ~78k groups of a million photos. So each
-    group starts with a bound on its key from its sizes alone (`_Candidate.bound`), and the
+    group starts with a bound on its key from its sizes alone (`_Candidates.bound`), and the
     groups are taken best bound first: a group is placed only once every group that could
     still come before it has its keeper, so any page equals the same slice of the fully
     evaluated, sorted list. The count is exact from the start; totals that need every
@@ -561,15 +664,18 @@ class GroupPages:
     """
 
     def __init__(
-        self, catalog: Catalog, settings: Settings, candidates: list[_Candidate], reviewed: Sequence[ReviewGroup] = ()
+        self, catalog: Catalog, settings: Settings, candidates: _Candidates, reviewed: Sequence[ReviewGroup] = ()
     ) -> None:
         self._catalog = catalog
         self._settings = settings
         self._choices = keeper_choices(catalog)
         self._candidates = candidates
+        #: Candidate numbers best bound first; those before `_next` have been evaluated.
+        self._waiting = candidates.best_first()
+        self._next = 0
         self._reviewed = list(reviewed)
-        self._heap: list[tuple[tuple[int, int, int], int, int]] = [(_order(g), 0, n) for n, g in enumerate(reviewed)]
-        self._heap += [(c.bound(), 1, n) for n, c in enumerate(candidates)]
+        #: The evaluated groups not placed yet, by their exact key (and number in `_reviewed`).
+        self._heap: list[tuple[tuple[int, int, int], int]] = [(_order(g), n) for n, g in enumerate(reviewed)]
         heapq.heapify(self._heap)
         self._ordered: list[ReviewGroup] = []
         self._count = len(reviewed) + len(candidates)
@@ -583,7 +689,7 @@ class GroupPages:
     def pending(self) -> int:
         """Groups whose keeper is not chosen yet."""
         with self._lock:
-            return sum(1 for _, state, _ in self._heap if state == 1)
+            return len(self._waiting) - self._next
 
     def page(self, offset: int, limit: int) -> list[ReviewGroup]:
         """Groups `offset` to `offset + limit` in the lists' order."""
@@ -595,16 +701,16 @@ class GroupPages:
     def photos(self) -> int:
         """How many photos the groups hold (exact from the start, as the count)."""
         with self._lock:
-            return sum(len(g.members) for g in self._reviewed) + sum(
-                len(self._candidates[n].sizes) for _, state, n in self._heap if state == 1
-            )
+            placed = sum(len(g.members) for g in self._reviewed)
+            return placed + int(self._candidates.count[self._waiting[self._next :]].sum())
 
     def all(self) -> list[ReviewGroup]:
         """Every group, each keeper chosen, sorted (what removal plans and totals need)."""
         with self._lock:
-            waiting = [n for _, state, n in self._heap if state == 1]
+            waiting = self._waiting[self._next :].tolist()
             for start in range(0, len(waiting), _BATCH):
                 self._settle(waiting[start : start + _BATCH])
+            self._next = len(self._waiting)
             self._ordered = _most_reclaimable_first(self._reviewed)
             self._heap = []
             self._count = len(self._ordered)
@@ -617,40 +723,35 @@ class GroupPages:
         rows and all, took gigabytes. Pages are never held up by it. Off the UI thread."""
         with self._lock:  # each group is counted once: placed already, or evaluated here
             total = sum(g.reclaimable for g in self._reviewed)
-            waiting = [self._candidates[n] for _, state, n in self._heap if state == 1]
+            waiting = self._waiting[self._next :].tolist()
         for start in range(0, len(waiting), _TOTAL_BATCH):
             if cancelled():
                 return None
-            total += sum(g.reclaimable for g in self._evaluate(waiting[start : start + _TOTAL_BATCH]))
+            batch = [self._candidates[n] for n in waiting[start : start + _TOTAL_BATCH]]
+            total += sum(g.reclaimable for g in self._evaluate(batch))
         return total
 
     def _extend(self, wanted: int, batch: int) -> None:
         """Place groups until `wanted` are placed (or none is left), choosing keepers at
         least `batch` groups at a time (a page's worth: fewer reads than one by one)."""
-        while len(self._ordered) < wanted and self._heap:
-            if self._heap[0][1] == 0:
-                self._ordered.append(self._reviewed[heapq.heappop(self._heap)[2]])
+        while len(self._ordered) < wanted and (self._heap or self._next < len(self._waiting)):
+            left = self._next < len(self._waiting)
+            if self._heap and (not left or self._heap[0][0] <= self._candidates.bound(int(self._waiting[self._next]))):
+                self._ordered.append(self._reviewed[heapq.heappop(self._heap)[1]])
                 continue
-            chosen: list[int] = []  # the pending groups with the best bounds
-            passed = []  # groups with keepers met on the way to them
-            while self._heap and len(chosen) < max(batch, wanted - len(self._ordered)):
-                entry = heapq.heappop(self._heap)
-                if entry[1] == 1:
-                    chosen.append(entry[2])
-                else:
-                    passed.append(entry)
-            for entry in passed:
-                heapq.heappush(self._heap, entry)
+            take = max(batch, wanted - len(self._ordered))  # the waiting groups with the best bounds
+            chosen = self._waiting[self._next : self._next + take].tolist()
+            self._next += len(chosen)
             self._settle(chosen)
 
     def _settle(self, waiting: list[int]) -> None:
-        """Choose the keepers of the candidates numbered `waiting` (already off the heap)
-        and put them back on it by their exact key."""
+        """Choose the keepers of the candidates numbered `waiting` (taken off `_waiting`)
+        and put them on the heap by their exact key."""
         found = self._evaluate([self._candidates[n] for n in waiting])
         self._count -= len(waiting) - len(found)
         for group in found:
             self._reviewed.append(group)
-            heapq.heappush(self._heap, (_order(group), 0, len(self._reviewed) - 1))
+            heapq.heappush(self._heap, (_order(group), len(self._reviewed) - 1))
 
     def _evaluate(self, candidates: list[_Candidate]) -> list[ReviewGroup]:
         """The keep verdicts of `candidates`, as `_review` and `_with_copies` give them."""
