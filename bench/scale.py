@@ -28,7 +28,7 @@ from lookalike.core.config import DUPLICATE_THRESHOLD, SIMILAR_THRESHOLD
 from lookalike.core.matching.graph import KnnGraph
 from lookalike.core.matching.grouping import star_groups
 from lookalike.core.engines import projection
-from lookalike.core.engines.index import RERANK_CANDIDATES, VectorIndex, held_in_memory, quantize
+from lookalike.core.engines.index import EXPANSION_SEARCH, RERANK_CANDIDATES, VectorIndex, held_in_memory, quantize
 from lookalike.core.engines.projection import Projection
 
 DIM = 1280
@@ -176,6 +176,7 @@ def measure_size(count: int, with_graph: bool) -> dict[str, object]:
         "index_bytes_per_photo": round(usearch_bytes / count),
         "index_rss_bytes_per_photo": round(rss_delta / count),
         "vector_bytes_per_photo": index.stored_dim,  # int8
+        "expansion_search": EXPANSION_SEARCH,
         "search": _search_latency(index, queries),
     }
     out["exact_search"] = _exact(library, queries[:EXACT_QUERIES])[0]

@@ -732,16 +732,15 @@ class Catalog:
         of every one: a bulk column, far cheaper than whole rows (ordering a million photos'
         groups needs no more). By id costs ~2 us a file, the whole column ~0.7 us a row."""
         stmt = select(File.id, File.size)
+        statements = [stmt.order_by(File.id)] if ids is None else [stmt.where(File.id.in_(c)) for c in _chunks(ids)]
+        rows: list[tuple[int, int]] = []
         with self.session() as session:
-            if ids is None:
-                rows = session.execute(stmt.order_by(File.id))
-                flat = np.fromiter((value for row in rows for value in row), dtype=np.int64)
-            else:
-                flat = np.fromiter(
-                    (value for chunk in _chunks(ids) for row in session.execute(stmt.where(File.id.in_(chunk))) for value in row),
-                    dtype=np.int64,
-                )
-        table = flat.reshape(-1, 2)
+            connection = session.connection()
+            for each in statements:
+                # The driver's own tuples: two integers need no result processing, and a
+                # million rows through it took 0.8-1.2 s against 0.5 s.
+                rows += connection.execute(each).cursor.fetchall()
+        table = np.array(rows, dtype=np.int64).reshape(-1, 2)
         order = np.argsort(table[:, 0], kind="stable")
         return table[order, 0], table[order, 1]
 

@@ -142,7 +142,7 @@ def find_albums(
     Candidate pairs come from each photo's nearest neighbours in the vector index
     (one search for the whole catalog); only those are compared in full.
     """
-    from lookalike.core.engines.index import open_index
+    from lookalike.core.engines.index import LIBRARY_EXPANSION, open_index
 
     ids, vectors = catalog.vectors(model_id)
     if len(ids) < 2:
@@ -150,7 +150,7 @@ def find_albums(
     files = catalog.files(ids.tolist())
     paths = [files[int(i)].path for i in ids]
     folders = np.array([os.path.dirname(p) for p in paths])
-    keys, sims = open_index(catalog, model_id, vectors.shape[1]).search(vectors, ALBUM_NEIGHBOURS + 1)
+    keys, sims = open_index(catalog, model_id, vectors.shape[1]).search(vectors, ALBUM_NEIGHBOURS + 1, expansion=LIBRARY_EXPANSION)
     row_of = {int(i): r for r, i in enumerate(ids)}
     links: Counter[tuple[str, str]] = Counter()
     for r, (row_keys, row_sims) in enumerate(zip(keys, sims)):
