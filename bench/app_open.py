@@ -46,6 +46,9 @@ def _open(catalog_path: str, settle_s: float) -> dict[str, object]:
         now = time.perf_counter() - start
         if "first_groups_s" not in seen and duplicates.model.rowCount() > 0:
             seen["first_groups_s"] = now
+        for kind, page in window.pages.items():  # when each tab first shows groups
+            if f"{kind}_first_s" not in seen and page.model.rowCount() > 0:
+                seen[f"{kind}_first_s"] = now
         if "settled_s" not in seen:
             idle = not window.session.runner.busy() and not any(page.busy() for page in window.pages.values())
             if not (("first_groups_s" in seen and idle) or now > settle_s):
@@ -82,6 +85,7 @@ def _open(catalog_path: str, settle_s: float) -> dict[str, object]:
         "settled_s": round(seen["settled_s"], 2),
         "settled": seen["settled_s"] <= settle_s,
         "groups_loaded": counts,
+        "tab_first_groups_s": {kind: round(seen[f"{kind}_first_s"], 2) for kind in counts if f"{kind}_first_s" in seen},
         # The Similar slider moved as a person moves it, once settled: each figure runs from the
         # move to its groups on screen, the slider's 100 ms pause for a next move included.
         "similar_slider_moves": list(SLIDER_MOVES),

@@ -203,6 +203,13 @@ def _slider(app: dict) -> str:
             "grouping and the first page's keepers)")
 
 
+def _tabs(app: dict) -> str:
+    """When the Burst and Similar tabs first showed groups, where measured."""
+    tabs = app.get("tab_first_groups_s", {})
+    shown = [f"{kind} {tabs[kind]} s" for kind in ("burst", "similar") if kind in tabs]
+    return f" (first groups: {', '.join(shown)}: they wait for every duplicate group's keeper)" if shown else ""
+
+
 def _library(row: dict | None) -> list[Verdict]:
     """The catalog, rescan and app rows of the 1M run (bench/scale_library.py)."""
     row = row or {}
@@ -235,8 +242,8 @@ def _library(row: dict | None) -> list[Verdict]:
                "its groups and Duplicates had added up what its copies take" if app else
                "no 1M scale row with the app figures yet (`python -m bench scale --photos 1000000`)",
                f"bench/app_open.py: first groups on screen after {app.get('first_groups_s')} s, every tab filled "
-               f"after {app.get('settled_s')} s; the graph's arrays are mapped from its file (their pages count as "
-               "resident once read)" if app else ""),
+               f"after {app.get('settled_s')} s{_tabs(app)}; the graph's arrays are mapped from its file (their pages "
+               "count as resident once read)" if app else ""),
     ]
 
 

@@ -444,7 +444,7 @@ class Catalog:
                     # Autocommit: the probe never holds a read transaction open (checkpoints go on).
                     probe = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
                     self._probe = (probe, where)
-                data_version = self._probe[0].execute("PRAGMA data_version").fetchone()[0]
+                ((data_version,),) = self._probe[0].execute("PRAGMA data_version").fetchall()  # done: no read left open
         except (OSError, sqlite3.Error):
             return None  # cannot tell: callers work it out again
         return (where, data_version, self.changes)
