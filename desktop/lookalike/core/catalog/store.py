@@ -304,9 +304,8 @@ class Catalog:
         self.changes = 0
         #: What `kept` answers from memory, by name: (the `version` and the `given` it holds for, the answer).
         self._kept: dict[str, tuple[Hashable, Hashable, object]] = {}
-        #: A connection that only ever asks SQLite's data_version (`version`), and the file's
-        #: (inode, device) it was opened on.
-        self._probe: tuple[sqlite3.Connection, tuple[int, int]] | None = None
+        #: A connection that only ever asks SQLite's data_version (`version`).
+        self._probe: sqlite3.Connection | None = None
         self._probe_lock = threading.Lock()
         self._scan_lock_owner: int | None = None
         #: The server's URL (None for a SQLite file).
@@ -416,7 +415,7 @@ class Catalog:
     def close(self) -> None:
         with self._probe_lock:
             if self._probe is not None:
-                self._probe[0].close()
+                self._probe.close()
                 self._probe = None
         self.engine.dispose()
 
@@ -429,25 +428,19 @@ class Catalog:
         SQLite's `PRAGMA data_version` changes on a connection whenever another connection
         commits: the probe connection never writes, so every commit (this object's own
         pooled connections included) moves it, and asking costs microseconds where re-reading
-        what depends on the rows costs ~0.7 s a regroup at a million photos. A file replaced
-        under the same name is noticed by its inode.
+        what depends on the rows costs ~0.7 s a regroup at a million photos.
         """
         if self.on_server:
             return None
         try:
-            stat = os.stat(self.path)
-            where = (stat.st_ino, stat.st_dev)
             with self._probe_lock:
-                if self._probe is None or self._probe[1] != where:
-                    if self._probe is not None:
-                        self._probe[0].close()
+                if self._probe is None:
                     # Autocommit: the probe never holds a read transaction open (checkpoints go on).
-                    probe = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-                    self._probe = (probe, where)
-                ((data_version,),) = self._probe[0].execute("PRAGMA data_version").fetchall()  # done: no read left open
-        except (OSError, sqlite3.Error):
+                    self._probe = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+                ((data_version,),) = self._probe.execute("PRAGMA data_version").fetchall()  # done: no read left open
+        except sqlite3.Error:
             return None  # cannot tell: callers work it out again
-        return (where, data_version, self.changes)
+        return (data_version, self.changes)
 
     def kept(self, name: str, work: Callable[[], _T], given: Hashable = None) -> _T:
         """`work()`, answered from memory while the catalog is unchanged (`version`) and
