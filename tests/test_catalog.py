@@ -127,6 +127,15 @@ def test_same_size_files_and_stored_hashes(catalog: Catalog) -> None:
     assert [f.id for f in catalog.same_size_files()] == [a, b]
 
 
+def test_file_columns_are_the_rows_columns(catalog: Catalog) -> None:
+    root = catalog.add_root("/p")
+    ids = catalog.store([_record("/p/a.jpg", root, 10), _record("/p/b.jpg", root, 20, error="broken")], MODEL)
+    names = ("path", "size", "width", "mtime_ns", "grey")
+    columns, rows = catalog.file_columns(ids + [99_999], names), catalog.files(ids)
+    assert sorted(columns) == sorted(ids)  # an id not catalogued is left out
+    assert all(tuple(getattr(columns[i], n) for n in ("id", *names)) == tuple(getattr(rows[i], n) for n in ("id", *names)) for i in ids)
+
+
 def test_same_size_files_see_another_writer(catalog_location: Path | str) -> None:
     """What `same_size_files` reads is kept between regroups, yet a file stored through another
     connection (another process's scan) shows at once."""

@@ -6,9 +6,11 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from lookalike.cli import main
+from lookalike.core.review import keeprules
 from lookalike.core.review.keeprules import (
     DEFAULT_RULES,
     RULES,
@@ -262,3 +264,16 @@ def test_devset_original_is_kept_over_its_mirrored_and_turned_copies(devset: Pat
     reasons = {Path(m["path"]).name: m["reason"] for m in group["remove"]}
     assert reasons["s009_hflip.jpg"] == "duplicate of s009_orig.jpg: a mirrored copy"
     assert reasons["s009_jpeg_q35.jpg"] == "duplicate of s009_orig.jpg: smaller file (42.0 KB)"
+
+
+def test_turns_name_the_way_each_copy_lies() -> None:
+    """Each of the 8 ways (quarter turns, then mirrored and turned) is told apart from its
+    inverse: the way named is the one that lays the copy back onto the reference. A flat
+    copy or an unrelated picture lies no clear way (0)."""
+    reference = np.random.default_rng(3).integers(0, 255, (32, 32)).astype(np.float32)
+    laid = [reference.ravel()[np.argsort(keeprules._WAYS[way])].reshape(32, 32) for way in range(8)]
+    assert all((copy.ravel()[keeprules._WAYS[way]] == reference.ravel()).all() for way, copy in enumerate(laid))
+    assert keeprules._turns(reference, laid) == list(range(8))
+    unrelated = np.random.default_rng(4).integers(0, 255, (32, 32)).astype(np.float32)
+    assert keeprules._turns(reference, [np.full((32, 32), 9.0, np.float32), unrelated]) == [0, 0]
+

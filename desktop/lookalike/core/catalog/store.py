@@ -37,7 +37,7 @@ import numpy as np
 from sqlalchemy import Select, Table, and_, bindparam, case, create_engine, delete, event, func, insert, inspect, or_, select, text, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import URL, Engine, Row
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.orm import Session, sessionmaker
@@ -748,6 +748,18 @@ class Catalog:
         with self.session() as session:
             for chunk in _chunks(ids):
                 for row in session.scalars(select(File).where(File.id.in_(chunk))):
+                    out[row.id] = row
+        return out
+
+    def file_columns(self, ids: Sequence[int], names: Sequence[str]) -> dict[int, Row]:
+        """The columns `names` (and the id) of file rows by id, as plain read-only rows
+        (`row.path`): a third of the time of `files`, whose ORM objects cost ~20 us each,
+        for choosing the keepers of a million photos' ~78k duplicate groups (core/review/tiers.py)."""
+        columns = [File.id, *(getattr(File, name) for name in names if name != "id")]
+        out: dict[int, Row] = {}
+        with self.session() as session:
+            for chunk in _chunks(ids):
+                for row in session.execute(select(*columns).where(File.id.in_(chunk))):
                     out[row.id] = row
         return out
 

@@ -51,11 +51,12 @@ class FileLike(Protocol):
 def facts(file: FileLike) -> FileLike:
     """What the rules read of a file, copied out of its row once: a catalog row's attributes
     cost ~0.2 us a read, and ranking a group reads each of them ~100 times."""
-    return cast(FileLike, SimpleNamespace(**{name: getattr(file, name, None) for name in _READ}))
+    return cast(FileLike, SimpleNamespace(**{name: getattr(file, name, None) for name in FACTS}))
 
 
-#: The attributes the rules read (FileLike's, and the modification time pixel verdicts are kept by).
-_READ = (*FileLike.__annotations__, "mtime_ns")
+#: The attributes the rules read (FileLike's, and the modification time pixel verdicts are kept by):
+#: the file columns to read where only keepers are wanted (`Catalog.file_columns`).
+FACTS = (*FileLike.__annotations__, "mtime_ns")
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,18 +419,23 @@ def same_pixels(copy: np.ndarray, source: np.ndarray) -> str | None:
 #: Pixel orders of a SIDE x SIDE signature turned 0-3 quarter turns, then mirrored and turned.
 _GRID = np.arange(SIDE * SIDE).reshape(SIDE, SIDE)
 _WAYS = np.stack([np.rot90(m, k).ravel() for m in (_GRID, _GRID[:, ::-1]) for k in range(4)])
+#: The pixel orders undoing each of _WAYS.
+_UNDO_WAYS = np.argsort(_WAYS, axis=1)
 
 
 def _turns(reference: np.ndarray, others: Sequence[np.ndarray]) -> list[int]:
     """The way (index into _TURN_WORDS) each of `others` is laid relative to `reference`; 0 when
-    unclear. One product of every way of every other against the reference (per pair and
-    way, np.corrcoef was most of the keep rules' time: a million photos have ~80k copy groups)."""
-    ways = np.stack([other.ravel()[_WAYS] for other in others]).astype(np.float64)  # (others, 8, pixels)
-    ways -= ways.mean(axis=2, keepdims=True)
-    centred = reference.ravel().astype(np.float64) - float(reference.mean())
-    spread = np.sqrt((ways * ways).sum(axis=2) * float(centred @ centred))
+    unclear. One product of every other against the reference laid back by every way (an
+    other turned one way against the reference is the other against the reference turned
+    back; per pair and way, np.corrcoef was most of the keep rules' time: a million photos
+    have ~80k copy groups)."""
+    centred = reference.ravel().astype(np.float64)
+    centred -= centred.mean()
+    flat = np.stack([other.ravel() for other in others]).astype(np.float64)  # (others, pixels)
+    flat -= flat.mean(axis=1, keepdims=True)
+    spread = np.sqrt((flat * flat).sum(axis=1, keepdims=True) * float(centred @ centred))
     with np.errstate(divide="ignore", invalid="ignore"):
-        scores = (ways @ centred) / spread
+        scores = (flat @ centred[_UNDO_WAYS].T) / spread  # (others, 8)
     scores[~np.isfinite(scores)] = -1.0  # a flat image correlates with nothing
     best = scores.argmax(axis=1)
     clear = (scores.max(axis=1) >= TURN_MATCH) & (scores.max(axis=1) - scores[:, 0] >= TURN_MARGIN)
