@@ -378,6 +378,18 @@ def id_table(ids: np.ndarray) -> np.ndarray | None:
 _DENSE_IDS = 4
 
 
+def id_positions(ids: np.ndarray, wanted: np.ndarray, table: np.ndarray | None = None) -> np.ndarray:
+    """The position of each of `wanted` among the ascending `ids`, -1 where it is not
+    among them: through `table` (`id_table(ids)`) where there is one, else by binary search."""
+    wanted = np.asarray(wanted, dtype=np.int64)
+    if table is not None:
+        inside = (wanted >= 0) & (wanted < len(table))
+        return np.where(inside, table[np.where(inside, wanted, 0)], -1).astype(np.int64)
+    at = np.searchsorted(ids, wanted)
+    found = np.take(ids, at, mode="clip") == wanted if len(ids) else np.zeros(len(wanted), dtype=bool)
+    return np.where(found, at, -1)
+
+
 def sidecar_path(index_path: Path) -> Path:
     """The file recording which catalog state (token and stamps) a saved index holds."""
     return index_path.with_name(index_path.name + ".state.npz")

@@ -46,6 +46,7 @@ from lookalike.core.engines.index import (
     catalog_state,
     file_stamp,
     held_in_memory,
+    id_positions,
     id_table,
     open_index,
     save_atomically,
@@ -356,10 +357,7 @@ class KnnGraph:
 
     def positions(self, file_ids: np.ndarray) -> np.ndarray:
         """Node positions of file ids; -1 for ids not in the graph."""
-        file_ids = np.asarray(file_ids, dtype=np.int64)
-        pos = np.searchsorted(self.ids, file_ids)
-        found = np.take(self.ids, pos, mode="clip") == file_ids if len(self.ids) else np.zeros(len(file_ids), bool)
-        return np.where(found, pos, -1)
+        return id_positions(self.ids, file_ids)
 
     def save(self, path: Path | str) -> None:
         """Write atomically, leaving no temporary file; SaveError (core/index.py) when it fails."""
@@ -627,10 +625,8 @@ def _search_edges(
         # +1: the file finds itself. usearch explores as many nodes as the candidates asked for.
         keys, sims = index.search(index.full_vectors(batch, full), k + 1, full, expansion=GRAPH_EXPANSION)
         src = np.repeat(np.searchsorted(ids, batch), keys.shape[1])
-        found = keys.ravel()
-        dst = np.searchsorted(ids, found) if table is None else table[np.clip(found, 0, len(table) - 1)].astype(np.int64)
-        keep = (found >= 0) & (sims.ravel() >= floor)
-        keep &= np.take(ids, dst, mode="clip") == found  # a key deleted meanwhile
+        dst = id_positions(ids, keys.ravel(), table)
+        keep = (dst >= 0) & (sims.ravel() >= floor)  # -1: no candidate, or a key deleted meanwhile
         keep &= dst != src
         parts.append((src[keep], dst[keep], sims.ravel()[keep]))
     return _concat(parts)
