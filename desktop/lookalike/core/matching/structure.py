@@ -120,12 +120,15 @@ def _owned_scores(rows: np.ndarray, owner: np.ndarray, other: np.ndarray) -> np.
     sa = grid.sum(axis=(3, 5)).reshape(len(owners), len(CROPS), -1)[moved].reshape(len(owners), views, -1)
     squares = np.square(grid).sum(axis=(3, 5)).reshape(len(owners), len(CROPS), -1)[moved].reshape(len(owners), views, -1)
     var_a = squares - sa * sa / n
-    turned = np.ones((len(owners), BLOCKS * BLOCKS, views + 1, _BLOCK * _BLOCK), dtype=np.float32)
-    turned[:, :, :views] = np.take(crops, _undo_turns(), axis=2).reshape(len(owners), views, BLOCKS * BLOCKS, -1).swapaxes(1, 2)
-    turned[:, :, :views] -= (sa / n).swapaxes(1, 2)[..., None]
-    padded = np.zeros((len(owners), BLOCKS * BLOCKS, width, _BLOCK * _BLOCK), dtype=np.float32)
-    padded[slot, :, rank, :] = rows[other].reshape(len(other), BLOCKS * BLOCKS, -1)
-    padded -= 128
+    turned = np.empty((len(owners), BLOCKS * BLOCKS, views + 1, _BLOCK * _BLOCK), dtype=np.float32)
+    views_by_block = np.take(crops.reshape(len(owners), -1), _views_by_block(), axis=1)  # (owners, blocks, views, pixels)
+    np.subtract(views_by_block, (sa / n).swapaxes(1, 2)[..., None], out=turned[:, :, :views])
+    turned[:, :, views] = 1.0
+    # The entries row after row (one scatter of whole rows), read block by block through a view.
+    plain = np.zeros((len(owners) * width, SIDE * SIDE), dtype=np.float32)
+    plain[slot * width + rank] = rows[other]
+    plain -= 128
+    padded = plain.reshape(len(owners), width, BLOCKS * BLOCKS, -1).swapaxes(1, 2)
     products = np.matmul(padded, turned.swapaxes(2, 3))  # (owners, blocks, width, views + 1)
     sb = products[..., views].swapaxes(1, 2)  # (owners, width, blocks): the entries' block sums
     crop = np.repeat(np.arange(len(CROPS)), 8)
@@ -133,12 +136,22 @@ def _owned_scores(rows: np.ndarray, owner: np.ndarray, other: np.ndarray) -> np.
     offsets = np.matmul(sb, (sa / n - mean[:, crop, None]).swapaxes(1, 2))
     fit = (products[..., :views].sum(axis=1) + offsets)[slot, rank] / norm[slot][:, crop]
     best = fit.argmax(axis=1)
-    plain = padded[slot, :, rank, :]
-    var_b = np.einsum("ebp,ebp->eb", plain, plain) - np.square(sb[slot, rank]) / n
+    mine = plain[slot * width + rank].reshape(len(other), BLOCKS * BLOCKS, -1)
+    var_b = np.einsum("ebp,ebp->eb", mine, mine) - np.square(sb[slot, rank]) / n
     scale = np.maximum(np.sqrt(np.maximum(var_a[slot, best], 0)), _EPS) * np.maximum(np.sqrt(np.maximum(var_b, 0)), _EPS)
     per_block = products[slot, :, rank, best] / scale  # flat blocks (norm below _EPS) count as no structure
     kept = int(round(per_block.shape[1] * KEEP))
     return -np.sort(-per_block, axis=1)[:, :kept].mean(axis=1)
+
+
+@cache
+def _views_by_block() -> np.ndarray:
+    """(blocks, views, pixels): where each pixel of each block of each turned-back crop
+    (`_undo_turns`) lies among a photo's crops laid end to end, so one gather makes the
+    views in the order the block products read them."""
+    turns = _undo_turns().reshape(8, BLOCKS * BLOCKS, -1)
+    starts = np.arange(len(CROPS)) * SIDE * SIDE
+    return (starts[:, None, None, None] + turns[None]).reshape(len(CROPS) * 8, BLOCKS * BLOCKS, -1).swapaxes(0, 1).copy()
 
 
 @cache
