@@ -13,6 +13,7 @@ from lookalike.core.engines import projection
 from lookalike.core.catalog import blobs
 from lookalike.core.catalog.store import Catalog, FileRecord, Location
 from lookalike.core.engines.embedder import Embedder
+from lookalike.core.matching import graph as graph_module
 from lookalike.core.matching.graph import KnnGraph
 from lookalike.core.engines.index import VectorIndex, held_in_memory, open_index, projection_path, quantize
 from lookalike.core.engines.projection import Projection
@@ -160,3 +161,38 @@ def test_graph_over_a_compact_index_has_the_full_vector_edges() -> None:
     assert len(src) == 60 * 15
     read = blobs.unit_rows(stored)  # the cosines of the vectors as the catalog reads them back
     assert np.allclose(sims, np.clip(np.einsum("ij,ij->i", read[src], read[dst]), -1, 1), atol=1e-5)
+
+
+def test_a_compact_search_re_ranks_the_candidates_it_is_given() -> None:
+    """`candidates` sets how many compact neighbours are re-ranked by the full vectors: as
+    few as k keeps the int8 compact ranking's picks, the default finds the exact top k (the
+    graph build trades between the two with COMPACT_GRAPH_CANDIDATES)."""
+    rows = low_rank(2000, DIM, rank=12, seed=4)
+    ids = np.arange(2000, dtype=np.int64) + 1
+    index = VectorIndex(DIM, projection=Projection.fit(rows, dim=12), full=held_in_memory(ids, rows))
+    index.build(ids, rows)
+    queries = rows[:40]
+    exact = ids[np.argsort(-(queries @ rows.T), axis=1)[:, :5]]
+    few, _ = index.search(queries, 5, candidates=5)
+    many, sims = index.search(queries, 5)
+    assert all(set(a) == set(b) for a, b in zip(many.tolist(), exact.tolist()))
+    assert sum(set(a) != set(b) for a, b in zip(few.tolist(), exact.tolist())) >= 10
+    assert np.all(np.diff(sims, axis=1) <= 0)
+
+
+def test_a_compact_graph_build_re_ranks_its_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The graph build asks a compact index for COMPACT_GRAPH_CANDIDATES per file: enough to
+    re-rank the int8 picks into each file's exact k nearest; as few as k + 1 are not."""
+    rows = low_rank(2000, DIM, rank=12, seed=4)
+    ids = np.arange(2000, dtype=np.int64) + 1
+    index = VectorIndex(DIM, projection=Projection.fit(rows, dim=12), full=held_in_memory(ids, rows))
+    index.build(ids, rows)
+    exact = np.argsort(-(rows @ rows.T), axis=1)[:, 1:6]  # each file's 5 nearest but itself
+
+    def missed(graph: KnnGraph) -> int:
+        lists = [set(graph.nbr[graph.indptr[i] : graph.indptr[i + 1]].tolist()) for i in range(len(ids))]
+        return sum(not set(row.tolist()) <= lists[i] for i, row in enumerate(exact))
+
+    assert missed(KnnGraph.build(index, k=5, floor=-1.0)) <= 20
+    monkeypatch.setattr(graph_module, "COMPACT_GRAPH_CANDIDATES", 6)
+    assert missed(KnnGraph.build(index, k=5, floor=-1.0)) >= 500

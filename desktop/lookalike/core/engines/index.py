@@ -245,21 +245,26 @@ class VectorIndex:
             self._index.remove(present)
 
     def search(
-        self, vectors: np.ndarray, k: int, full: FullVectors | None = None, expansion: int = EXPANSION_SEARCH
+        self,
+        vectors: np.ndarray,
+        k: int,
+        full: FullVectors | None = None,
+        expansion: int = EXPANSION_SEARCH,
+        candidates: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """The `k` nearest ids per query row (full vectors) and their cosine similarities, best first.
 
         Rows are padded with id -1 and similarity -inf where fewer than `k` exist.
-        A compact index searches RERANK_CANDIDATES (or 2k) candidates and re-ranks them by
-        the full vectors (`full`, else its own source), so similarities are always
-        full-vector cosines. `expansion` is the nodes usearch explores per query (never
-        fewer than it returns): a graph build, which asks for 2k candidates, gains
-        nothing from exploring more than those (docs/calibration.md).
+        A compact index searches `candidates` (by default RERANK_CANDIDATES, or 2k) and
+        re-ranks them by the full vectors (`full`, else its own source), so similarities
+        are always full-vector cosines. `expansion` is the nodes usearch explores per
+        query (never fewer than it returns): a graph build gains nothing from exploring
+        more than the candidates it asks for (docs/calibration.md).
         """
         queries = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
         if self.projection is None:
             return self._search_stored(quantize(queries), k, expansion)
-        found = max(RERANK_CANDIDATES, 2 * k)
+        found = max(k, candidates) if candidates is not None else max(RERANK_CANDIDATES, 2 * k)
         keys, _ = self._search_stored(quantize(self.projection.apply(queries)), found, expansion)
         return _rerank(queries, keys, full or self._full, k)  # type: ignore[arg-type]  (a compact index has one)
 
