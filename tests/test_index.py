@@ -10,7 +10,7 @@ import pytest
 from lookalike.core.catalog.store import Catalog
 from lookalike.core.engines.embedder import Embedder
 from lookalike.core.scan.images import decode
-from lookalike.core.engines.index import VectorIndex, catalog_state, held_in_memory, open_index, sidecar_path
+from lookalike.core.engines.index import VectorIndex, _rerank, catalog_state, held_in_memory, open_index, quantize, sidecar_path
 from lookalike.core.scan.pipeline import Scanner
 
 
@@ -186,3 +186,23 @@ def test_held_vectors_find_each_row_by_id(ids: np.ndarray) -> None:
     np.testing.assert_allclose(held(wanted), unit[[4, 0, 4, 2]], rtol=1e-6)
     query = unit[[1]]
     np.testing.assert_allclose(held.cosines(query, wanted[None, :]), query @ unit[[4, 0, 4, 2]].T, rtol=1e-5)
+
+
+def test_re_ranking_on_several_threads_is_that_of_one() -> None:
+    """A graph build re-ranks held vectors on both cores: each query's block is written by one
+    thread, so the answer is the single thread's, missing candidates (-1) included."""
+    rng = np.random.default_rng(8)
+    rows = rng.standard_normal((3000, 64)).astype(np.float32)
+    ids = np.arange(3000, dtype=np.int64) * 3 + 1
+    full = held_in_memory(ids, quantize(rows))
+    queries = rows[rng.integers(0, 3000, 1000)]
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    keys = ids[rng.integers(0, 3000, (1000, 20))]
+    keys[::5, -4:] = -1
+    keys[7] = -1  # a query with no candidate at all
+    one = _rerank(queries, keys, full, 10, threads=1)
+    two = _rerank(queries, keys, full, 10, threads=3)
+    assert np.array_equal(one[0], two[0]) and np.array_equal(one[1], two[1])
+    assert (one[0][7] == -1).all() and (one[0][0] >= 0).all()
+    expected = np.sort(full(keys[1]) @ queries[1])[::-1][:10]  # the exact cosines, best first
+    assert np.allclose(one[1][1], expected, atol=1e-5)
