@@ -25,7 +25,7 @@ from bench import datasets, machine, scale_library
 from bench.measure import isolated, latency_ms, rss_mb
 from lookalike.core.matching import structure
 from lookalike.core.config import DUPLICATE_THRESHOLD, SIMILAR_THRESHOLD
-from lookalike.core.matching.graph import KnnGraph
+from lookalike.core.matching.graph import COMPACT_GRAPH_CANDIDATES, KnnGraph
 from lookalike.core.matching.grouping import star_groups
 from lookalike.core.engines import projection
 from lookalike.core.engines.index import EXPANSION_SEARCH, RERANK_CANDIDATES, VectorIndex, held_in_memory, quantize
@@ -201,6 +201,7 @@ def measure_size(count: int, with_graph: bool) -> dict[str, object]:
             "seconds": round(knn_s + structure_s + scene_s, 2),
             "edges": int(len(graph.nbr) // 2),
             "structure_pairs": scored,
+            "compact_candidates": COMPACT_GRAPH_CANDIDATES if fitted is not None else None,
             "bytes_in_memory": int(sum(a.nbytes for a in (graph.indptr, graph.nbr, graph.sim, graph.structure, graph.scene))),  # type: ignore[union-attr]
         }
         out["regroup"] = _regroup(graph)
