@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -188,32 +187,6 @@ def test_kept_answers_from_memory_until_something_changes(catalog_location: Path
         assert mine.kept("n", work, given="other settings") == 3
         assert mine.kept("m", work) == 4  # another name, its own answer
         assert mine.kept("n", work, given="other settings") == 3
-
-
-def test_kept_is_worked_out_once_for_askers_at_once(tmp_path: Path) -> None:
-    """The app's tabs ask for the same answer at once: a second asker waits for the first
-    one's answer instead of working it out beside it."""
-    inside, release = threading.Event(), threading.Event()
-    answers: list[str] = []
-
-    def slow() -> str:
-        inside.set()
-        release.wait(timeout=30)
-        return "first"
-
-    with Catalog(tmp_path / "c.sqlite") as catalog:
-        first = threading.Thread(target=lambda: answers.append(catalog.kept("n", slow)))
-        first.start()
-        assert inside.wait(timeout=30)
-        second = threading.Thread(target=lambda: answers.append(catalog.kept("n", lambda: "second")))
-        second.start()
-        second.join(timeout=0.5)
-        assert second.is_alive()  # waiting for the first asker, not working it out again
-        release.set()
-        first.join(timeout=30)
-        second.join(timeout=30)
-        assert answers == ["first", "first"]
-        assert catalog.kept("m", lambda: "other") == "other"  # other names are not held up
 
 
 def test_iter_files_streams_present_files_by_path(catalog: Catalog) -> None:

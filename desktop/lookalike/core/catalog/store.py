@@ -304,8 +304,6 @@ class Catalog:
         self.changes = 0
         #: What `kept` answers from memory, by name: (the `version` and the `given` it holds for, the answer).
         self._kept: dict[str, tuple[Hashable, Hashable, object]] = {}
-        #: One lock per name of `kept`: a second asker waits for the answer being worked out.
-        self._working: dict[str, threading.Lock] = {}
         #: A connection that only ever asks SQLite's data_version (`version`).
         self._probe: sqlite3.Connection | None = None
         self._probe_lock = threading.Lock()
@@ -448,23 +446,18 @@ class Catalog:
         """`work()`, answered from memory while the catalog is unchanged (`version`) and
         `given` (what else the answer depends on) is the same: for what every regroup
         repeats (the graph's token, the files that may have a byte-identical twin, the
-        copies the looser tiers leave out). One answer is kept per `name`, and worked out
-        by one thread at a time: the app's Burst and Similar tabs ask for the same copies
-        at once on opening, and each working it out took twice as long (the GIL). Worked
-        out every time where `version` cannot tell."""
+        copies the looser tiers leave out). One answer is kept per `name`. Worked out
+        every time where `version` cannot tell."""
         version = self.version()  # taken first: a commit during `work` makes the answer stale
         if version is None:
             return work()
         with self._probe_lock:
-            working = self._working.setdefault(name, threading.Lock())
-        with working:
-            with self._probe_lock:
-                hit = self._kept.get(name)
-            if hit is not None and hit[:2] == (version, given):
-                return hit[2]  # type: ignore[return-value]
-            answer = work()
-            with self._probe_lock:
-                self._kept[name] = (version, given, answer)
+            hit = self._kept.get(name)
+        if hit is not None and hit[:2] == (version, given):
+            return hit[2]  # type: ignore[return-value]
+        answer = work()
+        with self._probe_lock:
+            self._kept[name] = (version, given, answer)
         return answer
 
     def __enter__(self) -> Catalog:
