@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from lookalike.core.matching.graph import SIGNATURE_COUNT
 from lookalike.core.catalog.store import PAGE_SIZE, Catalog, CatalogError, FileRecord, Location
 from lookalike.core.engines.embedder import Embedder
 from lookalike.core.scan.pipeline import Scanner
@@ -187,6 +188,20 @@ def test_kept_answers_from_memory_until_something_changes(catalog_location: Path
         assert mine.kept("n", work, given="other settings") == 3
         assert mine.kept("m", work) == 4  # another name, its own answer
         assert mine.kept("n", work, given="other settings") == 3
+
+
+def test_counting_signatures_reads_an_index_not_the_rows(tmp_path: Path) -> None:
+    """The graph's token counts the signatures at every open: through their own index, not
+    the table's 4 KB rows (a million photos read cold: 3.9 s against 0.15 s). Catalogs made
+    before the index get it when opened."""
+    path = tmp_path / "c.sqlite"
+    Catalog(path).close()
+    with sqlite3.connect(path) as raw:
+        raw.execute("DROP INDEX ix_signatures_file")
+    with Catalog(path) as catalog, catalog.session() as session:
+        sql = str(SIGNATURE_COUNT.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
+        plan = " ".join(str(row[-1]) for row in session.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+    assert "COVERING INDEX ix_signatures_file" in plan
 
 
 def test_iter_files_streams_present_files_by_path(catalog: Catalog) -> None:

@@ -143,3 +143,8 @@ class Signature(Base):
     file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     detail: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+
+    #: The file ids alone, for counting the signatures (the graph's token, at every open):
+    #: SQLite otherwise walks the table itself, a 4 KB page a row, 3.9 s for a million
+    #: photos read cold against 0.15 s here (~12 MB). On a server it repeats the key's own.
+    __table_args__ = (Index("ix_signatures_file", "file_id"),)

@@ -554,10 +554,13 @@ def _rules() -> str:
     return f"proof{proof.VERSION}:scene{scene.VERSION}"
 
 
+#: The signatures of present files, counted (read through their own index: schema.Signature).
+SIGNATURE_COUNT = select(func.count()).select_from(Signature).join(File, File.id == Signature.file_id).where(File.status == "ok")
+
+
 def _signature_count(catalog: Catalog) -> int:
-    stmt = select(func.count()).select_from(Signature).join(File, File.id == Signature.file_id)
     with catalog.session() as session:
-        return int(session.execute(stmt.where(File.status == "ok")).scalar_one())
+        return int(session.execute(SIGNATURE_COUNT).scalar_one())
 
 
 def _fetch_pairs(
