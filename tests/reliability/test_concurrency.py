@@ -95,11 +95,14 @@ def test_scans_started_together_never_corrupt(tmp_path: Path, record) -> None:  
 
 def _damaged(data: bytes) -> dict[str, bytes]:
     middle = len(data) // 2
+    size = int.from_bytes(data[16:18], "big")
+    page = 65536 if size == 1 else size  # the header's page size (1 stands for 65536)
+    zeroed = middle - middle % page  # a whole page: zeros inside a blob's bytes are no damage SQLite can see
     return {
         "garbage bytes": bytes((i * 37 + 11) % 256 for i in range(len(data))),
         "truncated to half": data[:middle],
         "truncated inside the header": data[:60],
-        "a page zeroed in the middle": data[:middle] + bytes(4096) + data[middle + 4096 :],
+        "a page zeroed in the middle": data[:zeroed] + bytes(page) + data[zeroed + page :],
         "header overwritten": b"not a database, honest" + data[22:],
     }
 
