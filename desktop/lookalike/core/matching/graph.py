@@ -83,7 +83,7 @@ GRAPH_EXPANSION = 64
 #: while building, explored and re-ranked, its K+1 best kept. On 200k synthetic photos 48
 #: kept 99.99% of the true K nearest at cosine 0.62 or more (66: the same) and 99.8% at 0.5
 #: or more (66: 99.9%), in 27% less time; the neighbours it misses are near-ties below that,
-#: which in libraries this large are unrelated photos (docs/calibration.md, "The graph's
+#: which in libraries this large are unrelated photos (docs/calibration.md, "The graph
 #: search effort"). Updates search with more (2K) candidates.
 COMPACT_GRAPH_CANDIDATES = 48
 #: Files searched per batch while building (bounds the memory of one search call).
