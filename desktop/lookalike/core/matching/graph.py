@@ -75,9 +75,9 @@ PROVE_DUPLICATE = 0.85
 #: while a moving camera spoils their alignment.
 BURST_STRUCTURE = 0.60
 BURST_COSINE = 0.80
-#: Nodes usearch explores per file while building (it never explores fewer than the 2(K+1)
-#: candidates asked for): on 100k synthetic photos 128 found the same neighbours as 66 at
-#: twice the time (docs/calibration.md, "Building the graph").
+#: Nodes usearch explores per file while building over full vectors, and while updating (it
+#: never explores fewer than the candidates asked for): on 100k synthetic photos 128 found the
+#: same neighbours as 66 at twice the time (docs/calibration.md, "Building the graph").
 GRAPH_EXPANSION = 64
 #: Candidates a compact index (a library of projection.MIN_PHOTOS or more) proposes per file
 #: while building, explored and re-ranked, its K+1 best kept. On 200k synthetic photos 48
