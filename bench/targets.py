@@ -172,8 +172,8 @@ def _scale(s: dict | None) -> list[Verdict]:
             "unrelated near-ties below 0.5; exploring 34 keeps 0.60 of a file's true 33 nearest against 0.82), a "
             "structural score for every candidate pair (about K = 32 per photo; a coarse first pass measured at half "
             "the cost rules out 82% of the realset's pairs past the gate but 45% of the synthetic library's, whose "
-            "signatures correlate as their vectors do: no gain here), and ~15 s of sorting the edges and ordering the "
-            "pairs on one core (docs/calibration.md, \"The graph build at 1M\")"
+            "signatures correlate as their vectors do: no gain here), and ~15 s of sorting the edge list after the search "
+            "on one core (docs/calibration.md, \"The graph build at 1M\")"
         )
         value = at["graph"]["seconds"] if measured else at["graph_s"]
         why = "measured at 1M" if measured else f"k-NN search {basis(at['graph_knn_s'])}; scoring {basis(at['graph_structure_s'])}"
