@@ -85,7 +85,7 @@ GRAPH_EXPANSION = 64
 #: kept 99.99% of the true K nearest at cosine 0.62 or more (66: the same) and 99.8% at 0.5
 #: or more (66: 99.9%), in 27% less time; the neighbours it misses are near-ties below that,
 #: which in libraries this large are unrelated photos (docs/calibration.md, "The graph
-#: search effort"). Updates search with more (2K) candidates.
+#: build at 1M"). Updates search with more (2K) candidates.
 COMPACT_GRAPH_CANDIDATES = 48
 #: Files searched per batch while building (bounds the memory of one search call).
 _BATCH = 4096
@@ -646,13 +646,12 @@ def _search_edges(
     a compact index explores and re-ranks `compact_candidates` (default: `VectorIndex.search`'s)."""
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     table = id_table(ids)
-    compact = index.projection is not None and compact_candidates is not None
-    expansion = compact_candidates if compact else GRAPH_EXPANSION
+    # A full-vector index searches as before: `candidates` is a compact index's alone.
+    expansion = compact_candidates if index.projection is not None and compact_candidates else GRAPH_EXPANSION
     for start in range(0, len(queries), _BATCH):
         batch = queries[start : start + _BATCH]
         # +1: the file finds itself. usearch explores as many nodes as the candidates asked for.
-        vectors = index.full_vectors(batch, full)
-        keys, sims = index.search(vectors, k + 1, full, expansion, compact_candidates if compact else None)
+        keys, sims = index.search(index.full_vectors(batch, full), k + 1, full, expansion, compact_candidates)
         src = np.repeat(np.searchsorted(ids, batch), keys.shape[1])
         dst = id_positions(ids, keys.ravel(), table)
         keep = (dst >= 0) & (sims.ravel() >= floor)  # -1: no candidate, or a key deleted meanwhile
