@@ -25,6 +25,7 @@ returns is the full-vector cosine that thresholds and verdicts are calibrated on
 
 from __future__ import annotations
 
+import mmap
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -38,6 +39,7 @@ from sqlalchemy import BigInteger, cast, func, select
 from usearch.index import BatchMatches, Index
 
 from lookalike.core.engines import projection as compact
+from lookalike.core.engines.codes import CodeScan, quantize
 from lookalike.core.catalog import blobs
 from lookalike.core.catalog.store import Catalog, CatalogError, nearly_full
 from lookalike.core.engines.projection import Projection
@@ -160,6 +162,9 @@ class VectorIndex:
 
     With a `projection` it holds compact vectors and needs `full`, the full
     vectors by id, to re-rank its candidates; `dim` is always the full dimension.
+    A compact index also holds their codes (core/engines/codes.py), which a person's
+    search scans; its HNSW graph serves the library-wide searches and, read back from
+    its file, is opened only when one of those needs it: searching alone leaves it on disk.
     """
 
     def __init__(
@@ -179,6 +184,11 @@ class VectorIndex:
         self.projection = projection
         self._full = full
         self._index = self._new_usearch()
+        self._scan = CodeScan(projection.dim, threads) if projection is not None else None
+        #: A saved compact index's file, mapped (read on Windows) but not yet handed to usearch.
+        self._unopened: mmap.mmap | bytes | None = None
+        #: The file `_index` views, read-only (copied before an edit): usearch keeps no reference to it.
+        self._viewed: mmap.mmap | bytes | None = None
         self._searching = threading.Lock()
 
     @property
@@ -187,21 +197,30 @@ class VectorIndex:
         return self.dim if self.projection is None else self.projection.dim
 
     def __len__(self) -> int:
-        return len(self._index)
+        return len(self._scan) if self._scan is not None else len(self._index)
 
     def __contains__(self, file_id: int) -> bool:
-        return bool(self._index.contains(int(file_id)))
+        return bool(self._held(np.array([file_id], dtype=np.int64))[0])
 
     def keys(self) -> np.ndarray:
         """Every file id held, ascending."""
-        return np.sort(np.asarray(self._index.keys, dtype=np.int64))
+        if self._scan is not None:
+            return self._scan.keys.copy()
+        return np.sort(np.asarray(self._graph().keys, dtype=np.int64))
+
+    def _held(self, keys: np.ndarray) -> np.ndarray:
+        if self._scan is not None:
+            return self._scan.contains(keys)
+        return np.asarray(self._graph().contains(keys), dtype=bool).reshape(-1)
 
     def vectors(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """The stored (compact, where projected) vectors of `ids` as float32 unit rows, in the order asked."""
         keys = np.asarray(ids, dtype=np.int64)
         if len(keys) == 0:
             return np.zeros((0, self.stored_dim), dtype=np.float32)
-        stored = np.asarray(self._index.get(keys), dtype=np.float32).reshape(len(keys), self.stored_dim)
+        if self._scan is not None:
+            return self._scan.unit_rows(keys)
+        stored = np.asarray(self._graph().get(keys), dtype=np.float32).reshape(len(keys), self.stored_dim)
         return stored / np.maximum(np.linalg.norm(stored, axis=1, keepdims=True), np.float32(1e-12))
 
     def full_vectors(self, ids: Sequence[int] | np.ndarray, full: FullVectors | None = None) -> np.ndarray:
@@ -214,7 +233,8 @@ class VectorIndex:
 
     def build(self, ids: Sequence[int] | np.ndarray, vectors: np.ndarray) -> None:
         """Replace the whole content with `ids` -> `vectors` (full vectors)."""
-        self._index = self._new_usearch()
+        self._index, self._unopened, self._viewed = self._new_usearch(), None, None
+        self._scan = CodeScan(self.projection.dim, self.threads) if self.projection is not None else None
         self.add(ids, vectors)
 
     def add(self, ids: Sequence[int] | np.ndarray, vectors: np.ndarray) -> None:
@@ -226,47 +246,73 @@ class VectorIndex:
         self.remove(keys)
         for start in range(0, len(keys), _ADD_CHUNK):  # the converted copies stay small at 1M photos
             part = slice(start, start + _ADD_CHUNK)
-            self._insert(keys[part], quantize(self._stored_form(rows[part])))
+            stored = self._stored_form(rows[part])
+            self._insert(keys[part], quantize(stored))
+            if self._scan is not None:
+                self._scan.add(keys[part], stored)
+
+    def _graph(self) -> Index:
+        """usearch's graph, viewed in its mapped file when first needed. The map was made when
+        the index was read: a save that has replaced the file since does not change it."""
+        if self._unopened is not None:
+            self._index.view(self._unopened)
+            self._viewed, self._unopened = self._unopened, None
+        return self._index
+
+    def _writable(self) -> Index:
+        """usearch's graph, copied out of its read-only view before the first edit."""
+        graph = self._graph()
+        if self._viewed is not None:
+            self._index, self._viewed = graph.copy(), None
+        return self._index
 
     def _insert(self, keys: np.ndarray, matrix: np.ndarray) -> None:
         # Threads inserting into a nearly empty graph miss each other's nodes: on the
         # devset's 278 vectors, 2 threads lost up to 4% of the nearest neighbours
         # (1 thread: none). The first SEED nodes go in one at a time.
-        seed = max(0, min(SEED - len(self), len(keys)))
+        graph = self._writable()
+        seed = max(0, min(SEED - len(graph), len(keys)))
         if seed:
-            self._index.add(keys[:seed], matrix[:seed], threads=1)
+            graph.add(keys[:seed], matrix[:seed], threads=1)
         if seed < len(keys):
-            self._index.add(keys[seed:], matrix[seed:], threads=self.threads)
+            graph.add(keys[seed:], matrix[seed:], threads=self.threads)
 
     def remove(self, ids: Sequence[int] | np.ndarray) -> None:
         """Drop ids; ones not present are ignored."""
         keys = np.asarray(ids, dtype=np.int64)
-        present = keys[np.asarray(self._index.contains(keys), dtype=bool).reshape(-1)] if len(keys) else keys
+        present = keys[self._held(keys)] if len(keys) else keys
         if len(present):
-            self._index.remove(present)
+            self._writable().remove(present)
+            if self._scan is not None:
+                self._scan.remove(present)
 
     def search(
         self,
         vectors: np.ndarray,
         k: int,
         full: FullVectors | None = None,
-        expansion: int = EXPANSION_SEARCH,
+        expansion: int | None = None,
         candidates: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """The `k` nearest ids per query row (full vectors) and their cosine similarities, best first.
 
         Rows are padded with id -1 and similarity -inf where fewer than `k` exist.
-        A compact index searches `candidates` (by default RERANK_CANDIDATES, or 2k) and
+        A compact index finds `candidates` (by default RERANK_CANDIDATES, or 2k) and
         re-ranks them by the full vectors (`full`, else its own source), so similarities
         are always full-vector cosines. `expansion` is the nodes usearch explores per
         query (never fewer than it returns): a graph build gains nothing from exploring
-        more than the candidates it asks for (docs/calibration.md).
+        more than the candidates it asks for (docs/calibration.md). Without it, a person's
+        search: a compact index scans every photo's code, a whole one explores EXPANSION_SEARCH.
         """
         queries = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
         if self.projection is None:
-            return self._search_stored(quantize(queries), k, expansion)
+            return self._search_stored(quantize(queries), k, expansion or EXPANSION_SEARCH)
         found = max(k, candidates) if candidates is not None else max(RERANK_CANDIDATES, 2 * k)
-        keys, _ = self._search_stored(quantize(self.projection.apply(queries)), found, expansion)
+        compact_queries = self.projection.apply(queries)
+        if expansion is None and self._scan is not None:
+            keys = self._scan.candidates(compact_queries, found)
+        else:
+            keys, _ = self._search_stored(quantize(compact_queries), found, expansion or EXPANSION_SEARCH)
         return _rerank(queries, keys, full or self._full, k, self.threads)  # type: ignore[arg-type]  (a compact index has one)
 
     def _new_usearch(self) -> Index:
@@ -291,8 +337,9 @@ class VectorIndex:
         if len(self) == 0 or len(queries) == 0 or k <= 0:
             return keys, sims
         with self._searching:  # usearch takes the effort as a setting of the index, not of a call
-            self._index.expansion_search = expansion
-            found = self._index.search(queries, k, threads=self.threads)
+            graph = self._graph()
+            graph.expansion_search = expansion
+            found = graph.search(queries, k, threads=self.threads)
         if isinstance(found, BatchMatches):
             filled = np.arange(k)[None, :] < np.asarray(found.counts)[:, None]
             keys[filled] = np.asarray(found.keys, dtype=np.int64)[filled]
@@ -304,8 +351,12 @@ class VectorIndex:
         return keys, sims
 
     def save(self, path: Path | str) -> None:
-        """Write atomically (a crash leaves the previous file, never half of one); SaveError."""
-        save_atomically(Path(path), lambda tmp: self._index.save(str(tmp)))
+        """Write atomically (a crash leaves the previous file, never half of one); SaveError.
+        A compact index's codes go beside it (`codes_path`)."""
+        save_atomically(Path(path), lambda tmp: self._graph().save(str(tmp)))
+        scan = self._scan
+        if scan is not None:
+            save_atomically(codes_path(Path(path)), scan.save)
 
     @classmethod
     def load(
@@ -317,14 +368,28 @@ class VectorIndex:
         projection: Projection | None = None,
         full: FullVectors | None = None,
     ) -> VectorIndex:
-        """Read a saved index; ValueError when the file is unreadable or of another dimension."""
+        """Read a saved index; ValueError when the file (or a compact index's codes) is
+        unreadable, of another dimension, or they disagree."""
         index = cls(dim, threads, token, projection, full)
         try:
-            index._index.load(str(path))
+            if projection is None:
+                index._index.load(str(path))
+                found = {"dimensions": index._index.ndim, "count_present": len(index._index)}
+            else:
+                index._scan = CodeScan.load(codes_path(Path(path)), threads)
+                # A person's search never reads the graph: mapped, it stays on disk until a
+                # library-wide search needs it, and the map keeps the file it opened if a later
+                # save replaces it. Windows cannot replace a mapped file (the next save would
+                # fail): there it is read.
+                with Path(path).open("rb") as handle:
+                    index._unopened = handle.read() if os.name == "nt" else mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+                found = Index.metadata(index._unopened) or {}
         except (RuntimeError, OSError) as exc:
             raise ValueError(f"cannot read vector index {path}: {exc}") from exc
-        if index._index.ndim != index.stored_dim:
-            raise ValueError(f"vector index {path} has {index._index.ndim} dimensions, expected {index.stored_dim}")
+        if found.get("dimensions") != index.stored_dim:
+            raise ValueError(f"vector index {path} has {found.get('dimensions')} dimensions, expected {index.stored_dim}")
+        if index._scan is not None and len(index._scan) != found.get("count_present"):
+            raise ValueError(f"vector index {path} and its codes hold different photos")
         return index
 
 
@@ -475,6 +540,11 @@ def _load_saved(path: Path, dim: int, threads: int, token: str, full: FullVector
         return None
 
 
+def codes_path(index_path: Path) -> Path:
+    """Where a compact index's codes and compact rows are kept (core/engines/codes.py)."""
+    return index_path.with_name(index_path.name + ".codes.npz")
+
+
 def projection_path(index_path: Path) -> Path:
     """Where the projection of a compact index is kept (core/projection.py)."""
     return index_path.with_name(index_path.name + ".projection.npz")
@@ -551,18 +621,6 @@ def _write_state(path: Path, token: str, stamps: Stamps, projection: Projection 
             np.savez(handle, token=np.str_(token), ids=stamps.ids, stamps=stamps.stamps, projection=key)
 
     save_atomically(path, write)
-
-
-def quantize(vectors: np.ndarray) -> np.ndarray:
-    """Rows as int8, each scaled so its largest magnitude is 127 (cosine is scale-free).
-
-    A unit vector of 1280 dims has components near 0.01: scaled by a fixed 127,
-    as usearch's own conversion does, most of them round to 0 or 1.
-    """
-    rows = np.asarray(vectors, dtype=np.float32)
-    peak = np.abs(rows).max(axis=1, keepdims=True) if rows.size else np.ones((len(rows), 1), np.float32)
-    scaled = rows * (np.float32(127.0) / np.maximum(peak, np.float32(1e-12)))
-    return np.ascontiguousarray(np.rint(scaled), dtype=np.int8)
 
 
 def _rerank(

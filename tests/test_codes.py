@@ -1,0 +1,146 @@
+"""A person's search over a compact index scans every photo's code (core/engines/codes.py):
+what it finds, how it follows adds and removals, and how it is saved and read back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lookalike.core.catalog.store import Catalog
+from lookalike.core.engines import codes, projection
+from lookalike.core.engines.codes import CodeScan, quantize
+from lookalike.core.engines.index import EXPANSION_SEARCH, VectorIndex, codes_path, held_in_memory, open_index
+from lookalike.core.engines.projection import Projection
+from test_projection import _store, low_rank
+
+DIM = 96
+
+
+def _compact_index(rows: np.ndarray, dim: int = 48) -> tuple[VectorIndex, np.ndarray]:
+    ids = np.arange(len(rows), dtype=np.int64) * 2 + 5
+    index = VectorIndex(rows.shape[1], projection=Projection.fit(rows, dim=dim), full=held_in_memory(ids, rows))
+    index.build(ids, rows)
+    return index, ids
+
+
+def _recall(found: np.ndarray, exact: np.ndarray) -> float:
+    return float(np.mean([len(set(a) & set(b)) / len(b) for a, b in zip(found.tolist(), exact.tolist())]))
+
+
+def test_the_scan_finds_the_exact_neighbours_through_the_codes() -> None:
+    """4,000 rows of a 40-dim spread, more than CANDIDATES: the codes are scanned, and their
+    picks re-ranked into the exact top 10 with the full vectors' cosines."""
+    rows = low_rank(4000, DIM, rank=40, seed=1)
+    index, ids = _compact_index(rows)
+    queries = rows[:200] + 0.05 * np.random.default_rng(2).standard_normal((200, DIM)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    exact_sims = queries @ rows.T
+    exact = ids[np.argsort(-exact_sims, axis=1)[:, :10]]
+    found, sims = index.search(queries, 10)
+    print(f"recall@10 of the code scan over 4,000 rows: {_recall(found, exact):.4f}")
+    assert _recall(found, exact) >= 0.99
+    rows_found = np.searchsorted(ids, found)
+    assert np.allclose(sims, np.take_along_axis(exact_sims, rows_found, axis=1), atol=1e-5)
+
+
+def test_few_codes_taken_lose_neighbours(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The codes, not the int8 rows alone, choose what is re-ranked: taking as few codes as
+    the answer has misses neighbours that the default number finds."""
+    rows = low_rank(4000, DIM, rank=40, seed=3)
+    index, ids = _compact_index(rows)
+    exact = ids[np.argsort(-(rows[:200] @ rows.T), axis=1)[:, :10]]
+    full, _ = index.search(rows[:200], 10)
+    monkeypatch.setattr(codes, "CANDIDATES", 10)
+    few, _ = index.search(rows[:200], 10)
+    assert _recall(full, exact) >= 0.99 > _recall(few, exact) + 0.05
+
+
+def test_removed_photos_are_never_found_and_added_ones_are() -> None:
+    rows = low_rank(3000, DIM, rank=30, seed=5)
+    index, ids = _compact_index(rows)
+    gone = ids[:100]
+    index.remove(gone)
+    assert len(index) == 2900 and int(gone[0]) not in index and int(ids[100]) in index
+    found, _ = index.search(rows[:100], 5)
+    assert not np.isin(found, gone).any()
+    assert found[:, 0].tolist() != gone.tolist()
+    index.add(gone, rows[:100])
+    found, sims = index.search(rows[:100], 5)
+    assert found[:, 0].tolist() == gone.tolist() and np.allclose(sims[:, 0], 1.0, atol=1e-5)
+    assert np.array_equal(index.keys(), ids)
+
+
+def test_a_saved_compact_index_reads_back_and_edits(tmp_path: Path) -> None:
+    """Read back, it searches as before; its HNSW graph is mapped from the file, and an edit
+    (which needs it writable) neither changes the saved file nor the answers elsewhere."""
+    rows = low_rank(3000, DIM, rank=30, seed=6)
+    index, ids = _compact_index(rows)
+    path = tmp_path / "i.usearch"
+    index.save(path)
+    saved = path.read_bytes()
+    loaded = VectorIndex.load(path, DIM, projection=index.projection, full=held_in_memory(ids, rows))
+    assert len(loaded) == 3000 and np.array_equal(loaded.keys(), ids)
+    for expansion in (None, EXPANSION_SEARCH):  # the scan, and the HNSW graph (library-wide searches)
+        assert np.array_equal(index.search(rows[:50], 5, expansion=expansion)[0],
+                              loaded.search(rows[:50], 5, expansion=expansion)[0])
+    loaded.remove(ids[:10])
+    found, _ = loaded.search(rows[:10], 3, expansion=EXPANSION_SEARCH)
+    assert not np.isin(found, ids[:10]).any()
+    assert path.read_bytes() == saved
+    loaded.save(path)
+    again = VectorIndex.load(path, DIM, projection=index.projection, full=held_in_memory(ids, rows))
+    assert len(again) == 2990 and not np.isin(again.search(rows[:10], 3)[0], ids[:10]).any()
+
+
+def test_codes_that_disagree_with_their_index_are_not_read(tmp_path: Path) -> None:
+    rows = low_rank(1500, DIM, rank=30, seed=7)
+    index, ids = _compact_index(rows)
+    path = tmp_path / "i.usearch"
+    index.save(path)
+    other, _ = _compact_index(rows[:1400])
+    other.save(tmp_path / "other.usearch")
+    codes_path(path).write_bytes(codes_path(tmp_path / "other.usearch").read_bytes())
+    with pytest.raises(ValueError, match="different photos"):
+        VectorIndex.load(path, DIM, projection=index.projection, full=held_in_memory(ids, rows))
+    codes_path(path).write_bytes(b"damaged")
+    with pytest.raises(ValueError, match="codes"):
+        VectorIndex.load(path, DIM, projection=index.projection, full=held_in_memory(ids, rows))
+    codes_path(path).unlink()
+    with pytest.raises(ValueError, match="codes"):
+        VectorIndex.load(path, DIM, projection=index.projection, full=held_in_memory(ids, rows))
+
+
+def test_small_sets_rerank_every_row_and_gain_codes_as_they_grow(tmp_path: Path) -> None:
+    rows = low_rank(codes.CANDIDATES + 200, 64, rank=20, seed=8)
+    compact = Projection.fit(rows, dim=32).apply(rows)
+    scan = CodeScan(32, threads=1)
+    keys = np.arange(len(rows), dtype=np.int64) + 1
+    scan.add(keys[:500], compact[:500])
+    held = quantize(compact).astype(np.float32)
+    held /= np.linalg.norm(held, axis=1, keepdims=True)  # the int8 rows, as the scan re-ranks them
+    exact = keys[np.argsort(-(compact[:20] @ held[:500].T), axis=1, kind="stable")[:, :5]]
+    assert np.array_equal(scan.candidates(compact[:20], 5), exact)  # every row re-ranked: exact
+    scan.add(keys[500:], compact[500:])  # past CANDIDATES: quantized from here
+    scan.save(tmp_path / "c.npz")
+    back = CodeScan.load(tmp_path / "c.npz", threads=1)
+    assert np.array_equal(back.candidates(compact[:20], 5), scan.candidates(compact[:20], 5))
+    assert scan.candidates(compact[:3], 1)[:, 0].tolist() == keys[:3].tolist()
+
+
+def test_open_index_rebuilds_when_the_codes_are_lost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(projection, "MIN_PHOTOS", 200)
+    monkeypatch.setattr(codes, "CANDIDATES", 64)
+    rows = low_rank(400, DIM, rank=30, seed=9)
+    with Catalog(tmp_path / "catalog.sqlite") as catalog:
+        _store(catalog, rows, 0)
+        index = open_index(catalog, "m", DIM)
+        assert index.projection is not None and codes_path(catalog.index_path("m")).is_file()
+        ids = catalog.vectors("m")[0]
+        codes_path(catalog.index_path("m")).write_bytes(b"damaged")
+        index_module = __import__("lookalike.core.engines.index", fromlist=["_opened"])
+        index_module._opened.clear()  # a new process
+        again = open_index(catalog, "m", DIM)
+        assert len(again) == 400 and again.search(rows[:5], 1)[0][:, 0].tolist() == ids[:5].tolist()
+        assert CodeScan.load(codes_path(catalog.index_path("m")), threads=1).keys.tolist() == ids.tolist()
