@@ -11,7 +11,7 @@ from importlib import metadata
 
 import psutil
 
-_PACKAGES = ("numpy", "pillow", "onnxruntime-gpu", "onnxruntime", "usearch", "imagehash", "sqlalchemy")
+_PACKAGES = ("numpy", "pillow", "onnxruntime-gpu", "onnxruntime", "usearch", "faiss-cpu", "imagehash", "sqlalchemy")
 
 
 def cpu_model() -> str:

@@ -101,6 +101,10 @@ def test_codes_that_disagree_with_their_index_are_not_read(tmp_path: Path) -> No
     index.save(path)
     other, _ = _compact_index(rows[:1400])
     other.save(tmp_path / "other.usearch")
+    good = codes_path(path).read_bytes()
+    codes_path(path).write_bytes(good[: len(good) // 2])  # cut short, as by a full disk
+    with pytest.raises(ValueError, match="codes"):
+        VectorIndex.load(path, DIM, projection=index.projection, full=held_in_memory(ids, rows))
     codes_path(path).write_bytes(codes_path(tmp_path / "other.usearch").read_bytes())
     with pytest.raises(ValueError, match="different photos"):
         VectorIndex.load(path, DIM, projection=index.projection, full=held_in_memory(ids, rows))

@@ -17,10 +17,11 @@ docs/calibration.md for those figures and the graph parameters (usearch's
 defaults gave recall@10 of 0.95 on 100k clustered vectors, the values below >= 0.99).
 
 A library of MIN_PHOTOS or more is indexed in compact form (core/projection.py:
-a PCA fitted on the library, saved beside the index): the HNSW graph then only
-proposes candidates, and `search` re-ranks them by the cosine of the full
-vectors, fetched from the catalog (or any `FullVectors`), so every similarity it
-returns is the full-vector cosine that thresholds and verdicts are calibrated on.
+a PCA fitted on the library, saved beside the index): the HNSW graph, or for a
+person's search the scan of every photo's code (core/engines/codes.py, saved beside
+it too), then only proposes candidates, and `search` re-ranks them by the cosine of
+the full vectors, fetched from the catalog (or any `FullVectors`), so every similarity
+it returns is the full-vector cosine that thresholds and verdicts are calibrated on.
 """
 
 from __future__ import annotations
@@ -48,10 +49,11 @@ from lookalike.core.catalog.schema import Embedding, File
 DTYPE = "i8"
 CONNECTIVITY = 32
 EXPANSION_ADD = 256
-#: Nodes usearch explores for a person's search (search by image, `lookalike search`). At a
-#: million photos 128 found 0.940 of the true 10 nearest at p99 2.2 ms, 384 0.958 at 3.5 ms,
-#: 512 0.969 at 5.0 ms (docs/calibration.md, "Vector index at 1M"): a search's time is
-#: the model's on the dropped photo, not this. A search-time setting: saved indexes stay valid.
+#: Nodes usearch explores for a person's search (search by image, `lookalike search`) in a
+#: library below MIN_PHOTOS (a compact index scans its codes instead), and where a search names
+#: no effort of its own. At a million photos 128 found 0.940 of the true 10 nearest at p99 2.2
+#: ms, 384 0.958 at 3.5 ms, 512 0.969 at 5.0 ms (docs/calibration.md, "Vector index at 1M").
+#: A search-time setting: saved indexes stay valid.
 EXPANSION_SEARCH = 384
 #: Nodes explored per photo where every photo of a library is searched (albums): three times
 #: the effort for a million photos would be minutes, for candidates that are compared in full.
@@ -309,10 +311,10 @@ class VectorIndex:
             return self._search_stored(quantize(queries), k, expansion or EXPANSION_SEARCH)
         found = max(k, candidates) if candidates is not None else max(RERANK_CANDIDATES, 2 * k)
         compact_queries = self.projection.apply(queries)
-        if expansion is None and self._scan is not None:
-            keys = self._scan.candidates(compact_queries, found)
+        if expansion is None:
+            keys = self._scan.candidates(compact_queries, found)  # type: ignore[union-attr]  (a compact index has one)
         else:
-            keys, _ = self._search_stored(quantize(compact_queries), found, expansion or EXPANSION_SEARCH)
+            keys, _ = self._search_stored(quantize(compact_queries), found, expansion)
         return _rerank(queries, keys, full or self._full, k, self.threads)  # type: ignore[arg-type]  (a compact index has one)
 
     def _new_usearch(self) -> Index:
