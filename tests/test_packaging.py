@@ -68,7 +68,7 @@ def test_selftest_command_passes_from_the_source_tree(tmp_path: Path) -> None:
     failed = [c for c in report["checks"] if not c["ok"]]
     assert result.returncode == 0 and report["ok"], failed or result.stderr[-2000:]
     names = [c["name"] for c in report["checks"]]
-    assert names == ["model", "embedder", "samples", "scan", "duplicates", "window"]
+    assert names == ["model", "embedder", "samples", "scan", "duplicates", "codes", "window"]
     assert not (tmp_path / "home" / ".local" / "share" / "Lookalike").exists(), "selftest wrote user data"
 
 
@@ -147,7 +147,7 @@ def test_selftest_fails_with_a_reason_when_the_model_is_wrong(tmp_path: Path, mo
     monkeypatch.setenv("LOOKALIKE_MODELS_DIR", str(models))
     checks: list[selftest.Check] = []
     selftest.run_core_checks(selftest.Selftest(on_check=checks.append), device="cpu")
-    assert [(c.name, c.ok) for c in checks] == [("model", False), ("embedder", False)]
+    assert [(c.name, c.ok) for c in checks] == [("model", False), ("embedder", False), ("codes", True)]
     assert "sha256" in checks[0].detail and "not run" in checks[1].detail
 
 

@@ -98,7 +98,7 @@ class Selftest:
 
 
 def run_core_checks(selftest: Selftest, device: str = "auto", workers: int = 2) -> None:
-    """Model, embedder, sample scan and duplicate groups, in a temporary folder."""
+    """Model, embedder, sample scan and duplicate groups (in a temporary folder), and the code scan."""
     from lookalike.core.engines.embedder import Embedder
     from lookalike.core.engines.manifest import default_manifest_path, load_manifest
 
@@ -117,10 +117,13 @@ def run_core_checks(selftest: Selftest, device: str = "auto", workers: int = 2) 
 
     if not selftest.check("model", model):
         selftest.skip("embedder", "no usable model")
-        return
-    if not selftest.check("embedder", embedder):
-        return
+    elif selftest.check("embedder", embedder):
+        _scan_samples(selftest, state, workers)
+    selftest.check("codes", _check_codes)
 
+
+def _scan_samples(selftest: Selftest, state: dict[str, Any], workers: int) -> None:
+    """The bundled samples copied, scanned into a throwaway catalog and grouped."""
     with _temporary_folder() as tmp:
 
         def samples() -> str:
@@ -144,6 +147,25 @@ def run_core_checks(selftest: Selftest, device: str = "auto", workers: int = 2) 
         finally:
             if "catalog" in state:
                 state["catalog"].close()
+
+
+def _check_codes() -> str:
+    """A large library's search scans product-quantized codes through faiss, a compiled library
+    the installer must carry (the samples are too few to reach it): random vectors, each of
+    which must find itself."""
+    import numpy as np
+
+    from lookalike.core.engines.codes import CANDIDATES, CodeScan
+
+    rows = np.random.default_rng(0).standard_normal((2 * CANDIDATES, 32)).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    keys = np.arange(len(rows), dtype=np.int64)
+    scan = CodeScan(32, threads=1)
+    scan.add(keys, rows)
+    found = scan.candidates(rows[:20], 1)[:, 0]
+    if not np.array_equal(found, keys[:20]):
+        raise CheckFailed(f"the code scan found {int((found == keys[:20]).sum())} of 20 vectors' own codes")
+    return f"{len(rows):,} vectors coded and scanned; 20 of 20 found themselves"
 
 
 def _scan(tmp: Path, embedder: Any, workers: int) -> tuple[Any, str]:
