@@ -148,3 +148,4 @@ def test_open_index_rebuilds_when_the_codes_are_lost(tmp_path: Path, monkeypatch
         again = open_index(catalog, "m", DIM)
         assert len(again) == 400 and again.search(rows[:5], 1)[0][:, 0].tolist() == ids[:5].tolist()
         assert CodeScan.load(codes_path(catalog.index_path("m")), threads=1).keys.tolist() == ids.tolist()
+

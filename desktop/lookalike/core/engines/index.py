@@ -192,6 +192,7 @@ class VectorIndex:
         #: The file `_index` views, read-only (copied before an edit): usearch keeps no reference to it.
         self._viewed: mmap.mmap | bytes | None = None
         self._searching = threading.Lock()
+        self._opening = threading.Lock()
 
     @property
     def stored_dim(self) -> int:
@@ -256,9 +257,10 @@ class VectorIndex:
     def _graph(self) -> Index:
         """usearch's graph, viewed in its mapped file when first needed. The map was made when
         the index was read: a save that has replaced the file since does not change it."""
-        if self._unopened is not None:
-            self._index.view(self._unopened)
-            self._viewed, self._unopened = self._unopened, None
+        with self._opening:  # an index shared by two threads (a search and an album build) opens once
+            if self._unopened is not None:
+                self._index.view(self._unopened)
+                self._viewed, self._unopened = self._unopened, None
         return self._index
 
     def _writable(self) -> Index:
