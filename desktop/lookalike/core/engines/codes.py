@@ -24,6 +24,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from lookalike.core.catalog import blobs
+
 #: Codes taken from the scan, re-ranked by the compact int8 rows (docs/calibration.md,
 #: "A person's search at 1M": 256 / 512 / 1024 gave recall@10 0.977 / 0.987 / 0.995).
 CANDIDATES = 1024
@@ -79,7 +81,7 @@ class CodeScan:
 
     def unit_rows(self, keys: np.ndarray) -> np.ndarray:
         """The compact rows of held `keys`, as float32 unit vectors."""
-        return _unit(self.rows[np.searchsorted(self.keys, keys)])
+        return blobs.unit_rows(self.rows[np.searchsorted(self.keys, keys)])
 
     def add(self, keys: np.ndarray, compact: np.ndarray) -> None:
         """Hold `compact` (float32 unit rows) under `keys`, none of them held yet."""
@@ -125,13 +127,13 @@ class CodeScan:
         sample = np.sort(np.random.default_rng(0).permutation(len(self.rows))[:_TRAIN])
         faiss.omp_set_num_threads(self.threads)
         self._codes = faiss.IndexPQFastScan(self.dim, subquantizers(self.dim), _BITS, faiss.METRIC_INNER_PRODUCT)
-        self._codes.train(_unit(self.rows[sample]))
+        self._codes.train(blobs.unit_rows(self.rows[sample]))
         self._encode(self.keys, self.rows)
 
     def _encode(self, keys: np.ndarray, rows: np.ndarray) -> None:
         faiss.omp_set_num_threads(self.threads)
         for start in range(0, len(rows), _CHUNK):  # bounded float copies at a million photos
-            self._codes.add(_unit(rows[start : start + _CHUNK]))  # type: ignore[union-attr]
+            self._codes.add(blobs.unit_rows(rows[start : start + _CHUNK]))  # type: ignore[union-attr]
         self._code_keys = np.concatenate([self._code_keys, keys])
 
     def save(self, path: Path) -> None:
@@ -165,9 +167,3 @@ class CodeScan:
         if not consistent:
             raise ValueError(f"the index's codes {path} do not match its compact rows")
         return scan
-
-
-def _unit(rows: np.ndarray) -> np.ndarray:
-    """int8 rows as float32 unit vectors."""
-    out = rows.astype(np.float32)
-    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), np.float32(1e-12))

@@ -223,8 +223,7 @@ class VectorIndex:
             return np.zeros((0, self.stored_dim), dtype=np.float32)
         if self._scan is not None:
             return self._scan.unit_rows(keys)
-        stored = np.asarray(self._graph().get(keys), dtype=np.float32).reshape(len(keys), self.stored_dim)
-        return stored / np.maximum(np.linalg.norm(stored, axis=1, keepdims=True), np.float32(1e-12))
+        return blobs.unit_rows(np.asarray(self._graph().get(keys)).reshape(len(keys), self.stored_dim))
 
     def full_vectors(self, ids: Sequence[int] | np.ndarray, full: FullVectors | None = None) -> np.ndarray:
         """Full-dimension vectors of held `ids`: from `full` (or the index's own source)
