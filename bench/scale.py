@@ -142,7 +142,7 @@ def _recall(
 def _regroup(graph: KnnGraph) -> dict[str, object]:
     """A threshold move, as the app's sliders regroup (core/review/tiers.py): Similar by the
     scene score, Duplicates by the structural score (without proof verdicts: synthetic
-    signatures have no detail thumbnails, so more pairs pass than in the app). Star groups
+    vectors have no photos to prove, so more pairs pass than in the app). Star groups
     on the cached graph, and chaining as the baseline. Rows measured before 2026-12-05
     grouped Similar by the cosine, as the app did before its scene score."""
     out: dict[str, object] = {}

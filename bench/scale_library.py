@@ -5,11 +5,11 @@ an unchanged rescan of `count` real files.
 writes those same vectors into a real catalog, as a finished first scan leaves it,
 for the files of `datasets.tiny_library(count)` (256 distinct tiny JPEGs, the rest
 hard links, one folder per 1,000): each row holds the file's real path, size, mtime
-and inode, the thumbnails a scan makes of its pixels (`structure.signature`,
-`proof.detail`, so their compression is that of real photos), its vector and the
-metadata a scan stores. The rows are written with one bulk INSERT per table, not
+and inode, the signature a scan makes of its pixels (`structure.signature`), its
+vector and the metadata a scan stores (no detail thumbnail: a proof makes those
+from the files, core/matching/evidence.py). The rows are written with one bulk INSERT per table, not
 through `Catalog.store` (whose per-batch ORM work would take ~50 min at 1M), but
-with the blobs packed by the same `core/catalog/blobs.py` functions, so the bytes
+with the vectors packed by the same `core/catalog/blobs.py` function, so the bytes
 on disk are the app's. The index built by scale.py is saved beside it, as a
 finished scan saves it, so the rescan is the app's `Scanner.run` that reopens
 nothing (checked), timed in a fresh process, beside a bare walk + stat.
@@ -55,16 +55,13 @@ from lookalike.core.scan.images import decode
 _BATCH = 20_000
 
 
-def _thumbnails(model: app.Embedder, found: list[FoundFile]) -> dict[int, tuple[bytes, bytes | None]]:
-    """(signature, packed detail) of each distinct file (by inode), made from its
-    pixels as the scan makes them: the hard links share their original's."""
-    out: dict[int, tuple[bytes, bytes | None]] = {}
+def _signatures(model: app.Embedder, found: list[FoundFile]) -> dict[int, bytes]:
+    """The structure signature of each distinct file (by inode), made from its pixels as
+    the scan makes it: the hard links share their original's."""
+    out: dict[int, bytes] = {}
     for item in found:
-        if item.inode in out:
-            continue
-        pixels = decode(item.path, model.input_size, model.manifest.resize).pixels
-        detail = proof.detail(pixels)
-        out[item.inode] = (structure.signature(pixels), blobs.pack_detail(detail))
+        if item.inode not in out:
+            out[item.inode] = structure.signature(decode(item.path, model.input_size, model.manifest.resize).pixels)
     return out
 
 
@@ -90,7 +87,7 @@ def build_catalog(folder: Path, catalog_path: Path, vectors: np.ndarray, model: 
     found = list(walk([root]))
     if len(found) != len(vectors):
         raise ValueError(f"{len(found)} files on disk for {len(vectors)} vectors")
-    thumbnails = _thumbnails(model, found)
+    signatures = _signatures(model, found)
     with Catalog(catalog_path) as catalog:
         root_id = catalog.add_root(root)
         catalog.mark_scanned([root_id])
@@ -109,13 +106,12 @@ def build_catalog(folder: Path, catalog_path: Path, vectors: np.ndarray, model: 
                     ((i + 1, model.model_id, blobs.pack_vector(vectors[i])) for i in block),
                 )
                 db.executemany(
-                    "INSERT INTO signatures (file_id, data, detail) VALUES (?, ?, ?)",
-                    ((i + 1, *thumbnails[found[i].inode]) for i in block),
+                    "INSERT INTO signatures (file_id, data) VALUES (?, ?)", ((i + 1, signatures[found[i].inode]) for i in block)
                 )
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         db.close()
-    return {"seconds": round(time.perf_counter() - start, 1), "distinct_files": len(thumbnails)}
+    return {"seconds": round(time.perf_counter() - start, 1), "distinct_files": len(signatures)}
 
 
 def save_index(catalog_path: Path, model_id: str, index: VectorIndex) -> float:

@@ -239,8 +239,9 @@ def _library(row: dict | None) -> list[Verdict]:
     size = row.get("catalog_bytes_per_photo")
     return [
         _check("catalog on disk at 1M", "<= 3 KB/photo", None if size is None else size / 1024, 3, "KB/photo", False, basis,
-               "a photo's 64x64 detail thumbnail alone is ~2.8 KB compressed losslessly (proof verdicts need it bit "
-               "for bit), its int8 vector 1.28 KB and its raw 32x32 signature 1 KB (docs/calibration.md)"),
+               "a photo keeps its int8 vector (1.28 KB), its raw 32x32 signature (1 KB) and its file row with the "
+               "path and indexes (~0.5 KB); the 64x64 detail a proof compares (~2.8 KB) is made from the file when "
+               "a pair needs proof, not kept (schema 6; docs/calibration.md)"),
         _check("open to first groups at 1M", "<= 3 s", row.get("open_to_groups_s") or opened.get("gave_up_after_s"), 3, "s", False,
                f"{basis}; `lookalike duplicates` from its start to its first line"
                + (" (stopped without one: a lower bound)" if opened.get("gave_up_after_s") else ""),

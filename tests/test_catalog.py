@@ -37,8 +37,7 @@ def _record(path: str, root_id: int, size: int = 100, fid: int | None = None, **
         fields.setdefault("vector", _unit(size))
         fields.setdefault("width", 4)
         fields.setdefault("height", 3)
-        fields.setdefault("signature", bytes(1024))  # a scan stores both thumbnails with the vector
-        fields.setdefault("detail", bytes(4096))
+        fields.setdefault("signature", bytes(1024))  # a scan stores the signature with the vector
     return FileRecord(location, fid, **fields)
 
 
@@ -288,7 +287,7 @@ def test_a_schema_1_catalog_is_migrated_at_open_and_keeps_its_data(tmp_path: Pat
         assert [(r.path, r.last_scan_at) for r in catalog.roots()] == [("/p", 2.0)]
         catalog.store([_record("/p/b.jpg", 1, 20, grey=True)], MODEL)  # the new column is written
         with catalog.session() as session:
-            assert session.get(Meta, "schema_version").value == str(SCHEMA_VERSION) == "5"
+            assert session.get(Meta, "schema_version").value == str(SCHEMA_VERSION) == "6"
             assert session.scalar(select(func.count()).where(File.grey)) == 1
 
     with Catalog(path) as catalog:  # opening again runs no migration twice
@@ -307,19 +306,24 @@ def test_owns_names_the_catalogs_files_and_nothing_beside_them(tmp_path: Path) -
         assert catalog.owns(str(catalog.index_path("m:1")))
 
 
-def _as_schema_3(path: Path, model_id: str) -> tuple[dict[int, bytes], dict[int, bytes], np.ndarray, int]:
-    """Rewrite a scanned catalog the way schema 3 stored it (float16 vectors, raw thumbnails):
-    (signatures, details, vectors by file id order, file count) as that catalog held them."""
+def _columns(path: Path, table: str) -> set[str]:
+    return {row[1] for row in sqlite3.connect(path).execute(f"PRAGMA table_info({table})")}
+
+
+def _as_schema_3(path: Path, model_id: str) -> tuple[dict[int, bytes], np.ndarray, int]:
+    """Rewrite a scanned catalog the way schema 3 stored it (float16 vectors, raw 64x64
+    detail thumbnails): (signatures, vectors by file id order, file count) as it held them."""
     with Catalog(path) as catalog:
         ids, vectors = catalog.vectors(model_id)
         signatures = catalog.signatures(ids.tolist())
-        details = {fid: d.thumbnail for fid, d in catalog.details(ids.tolist()).items()}
         files = catalog.status_counts()["ok"]
     db = sqlite3.connect(path)
+    rng = np.random.default_rng(3)
     with db:
+        db.execute("ALTER TABLE signatures ADD COLUMN detail BLOB")
         for fid, vector in zip(ids.tolist(), vectors):
             db.execute("UPDATE embeddings SET vector = ? WHERE file_id = ?", (vector.astype(np.float16).tobytes(), fid))
-            db.execute("UPDATE signatures SET data = ?, detail = ? WHERE file_id = ?", (signatures[fid], details[fid], fid))
+            db.execute("UPDATE signatures SET detail = ? WHERE file_id = ?", (rng.bytes(4096), fid))
         db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
         db.execute("INSERT INTO decisions VALUES (?, ?, 'not_duplicate', 1.0)", (int(ids[0]), int(ids[1])))
     db.isolation_level = None
@@ -328,48 +332,50 @@ def _as_schema_3(path: Path, model_id: str) -> tuple[dict[int, bytes], dict[int,
         if pragma.startswith("page_size"):
             db.execute("VACUUM")
     db.close()
-    return signatures, details, vectors.astype(np.float16).astype(np.float32), files
+    return signatures, vectors.astype(np.float16).astype(np.float32), files
 
 
-def test_a_schema_3_catalog_is_packed_at_open_and_loses_nothing(samples: Path, tmp_path: Path, embedder: Embedder) -> None:
+def test_a_schema_3_catalog_is_packed_at_open_and_loses_nothing_it_needs(samples: Path, tmp_path: Path, embedder: Embedder) -> None:
     path = tmp_path / "catalog.sqlite"
     with Catalog(path) as catalog:
         Scanner(catalog, embedder, workers=1).run([samples])
-    signatures, details, vectors, files = _as_schema_3(path, embedder.model_id)
+    signatures, vectors, files = _as_schema_3(path, embedder.model_id)
     cached = path.with_name(f"{path.stem}.model.usearch")
     cached.write_bytes(b"an index of the float16 vectors")
     assert sqlite3.connect(path).execute("PRAGMA page_size").fetchone()[0] == 4096
 
     with Catalog(path) as catalog:
         with catalog.session() as session:
-            assert session.get(Meta, "schema_version").value == str(SCHEMA_VERSION) == "5"
+            assert session.get(Meta, "schema_version").value == str(SCHEMA_VERSION) == "6"
         ids, migrated = catalog.vectors(embedder.model_id)
         assert catalog.signatures(ids.tolist()) == signatures  # bit for bit
-        assert {fid: d.thumbnail for fid, d in catalog.details(ids.tolist()).items()} == details
         assert np.abs(migrated @ migrated.T - vectors @ vectors.T).max() < 0.004
         assert catalog.status_counts()["ok"] == files
         with catalog.session() as session:
-            stored = session.execute(select(Embedding.vector, Signature.data, Signature.detail).join(
-                Signature, Signature.file_id == Embedding.file_id)).all()
+            stored = session.scalars(select(Embedding.vector)).all()
             assert session.scalar(select(func.count()).select_from(Decision)) == 1
-    assert all(len(v) == embedder.dim and len(d) < 4096 for v, _, d in stored)
+    assert all(len(v) == embedder.dim for v in stored)
+    assert "detail" not in _columns(path, "signatures")  # made from the files when a proof needs one
     assert not cached.exists()  # a cache of the float16 vectors is rebuilt, not trusted
-    assert sqlite3.connect(path).execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE  # thumbnail rows packed ~20 a page
+    assert sqlite3.connect(path).execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE
 
 
 def _indexes(path: Path) -> set[str]:
     return {name for (name,) in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
 
 
-def test_a_schema_4_catalog_is_reindexed_at_open_and_keeps_its_caches(tmp_path: Path) -> None:
+def test_a_schema_4_catalog_is_reindexed_and_loses_its_details_at_open_keeping_its_caches(tmp_path: Path) -> None:
     path = tmp_path / "catalog.sqlite"
     with Catalog(path) as catalog:
         root = catalog.add_root("/p")
         catalog.store([_record("/p/a.jpg", root, 20), _record("/p/b.jpg", root, 20)], MODEL)
+        signatures = catalog.signatures([1, 2])
     db = sqlite3.connect(path)
-    with db:  # the files' indexes as schema 4 had them
+    with db:  # the files' indexes and the detail thumbnails as schema 4 had them
         db.execute("DROP INDEX ix_files_size_status")
         db.execute("CREATE INDEX ix_files_size ON files (size)")
+        db.execute("ALTER TABLE signatures ADD COLUMN detail BLOB")
+        db.execute("UPDATE signatures SET detail = randomblob(300000)")  # enough to see the space come back
         db.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
     db.close()
     pages = path.stat().st_size
@@ -378,9 +384,12 @@ def test_a_schema_4_catalog_is_reindexed_at_open_and_keeps_its_caches(tmp_path: 
 
     with Catalog(path) as catalog:
         with catalog.session() as session:
-            assert session.get(Meta, "schema_version").value == str(SCHEMA_VERSION) == "5"
+            assert session.get(Meta, "schema_version").value == str(SCHEMA_VERSION) == "6"
         assert [r.path for r in catalog.same_size_files()] == ["/p/a.jpg", "/p/b.jpg"]
+        assert catalog.signatures([1, 2]) == signatures
 
     assert "ix_files_size_status" in _indexes(path) and "ix_files_size" not in _indexes(path)
-    assert cached.read_bytes() == b"a graph of the vectors, still valid"  # a minute's rebuild at 1M spared
-    assert path.stat().st_size >= pages  # no VACUUM: an index change frees nothing worth a copy
+    assert "detail" not in _columns(path, "signatures")
+    assert path.stat().st_size < pages - 500_000  # the details' space given back (VACUUM)
+    # Its verdicts stay true (same vectors, signatures and files): a rebuild at 1M is spared.
+    assert cached.read_bytes() == b"a graph of the vectors, still valid"

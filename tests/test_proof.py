@@ -15,8 +15,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
 from lookalike.cli import main
-from lookalike.core.catalog.store import Detail
-from lookalike.core.matching import proof
+from lookalike.core.matching import evidence, proof
 from lookalike.core.catalog.store import Catalog
 from lookalike.core.engines.embedder import Embedder
 from lookalike.core.scan.images import decode
@@ -26,12 +25,13 @@ from lookalike.core.scan.pipeline import Scanner
 
 SAMPLES = resources_dir() / "samples"
 Verdict = proof.Verdict
+Detail = proof.Detail
 
 
 def _detail(image: Image.Image, folder: Path, name: str, **save) -> Detail:
     path = folder / name
     image.save(path, **save)
-    return Detail(proof.detail(decode(path, (224, 224), "squash").pixels))
+    return Detail(proof.detail(decode(path, evidence.DECODE_SIZE, "squash").pixels))
 
 
 def _verdict(a: Image.Image, b: Image.Image, folder: Path) -> Verdict:

@@ -62,12 +62,12 @@ def _ray_scan(catalog: Catalog, embedder: Embedder, manifest: ModelManifest, roo
 
 
 def _contents(path: Path) -> tuple[dict[str, tuple], dict[str, np.ndarray]]:
-    """Every file's row (metadata, hashes, shot measures, structure signature and detail)
+    """Every file's row (metadata, hashes, shot measures and structure signature)
     by path, and its vector by path."""
     db = sqlite3.connect(path)
     try:
         files = {row[0]: row[1:] for row in db.execute(
-            f"SELECT path, {FILE_COLUMNS}, s.data, s.detail FROM files LEFT JOIN signatures s ON s.file_id = files.id"
+            f"SELECT path, {FILE_COLUMNS}, s.data FROM files LEFT JOIN signatures s ON s.file_id = files.id"
         )}
         vectors = {p: np.frombuffer(v, np.float16).astype(np.float32) for p, v in db.execute(
             "SELECT path, vector FROM files JOIN embeddings ON embeddings.file_id = files.id"

@@ -8,8 +8,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 #: 1: first release; 2: files.grey; 3: signatures.detail, files.captured and the shot
 #: measures files.sharpness/highlights/shadows/brightness; 4: int8 vectors and compressed
 #: detail thumbnails (core/catalog/blobs.py); 5: files indexed by (size, status,
-#: partial_hash) instead of size alone (see catalog.MIGRATIONS).
-SCHEMA_VERSION = 5
+#: partial_hash) instead of size alone; 6: no detail thumbnails, made from the files
+#: when a proof needs them (core/matching/evidence.py) (see catalog.MIGRATIONS).
+SCHEMA_VERSION = 6
 
 
 class Base(DeclarativeBase):
@@ -131,18 +132,14 @@ class JournalEntry(Base):
 
 
 class Signature(Base):
-    """A photo's 32x32 greyscale thumbnail (core/structure.py) and 64x64 detail
-    (core/proof.py): model-independent.
+    """A photo's 32x32 greyscale thumbnail (core/structure.py): model-independent.
 
-    Its own table so that file queries never drag ~4 KB per row along. `detail` is
-    compressed losslessly (core/catalog/blobs.py): read it through Catalog.details.
-    It is None for files scanned before schema 3 (the next scan reads them again).
+    Its own table so that file queries never drag its 1 KB per row along.
     """
 
     __tablename__ = "signatures"
     file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
-    detail: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
 
     #: The file ids alone, for counting the signatures (the graph's token, at every open):
     #: SQLite otherwise walks the table itself, a 4 KB page a row, 3.9 s for a million

@@ -80,33 +80,33 @@ _PACK_BATCH = 5000
 
 
 def _pack_blobs(session: Session) -> None:
-    """Schema 3 -> 4: float16 vectors become int8 and detail thumbnails are compressed
-    (core/catalog/blobs.py), file id range by range; nothing else changes. Plain
-    SQLAlchemy Core (no rowid, no driver SQL), so it runs on any database the catalog
-    lives in. A SQLite file gets its space back by the VACUUM after the migration."""
-    top = max(session.scalar(select(func.max(Embedding.file_id))) or 0, session.scalar(select(func.max(Signature.file_id))) or 0)
-    embeddings, signatures = Embedding.__table__, Signature.__table__  # Core: many rows per statement
+    """Schema 3 -> 4: float16 vectors become int8 (core/catalog/blobs.py), file id range
+    by range; nothing else changes. Plain SQLAlchemy Core (no rowid, no driver SQL), so it
+    runs on any database the catalog lives in. A SQLite file gets its space back by the
+    VACUUM after the migration."""
+    top = session.scalar(select(func.max(Embedding.file_id))) or 0
+    embeddings = Embedding.__table__  # Core: many rows per statement
     vectors = (
         update(embeddings)
         .where(embeddings.c.file_id == bindparam("b_file"), embeddings.c.model_id == bindparam("b_model"))
         .values(vector=bindparam("b_blob"))
     )
-    details = update(signatures).where(signatures.c.file_id == bindparam("b_file")).values(detail=bindparam("b_blob"))
     for low in range(0, top, _PACK_BATCH):
-        window = (low, low + _PACK_BATCH)
         rows = session.execute(
-            select(Embedding.file_id, Embedding.model_id, Embedding.vector).where(Embedding.file_id.between(window[0] + 1, window[1]))
+            select(Embedding.file_id, Embedding.model_id, Embedding.vector).where(Embedding.file_id.between(low + 1, low + _PACK_BATCH))
         ).all()
         if rows:
             session.execute(vectors, [
                 {"b_file": fid, "b_model": model, "b_blob": blobs.pack_vector(np.frombuffer(blob, dtype=np.float16))}
                 for fid, model, blob in rows
             ])
-        rows = session.execute(
-            select(Signature.file_id, Signature.detail).where(Signature.file_id.between(window[0] + 1, window[1]), Signature.detail.is_not(None))
-        ).all()
-        if rows:
-            session.execute(details, [{"b_file": fid, "b_blob": blobs.pack_detail(blob)} for fid, blob in rows])
+
+
+def _drop_column(session: Session, table: str, column: str) -> None:
+    """ALTER TABLE ... DROP COLUMN, skipped when the column is not there (a catalog
+    migrated from before it arrived, or one another process has just upgraded)."""
+    if column in {c["name"] for c in inspect(session.connection()).get_columns(table)}:
+        session.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
 
 
 #: version -> function upgrading a catalog from that version to the next, run at open.
@@ -114,7 +114,6 @@ MIGRATIONS: dict[int, Callable[[Session], None]] = {
     1: lambda session: _add_column(session, "files", "grey", "NOT NULL DEFAULT false"),
     2: lambda session: _add_columns(
         session,
-        ("signatures", "detail"),
         ("files", "captured"),
         ("files", "sharpness"),
         ("files", "highlights"),
@@ -123,10 +122,14 @@ MIGRATIONS: dict[int, Callable[[Session], None]] = {
     ),
     3: lambda session: _pack_blobs(session),
     4: lambda session: _drop_indexes(session, "ix_files_size"),
+    # Details are made from the files when a proof needs them (core/matching/evidence.py).
+    5: lambda session: _drop_column(session, "signatures", "detail"),
 }
-#: Migrations that only change indexes: no space to give back, and the caches beside the
-#: catalog (index, graph: a million photos' take minutes to rebuild) stay valid.
+#: Migrations that only change indexes: no space to give back.
 _INDEXES_ONLY = frozenset({4})
+#: Migrations after which the caches beside the catalog (index, graph: a million photos'
+#: take minutes to rebuild) stay valid: the vectors, signatures and verdicts are unchanged.
+_CACHES_VALID = frozenset({4, 5})
 #: SQLite's default limit on bound parameters is 999: id lists are sent in chunks.
 _CHUNK = 900
 
@@ -140,7 +143,7 @@ class KnownFile:
     mtime_ns: int
     status: str  # ok | error | missing | deleted (by a deletion batch)
     failed: bool  # the last decode failed (kept while the file is missing)
-    embedded: bool  # has a vector for the model asked about, and a detail thumbnail
+    embedded: bool  # has a vector for the model asked about, and a structure signature
     partial_hash: str | None
     full_hash: str | None
     inode: int | None
@@ -170,14 +173,6 @@ class Shot:
 
 
 @dataclass(frozen=True, slots=True)
-class Detail:
-    """What a photo brings to the duplicate proof (matching/proof.py), as stored per file."""
-
-    thumbnail: bytes  # proof.SIDE x proof.SIDE greyscale, from `proof.detail`
-    captured: str | None = None  # images.ImageInfo.captured
-
-
-@dataclass(frozen=True, slots=True)
 class FileRecord:
     """The outcome of opening one file: a vector and metadata, or an error reason.
 
@@ -203,7 +198,6 @@ class FileRecord:
     full_hash: str | None = None
     vector: np.ndarray | None = None
     signature: bytes | None = None  # core/structure.py thumbnail, stored with the vector
-    detail: bytes | None = None  # core/proof.py thumbnail, stored with it
     shot: Shot | None = None  # core/shot.py measures
 
 
@@ -589,14 +583,15 @@ class Catalog:
         if self.url is not None:
             self._vet_server()
         self._create_tables()
-        if self._upgrade():
-            if self.url is None:  # a server reclaims space itself (autovacuum)
-                self._vacuum()
+        ran = self._upgrade()
+        if ran - _INDEXES_ONLY and self.url is None:  # a server reclaims space itself (autovacuum)
+            self._vacuum()
+        if ran - _CACHES_VALID:
             self._drop_caches()
 
     def _vacuum(self) -> None:
-        """Give the space a migration freed (schema 4 packs every blob) back to the disk,
-        once, on PAGE_SIZE pages. Without room for the copy VACUUM makes, or with another
+        """Give the space a migration freed (schema 4 packs every vector, 6 drops the
+        details) back to the disk, once, on PAGE_SIZE pages. Without room for the copy VACUUM makes, or with another
         process using the catalog, it stays as it was, and works. Its own connection:
         VACUUM cannot run inside a transaction, and a page size changes only outside WAL."""
         self.engine.dispose()
@@ -619,9 +614,9 @@ class Catalog:
             if not cached.name.startswith(self.path.name) and self.owns(str(cached)):
                 cached.unlink(missing_ok=True)
 
-    def _upgrade(self) -> bool:
-        """Bring the schema up to date; True when a migration changed stored data."""
-        migrated = False
+    def _upgrade(self) -> set[int]:
+        """Bring the schema up to date; the versions migrated from."""
+        migrated: set[int] = set()
         with self.session() as session:
             if self.url is not None:
                 server.serialise(session.connection(), "schema")
@@ -631,7 +626,7 @@ class Catalog:
                 raise CatalogError(_newer_message(self.location, version))
             while version < SCHEMA_VERSION:
                 MIGRATIONS[version](session)
-                migrated |= version not in _INDEXES_ONLY
+                migrated.add(version)
                 version += 1
             facts = [{"key": "schema_version", "value": str(version)}, {"key": "opened_at", "value": str(time.time())}]
             self.upsert(session, Meta.__table__, facts, ["key"])
@@ -703,21 +698,6 @@ class Catalog:
             for chunk in _chunks(ids):
                 stmt = select(Signature.file_id, Signature.data).where(Signature.file_id.in_(chunk))
                 out.update((fid, data) for fid, data in session.execute(stmt))
-        return out
-
-    def details(self, ids: Sequence[int]) -> dict[int, Detail]:
-        """What core/proof.py compares, by file id; files without a detail thumbnail are absent."""
-        out: dict[int, Detail] = {}
-        with self.session() as session:
-            for chunk in _chunks(ids):
-                stmt = (
-                    select(Signature.file_id, Signature.detail, File.captured)
-                    .join(File, File.id == Signature.file_id)
-                    .where(Signature.file_id.in_(chunk), Signature.detail.is_not(None))
-                )
-                out.update(
-                    (fid, Detail(blobs.unpack_detail(data), captured)) for fid, data, captured in session.execute(stmt)
-                )
         return out
 
     def sizes(self, ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -825,9 +805,7 @@ class Catalog:
                 Embedding.file_id, Signature.file_id, File.partial_hash, File.full_hash, File.inode, File.device,
             )
             .outerjoin(Embedding, and_(Embedding.file_id == File.id, Embedding.model_id == model_id))
-            # A file read before schema 3 has no detail yet: it counts as not embedded, so
-            # the next scan reads it again (once) rather than leaving it unprovable.
-            .outerjoin(Signature, and_(Signature.file_id == File.id, Signature.detail.is_not(None)))
+            .outerjoin(Signature, Signature.file_id == File.id)
             .where(File.path >= prefix, File.path < upper)
         )
         with self.session() as session:
@@ -873,7 +851,7 @@ class Catalog:
             if vectors:
                 session.execute(insert(Embedding), vectors)
             signatures = [
-                {"file_id": fid, "data": r.signature, "detail": blobs.pack_detail(r.detail)}
+                {"file_id": fid, "data": r.signature}
                 for fid, r in zip(ids, records)
                 if r.signature is not None and r.error is None
             ]

@@ -16,7 +16,9 @@ scene as high as copies, alignment of the photos' signatures tells them apart
 (docs/calibration.md). Edges that align well enough to be copies or burst
 frames also carry the verdict of the finer check (core/proof.py): only a proven
 SAME_PICTURE edge makes a duplicate, a SAME_MOMENT one a burst. Scores and
-verdicts are computed once per edge: an update works only on its new edges.
+verdicts are computed once per edge: an update works only on its new edges, and
+a rebuild takes the verdicts of unchanged pairs from the graph it replaces
+(proving reads both files again: core/matching/evidence.py).
 
 Nodes are positions in `ids` (ascending file ids); int32 positions keep 100k
 files x K=32 neighbours near 40 MB.
@@ -36,8 +38,8 @@ from typing import Literal
 import numpy as np
 from sqlalchemy import func, select
 
-from lookalike.core.matching import proof, scene, structure
-from lookalike.core.catalog.store import Catalog, Detail
+from lookalike.core.matching import evidence, proof, scene, structure
+from lookalike.core.catalog.store import Catalog
 from lookalike.core.engines.index import (
     DEFAULT_THREADS,
     FullVectors,
@@ -311,26 +313,61 @@ class KnnGraph:
                 self._give_both_entries(scores, todo, values)
         return self._same_edges(structure=scores)
 
-    def with_proof(self, fetch: Callable[[np.ndarray], dict[int, Detail]]) -> KnnGraph:
+    def with_proof(self, fetch: Callable[[np.ndarray], dict[int, proof.Detail]]) -> KnnGraph:
         """A copy whose unchecked candidate entries get their proof.Verdict.
 
         Candidates align like copies (structure >= PROVE_DUPLICATE) or like burst
         frames of one content (structure >= BURST_STRUCTURE and cosine >=
-        BURST_COSINE). `fetch` returns a Detail for file ids; pairs missing
-        one stay UNCHECKED (and are never called duplicates).
+        BURST_COSINE). `fetch` returns a Detail for file ids (core/matching/evidence.py
+        reads the files); pairs missing one stay UNCHECKED (and are never called duplicates).
         """
-        u, v = self.owners().astype(np.int64), self.nbr.astype(np.int64)
-        verdicts = self.proof.copy() if self.proof is not None else np.full(len(u), proof.Verdict.UNCHECKED, np.int8)
-        if self.structure is None:
+        verdicts, todo = self._unchecked_candidates()
+        if not todo.any():
             return self._same_edges(proof=verdicts)
-        score = np.nan_to_num(self.structure, nan=-1.0)
-        candidate = (score >= PROVE_DUPLICATE) | ((score >= BURST_STRUCTURE) & (self.sim >= np.float32(BURST_COSINE)))
-        todo = (u < v) & candidate & (verdicts == proof.Verdict.UNCHECKED)
+        u, v = self.owners().astype(np.int64), self.nbr.astype(np.int64)
         details, todo = _fetch_pairs(self.ids, u, v, todo, fetch)
         if todo.any():
             pairs = ((details[int(self.ids[a])], details[int(self.ids[b])]) for a, b in zip(u[todo], v[todo]))
             self._give_both_entries(verdicts, todo, proof.verdicts(pairs))
         return self._same_edges(proof=verdicts)
+
+    def with_verdicts_of(self, older: KnnGraph) -> KnnGraph:
+        """A copy whose unchecked candidate entries take the verdict `older` gave the same
+        two files, where neither changed since (same content stamps): a rebuilt graph
+        proves again only pairs it has not seen, since proving reads both files."""
+        verdicts, todo = self._unchecked_candidates()
+        if older.proof is None or older.stamps is None or self.stamps is None or not todo.any():
+            return self._same_edges(proof=verdicts)
+        old_u, old_v = older.owners().astype(np.int64), older.nbr.astype(np.int64)
+        known = np.flatnonzero((old_u < old_v) & (older.proof != proof.Verdict.UNCHECKED))
+        a, b = self.positions(older.ids[old_u[known]]), self.positions(older.ids[old_v[known]])
+        same = (a >= 0) & (b >= 0)
+        same[same] = (self.stamps[a[same]] == older.stamps[old_u[known][same]]) & (
+            self.stamps[b[same]] == older.stamps[old_v[known][same]]
+        )
+        n = np.int64(len(self.ids))
+        codes = a[same].astype(np.int64) * n + b[same]  # positions ascend with ids, so a < b still
+        order = np.argsort(codes)
+        codes, found_verdicts = codes[order], older.proof[known[same]][order]
+        entries = np.flatnonzero(todo)
+        wanted = self.owners()[entries].astype(np.int64) * n + self.nbr[entries]
+        at = np.minimum(np.searchsorted(codes, wanted), max(len(codes) - 1, 0))
+        hit = (codes[at] == wanted) if len(codes) else np.zeros(len(wanted), dtype=bool)
+        carried = np.zeros(len(todo), dtype=bool)
+        carried[entries[hit]] = True
+        if carried.any():
+            self._give_both_entries(verdicts, carried, found_verdicts[at[hit]])
+        return self._same_edges(proof=verdicts)
+
+    def _unchecked_candidates(self) -> tuple[np.ndarray, np.ndarray]:
+        """(a copy of the verdicts, the entries u < v that are candidates for proof and unchecked)."""
+        u = self.owners()
+        verdicts = self.proof.copy() if self.proof is not None else np.full(len(u), proof.Verdict.UNCHECKED, np.int8)
+        if self.structure is None:
+            return verdicts, np.zeros(len(u), dtype=bool)
+        score = np.nan_to_num(self.structure, nan=-1.0)
+        candidate = (score >= PROVE_DUPLICATE) | ((score >= BURST_STRUCTURE) & (self.sim >= np.float32(BURST_COSINE)))
+        return verdicts, (u < self.nbr) & candidate & (verdicts == proof.Verdict.UNCHECKED)
 
     def with_scene(self, fetch: Callable[[np.ndarray], np.ndarray]) -> KnnGraph:
         """A copy whose entries without a scene similarity get one (the axes fitted first
@@ -487,7 +524,8 @@ def open_graph(
     cosine the caller groups at), else a new one.
 
     A stale graph is updated in place when few files changed (see `KnnGraph.updated`),
-    else rebuilt; either way its new edges get structural scores. `refit` is passed to
+    else rebuilt; either way its new edges get structural scores and, where they are
+    candidates, proof verdicts (a rebuild carries those of unchanged pairs). `refit` is passed to
     `open_index` (a scan passes False: it never waits for a projection refit). Graphs are
     immutable, so one object is shared by every caller in the process.
     """
@@ -500,6 +538,7 @@ def open_graph(
         _opened[path] = (file_stamp(path), cached)
         return cached
     state = catalog_state(catalog, model_id)
+    proven: KnnGraph | None = None
     vectors: FullVectors = lambda ids: catalog.vectors_of(model_id, ids.tolist())  # noqa: E731 - a few files
     if state.count == 0:
         empty = np.zeros(0, dtype=np.int64)
@@ -515,8 +554,13 @@ def open_graph(
             # re-ranking): one ordered read, not a query per file.
             vectors = held_in_memory(*catalog.stored_vectors(model_id))
             graph = KnnGraph.build(index, floor=min(floor, FLOOR), full=vectors if index.projection is not None else None)
+            if cached is not None and (cached.token or "").endswith(_rules()):
+                proven = cached  # its verdicts of unchanged pairs are carried, not proven again
         graph = replace(graph, stamps=current.aligned(graph.ids))
-    graph = graph.with_structure(catalog.signatures, threads).with_proof(catalog.details)
+    graph = graph.with_structure(catalog.signatures, threads)
+    if proven is not None:
+        graph = graph.with_verdicts_of(proven)
+    graph = graph.with_proof(lambda ids: evidence.read_details(catalog, ids.tolist(), threads))
     graph = graph.with_scene(vectors)
     # The vectors' token from before they were read, so a change during the build shows as stale.
     graph = replace(graph, token=f"{graph.token}:{_signature_count(catalog)}:{_rules()}")

@@ -4,7 +4,8 @@ The 32x32 structural score (core/structure.py) finds candidates, but at 32x32
 a sunset looks like another sunset, two terminal screenshots or receipts of one
 layout line up, and burst frames are indistinguishable. Deletion needs proof, so
 each candidate pair is checked again on a 64x64 greyscale thumbnail (the
-*detail*, kept at scan time): the pair is aligned (the best quarter turn or
+*detail*, made from the file when its pair needs proof: core/matching/evidence.py):
+the pair is aligned (the best quarter turn or
 mirror and centre crop at 32x32, then an affine refinement by OpenCV's ECC),
 split into 8x8 blocks, and every block with texture (a standard deviation of at
 least TEXTURE grey levels in both photos) is correlated. A copy agrees almost
@@ -40,15 +41,12 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from lookalike.core.catalog.blobs import DETAIL_SIDE
-from lookalike.core.catalog.store import Detail
-
 # 64x64 images: OpenCV's worker threads cost more than they save, and would fight
 # the scan's decoders and the app's UI thread for the cores.
 cv2.setNumThreads(1)
 
-#: The detail thumbnail's side, as the catalog stores it.
-SIDE = DETAIL_SIDE
+#: The detail thumbnail's side.
+SIDE = 64
 #: Centre crops tried on either photo: the kept fraction of each side (as core/structure.py).
 CROPS = (1.0, 0.92, 0.84)
 GRID = 8
@@ -81,6 +79,14 @@ class Verdict(IntEnum):
     DIFFERENT = 0
     SAME_MOMENT = 1
     SAME_PICTURE = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Detail:
+    """What a photo brings to the proof: its detail and when its camera says it was taken."""
+
+    thumbnail: bytes  # SIDE x SIDE greyscale, from `detail`
+    captured: str | None = None  # images.ImageInfo.captured
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,7 @@ from typing import Literal, get_args
 from lookalike.core.removal import trash
 from lookalike.core.catalog.store import Catalog
 from lookalike.core.removal.filemove import free_name, is_inside, move_file, sync_dir
-from lookalike.core.hashing import full_hash, partial_hash
+from lookalike.core.hashing import unchanged_problem
 from lookalike.core.removal.journal import (
     DONE,
     DeletionError,
@@ -360,31 +360,3 @@ class _Batch:
         os.unlink(source)
         sync_dir(source.parent)
         return None
-
-
-def unchanged_problem(path: Path, row: File) -> tuple[str | None, str | None]:
-    """(why `path` is not provably the file `row` was read as, or None; its full hash now).
-
-    Same size and mtime, then the bytes: the full hash recorded when the file was
-    read, else (older catalogs) the partial hash; a file with neither on record
-    cannot be proven and is refused. Reads the whole file every time: a file
-    edited and given back its size and mtime (`os.utime`) must still be caught.
-    """
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        return f"cannot be read ({exc.strerror or exc})", None
-    if info.st_size != row.size or info.st_mtime_ns != row.mtime_ns:
-        return "changed since it was scanned (size or modification time differ)", None
-    try:
-        digest = full_hash(path)
-        partial = partial_hash(path) if not row.full_hash else None
-    except OSError as exc:
-        return f"cannot be read ({exc.strerror or exc})", None
-    if row.full_hash:
-        same = digest == row.full_hash
-    elif row.partial_hash:
-        same = partial == row.partial_hash
-    else:
-        return "has no content hash on record, so it cannot be proven unchanged", digest
-    return (None if same else "content changed since it was scanned"), digest

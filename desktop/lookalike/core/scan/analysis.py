@@ -1,4 +1,4 @@
-"""What a scan learns from one file: decode, hashes, structure, detail, shot, vector.
+"""What a scan learns from one file: decode, hashes, structure, shot, vector.
 
 This is the one per-file rule of a scan, whichever engine runs it: the local
 engine calls `analyse` in its decode threads and `embed_analyses` from the scan's
@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from lookalike.core.engines.embedder import Embedder
-from lookalike.core.matching.proof import detail
 from lookalike.core.matching.structure import signature
 from lookalike.core.catalog.store import Shot
 from lookalike.core.scan.exposure import measure
@@ -41,7 +40,6 @@ class Analysis:
     partial_hash: str | None = None
     full_hash: str | None = None
     signature: bytes | None = None
-    detail: bytes | None = None
     shot: Shot | None = None
     vector: np.ndarray | None = None
     error: str | None = None
@@ -60,7 +58,7 @@ def analyse(path: str, size: tuple[int, int], resize: Resize) -> Analysis:
         except OSError:
             digest = whole = None
         pixels = decoded.pixels
-        return Analysis(pixels, decoded.info, digest, whole, signature(pixels), detail(pixels), measure(pixels))
+        return Analysis(pixels, decoded.info, digest, whole, signature(pixels), measure(pixels))
     except ImageError as exc:
         return _failed(path, exc.reason)
     except Exception as exc:  # noqa: BLE001 - a codec bug must cost one file, not the scan

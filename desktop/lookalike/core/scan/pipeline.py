@@ -538,7 +538,6 @@ def _record(location: Location, item: _Work, analysis: Analysis) -> FileRecord:
         full_hash=analysis.full_hash,
         vector=analysis.vector,
         signature=analysis.signature,
-        detail=analysis.detail,
         shot=analysis.shot,
     )
 
