@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from lookalike.core.matching.graph import SIGNATURE_COUNT
-from lookalike.core.catalog.store import PAGE_SIZE, Catalog, CatalogError, FileRecord, Location
+from lookalike.core.catalog.store import PAGE_SIZE, Catalog, CatalogError, FileRecord, Location, Shot
 from lookalike.core.engines.embedder import Embedder
 from lookalike.core.scan.pipeline import Scanner
 from lookalike.core.catalog.schema import SCHEMA_VERSION, Decision, Embedding, File, Meta, Signature
@@ -37,7 +37,8 @@ def _record(path: str, root_id: int, size: int = 100, fid: int | None = None, **
         fields.setdefault("vector", _unit(size))
         fields.setdefault("width", 4)
         fields.setdefault("height", 3)
-        fields.setdefault("signature", bytes(1024))  # a scan stores the signature with the vector
+        fields.setdefault("signature", bytes(1024))  # a scan stores the signature and shot measures with the vector
+        fields.setdefault("shot", Shot(sharpness=0.5, highlights=0.0, shadows=0.0, brightness=128.0))
     return FileRecord(location, fid, **fields)
 
 

@@ -205,6 +205,22 @@ def test_same_size_and_ends_but_another_middle_is_read_again(
     assert str(first) not in _rows(catalog)
 
 
+def test_a_file_read_before_shot_measures_existed_is_read_again_once(samples: Path, catalog: Catalog, embedder: Embedder) -> None:
+    """Schema 2 catalogs have no shot measures nor capture times, which the best-shot rule
+    and the proof's capture-time rule need: the next scan reads such files once more."""
+    scanner = Scanner(catalog, embedder)
+    scanner.run([samples])
+    old = str(samples / "chelsea.jpg")
+    with catalog.session() as session:
+        session.execute(update(File).where(File.path == old).values(sharpness=None, highlights=None, shadows=None, brightness=None))
+
+    report = scanner.run([samples])
+
+    assert (report.unchanged, report.embedded) == (SAMPLE_COUNT - 1, 1)
+    assert _rows(catalog)[old].sharpness is not None
+    assert scanner.run([samples]).embedded == 0  # once
+
+
 def test_a_fixed_error_file_is_read_again(samples: Path, catalog: Catalog, embedder: Embedder) -> None:
     broken = samples / "broken.jpg"
     broken.write_bytes(b"not a photo at all")

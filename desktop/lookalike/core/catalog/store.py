@@ -143,7 +143,7 @@ class KnownFile:
     mtime_ns: int
     status: str  # ok | error | missing | deleted (by a deletion batch)
     failed: bool  # the last decode failed (kept while the file is missing)
-    embedded: bool  # has a vector for the model asked about, and a structure signature
+    embedded: bool  # has a vector for the model asked about, a structure signature and shot measures
     partial_hash: str | None
     full_hash: str | None
     inode: int | None
@@ -591,9 +591,10 @@ class Catalog:
 
     def _vacuum(self) -> None:
         """Give the space a migration freed (schema 4 packs every vector, 6 drops the
-        details) back to the disk, once, on PAGE_SIZE pages. Without room for the copy VACUUM makes, or with another
-        process using the catalog, it stays as it was, and works. Its own connection:
-        VACUUM cannot run inside a transaction, and a page size changes only outside WAL."""
+        details) back to the disk, once, on PAGE_SIZE pages. Without room for the copy
+        VACUUM makes, or with another process using the catalog, it stays as it was, and
+        works. Its own connection: VACUUM cannot run inside a transaction, and a page size
+        changes only outside WAL."""
         self.engine.dispose()
         db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
         try:
@@ -805,7 +806,10 @@ class Catalog:
                 Embedding.file_id, Signature.file_id, File.partial_hash, File.full_hash, File.inode, File.device,
             )
             .outerjoin(Embedding, and_(Embedding.file_id == File.id, Embedding.model_id == model_id))
-            .outerjoin(Signature, Signature.file_id == File.id)
+            # A file read before schema 3 has no shot measures nor capture time, which the
+            # best-shot rule and the proof need: it counts as not embedded, so the next scan
+            # reads it again (once).
+            .outerjoin(Signature, and_(Signature.file_id == File.id, File.sharpness.is_not(None)))
             .where(File.path >= prefix, File.path < upper)
         )
         with self.session() as session:
