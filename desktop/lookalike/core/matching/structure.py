@@ -115,11 +115,18 @@ def _owned_scores(rows: np.ndarray, squares_b: np.ndarray, owner: np.ndarray, ot
     crops = _crops(natural.astype(np.float32) - 128).reshape(len(owners), len(CROPS), SIDE * SIDE)
     mean = crops.mean(axis=-1)
     norm = np.maximum(np.sqrt(np.square(crops - mean[..., None]).sum(axis=-1)), _EPS)
-    # A turn moves blocks whole: each view's block sums are its crop's, reordered.
-    grid = crops.reshape(len(owners), len(CROPS), BLOCKS, _BLOCK, BLOCKS, _BLOCK)
+    # A turn moves blocks whole: each view's block sums are its crop's, reordered. One
+    # product with `_block_matrix` sums every block, ~4x faster than summing strided axes;
+    # in float64, where such sums are exact whatever order BLAS adds in, so a pair's score
+    # does not depend on the chunk it is scored in.
     moved = (slice(None), slice(None), _moved_blocks())
-    sa = grid.sum(axis=(3, 5)).reshape(len(owners), len(CROPS), -1)[moved].reshape(len(owners), views, -1)
-    squares = np.square(grid).sum(axis=(3, 5)).reshape(len(owners), len(CROPS), -1)[moved].reshape(len(owners), views, -1)
+    flat = crops.reshape(-1, SIDE * SIDE).astype(np.float64)
+
+    def by_view(pixels: np.ndarray) -> np.ndarray:
+        blocks = (pixels @ _block_matrix()).astype(np.float32)
+        return blocks.reshape(len(owners), len(CROPS), -1)[moved].reshape(len(owners), views, -1)
+
+    sa, squares = by_view(flat), by_view(np.square(flat))
     var_a = squares - sa * sa / n
     turned = np.empty((len(owners), BLOCKS * BLOCKS, views + 1, _BLOCK * _BLOCK), dtype=np.float32)
     views_by_block = np.take(crops.reshape(len(owners), -1), _views_by_block(), axis=1)  # (owners, blocks, views, pixels)
@@ -152,6 +159,15 @@ def _views_by_block() -> np.ndarray:
     turns = _undo_turns().reshape(8, BLOCKS * BLOCKS, -1)
     starts = np.arange(len(CROPS)) * SIDE * SIDE
     return (starts[:, None, None, None] + turns[None]).reshape(len(CROPS) * 8, BLOCKS * BLOCKS, -1).swapaxes(0, 1).copy()
+
+
+@cache
+def _block_matrix() -> np.ndarray:
+    """(SIDE*SIDE, BLOCKS**2) float64: 1 where a pixel (row by row) lies in a block."""
+    pixel = np.arange(SIDE * SIDE)
+    out = np.zeros((SIDE * SIDE, BLOCKS * BLOCKS), dtype=np.float64)
+    out[pixel, (pixel // SIDE // _BLOCK) * BLOCKS + (pixel % SIDE) // _BLOCK] = 1.0
+    return out
 
 
 @cache
