@@ -28,7 +28,8 @@ from lookalike.core.scan.images import decode
 #: 224 x 224), which the proof's thresholds were calibrated on (docs/calibration.md).
 DECODE_SIZE = (224, 224)
 
-#: Files read for one call at a time: bounds the pixels held while decoding.
+#: Files handed to the decoding threads at a time: each waiting file is a queued future, and
+#: a library-wide proof may have hundreds of thousands to read.
 _CHUNK = 256
 
 
