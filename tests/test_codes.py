@@ -10,7 +10,8 @@ import pytest
 
 from lookalike.core.catalog.store import Catalog
 from lookalike.core.engines import codes, projection
-from lookalike.core.engines.codes import CodeScan, quantize
+from lookalike.core.catalog.blobs import quantize
+from lookalike.core.engines.codes import CodeScan
 from lookalike.core.engines.index import EXPANSION_SEARCH, VectorIndex, codes_path, held_in_memory, open_index
 from lookalike.core.engines.projection import Projection
 from test_projection import _store, low_rank

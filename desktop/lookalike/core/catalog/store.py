@@ -48,15 +48,18 @@ from lookalike.core.catalog.schema import SCHEMA_VERSION, Base, Embedding, File,
 _T = TypeVar("_T")
 
 
+def _has_column(session: Session, table: str, column: str) -> bool:
+    return column in {c["name"] for c in inspect(session.connection()).get_columns(table)}
+
+
 def _add_column(session: Session, table: str, column: str, constraint: str = "") -> None:
     """ALTER TABLE ... ADD COLUMN, of the type schema.py gives it in this database's dialect,
     skipped when it is there already: a catalog written between a column's arrival and
     the version bump that announced it has it, or one that another process opening it
     at the same moment has just upgraded."""
-    connection = session.connection()
-    if column in {c["name"] for c in inspect(connection).get_columns(table)}:
+    if _has_column(session, table, column):
         return
-    kind = Base.metadata.tables[table].c[column].type.compile(dialect=connection.dialect)
+    kind = Base.metadata.tables[table].c[column].type.compile(dialect=session.connection().dialect)
     try:
         session.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind} {constraint}".rstrip()))
     except OperationalError as exc:
@@ -105,7 +108,7 @@ def _pack_blobs(session: Session) -> None:
 def _drop_column(session: Session, table: str, column: str) -> None:
     """ALTER TABLE ... DROP COLUMN, skipped when the column is not there (a catalog
     migrated from before it arrived, or one another process has just upgraded)."""
-    if column in {c["name"] for c in inspect(session.connection()).get_columns(table)}:
+    if _has_column(session, table, column):
         session.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
 
 

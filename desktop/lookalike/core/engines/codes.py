@@ -39,18 +39,6 @@ _CHUNK = 65_536
 _TRAIN = 65_536
 
 
-def quantize(vectors: np.ndarray) -> np.ndarray:
-    """Rows as int8, each scaled so its largest magnitude is 127 (cosine is scale-free).
-
-    A unit vector of 1280 dims has components near 0.01: scaled by a fixed 127,
-    as usearch's own conversion does, most of them round to 0 or 1.
-    """
-    rows = np.asarray(vectors, dtype=np.float32)
-    peak = np.abs(rows).max(axis=1, keepdims=True) if rows.size else np.ones((len(rows), 1), np.float32)
-    scaled = rows * (np.float32(127.0) / np.maximum(peak, np.float32(1e-12)))
-    return np.ascontiguousarray(np.rint(scaled), dtype=np.int8)
-
-
 def subquantizers(dim: int) -> int:
     """Two dimensions per sub-quantizer (48 B for 192 dims); one where `dim` is odd."""
     return dim // 2 if dim % 2 == 0 else dim
@@ -85,7 +73,7 @@ class CodeScan:
 
     def add(self, keys: np.ndarray, compact: np.ndarray) -> None:
         """Hold `compact` (float32 unit rows) under `keys`, none of them held yet."""
-        rows = quantize(compact)
+        rows = blobs.quantize(compact)
         merged = np.concatenate([self.keys, keys])
         order = np.argsort(merged, kind="stable")
         self.keys, self.rows = merged[order], np.concatenate([self.rows, rows])[order]

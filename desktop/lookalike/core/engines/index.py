@@ -40,8 +40,9 @@ from sqlalchemy import BigInteger, cast, func, select
 from usearch.index import BatchMatches, Index
 
 from lookalike.core.engines import projection as compact
-from lookalike.core.engines.codes import CodeScan, quantize
+from lookalike.core.engines.codes import CodeScan
 from lookalike.core.catalog import blobs
+from lookalike.core.catalog.blobs import quantize
 from lookalike.core.catalog.store import Catalog, CatalogError, nearly_full
 from lookalike.core.engines.projection import Projection
 from lookalike.core.catalog.schema import Embedding, File
@@ -377,7 +378,7 @@ class VectorIndex:
         try:
             if projection is None:
                 index._index.load(str(path))
-                found = {"dimensions": index._index.ndim, "count_present": len(index._index)}
+                found = {"dimensions": index._index.ndim}
             else:
                 index._scan = CodeScan.load(codes_path(Path(path)), threads)
                 # A person's search never reads the graph: mapped, it stays on disk until a

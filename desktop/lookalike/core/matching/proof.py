@@ -5,8 +5,8 @@ a sunset looks like another sunset, two terminal screenshots or receipts of one
 layout line up, and burst frames are indistinguishable. Deletion needs proof, so
 each candidate pair is checked again on a 64x64 greyscale thumbnail (the
 *detail*, made from the file when its pair needs proof: core/matching/evidence.py):
-the pair is aligned (the best quarter turn or
-mirror and centre crop at 32x32, then an affine refinement by OpenCV's ECC),
+the pair is aligned (the best quarter turn or mirror and centre crop at 32x32,
+then an affine refinement by OpenCV's ECC),
 split into 8x8 blocks, and every block with texture (a standard deviation of at
 least TEXTURE grey levels in both photos) is correlated. A copy agrees almost
 exactly in most textured blocks; another frame of a burst, an exposure bracket,
