@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lookalike.core.matching import scene, structure
-from lookalike.core.matching.graph import KnnGraph
+from lookalike.core.matching.graph import KnnGraph, best_first_within
 from lookalike.core.matching.grouping import star_groups
 from lookalike.core.engines.index import VectorIndex
 
@@ -102,6 +102,33 @@ def test_thresholds_regroup_from_one_graph() -> None:
     assert star_groups(graph, 0.96) == []
     with pytest.raises(ValueError, match="floor"):
         star_groups(graph, 0.4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 60), edges=st.integers(0, 400), seed=st.integers(0, 2**31 - 1), ties=st.booleans())
+def test_adjacency_lists_each_node_best_first_then_by_neighbour(n: int, edges: int, seed: int, ties: bool) -> None:
+    """Whatever the edge list (repeats, both directions, tied and signed-zero similarities),
+    each node lists the pair's first edge by similarity descending, ties by neighbour; the
+    packed-key sort and the lexsort it falls back to (keys too wide) give the same order."""
+    rng = np.random.default_rng(seed)
+    src, dst = rng.integers(0, n, edges), rng.integers(0, n, edges)
+    src, dst = src[src != dst], dst[src != dst]
+    levels = np.float32([0.3, 0.5, 0.9, 1.0, 0.0, -0.0])
+    sim = rng.choice(levels, len(src)) if ties else rng.uniform(0.3, 1, len(src)).astype(np.float32)
+    graph = KnnGraph.from_edges(np.arange(n) * 2, src, dst, sim, floor=0.3)
+
+    lo, hi = np.minimum(src, dst), np.maximum(src, dst)
+    _, first = np.unique(lo * n + hi, return_index=True)
+    u, v = np.concatenate([lo[first], hi[first]]), np.concatenate([hi[first], lo[first]])
+    w = np.concatenate([sim[first], sim[first]]) + np.float32(0.0)  # -0.0 ties with 0.0
+    expected = np.lexsort((v, -w, u))
+    assert np.array_equal(graph.indptr, np.concatenate([[0], np.cumsum(np.bincount(u, minlength=n))]))
+    assert np.array_equal(graph.nbr, v[expected]) and np.array_equal(graph.sim, w[expected])
+
+    by_neighbour = np.lexsort((v, u))
+    packed = best_first_within(graph.indptr, w[by_neighbour])
+    assert np.array_equal(packed, best_first_within(graph.indptr, w[by_neighbour], key_bits=32))
+    assert np.array_equal(by_neighbour[packed], expected)
 
 
 def test_grouping_is_deterministic_whatever_the_edge_order() -> None:

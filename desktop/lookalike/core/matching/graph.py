@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -204,8 +204,9 @@ class KnnGraph:
         hi = np.maximum(src, dst).astype(np.int64)
         _, first = np.unique(lo * max(n, 1) + hi, return_index=True)
         lo, hi, w = lo[first], hi[first], np.asarray(sim, dtype=np.float32)[first]
-        u, v, w = np.concatenate([lo, hi]), np.concatenate([hi, lo]), np.concatenate([w, w])
-        order = _by_node_then_best(u, v, w)
+        indptr, order = _adjacency_order(n, lo, hi, w)
+        v, w = np.concatenate([hi, lo]), np.concatenate([w, w])
+
         def both_ways(values: np.ndarray | None, dtype: type) -> np.ndarray | None:
             if values is None:
                 return None
@@ -214,7 +215,7 @@ class KnnGraph:
 
         return cls(
             ids=np.asarray(ids, dtype=np.int64),
-            indptr=np.concatenate([[0], np.cumsum(np.bincount(u, minlength=n))]).astype(np.int64),
+            indptr=indptr,
             nbr=v[order].astype(np.int32),
             sim=w[order],
             floor=float(floor),
@@ -655,18 +656,46 @@ def _reverse(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return reverse
 
 
-def _by_node_then_best(u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """The order of entries (u, v, w) by u, then w descending, then v (`np.lexsort((v, -w, u))`)
-    from two sorts of one 64-bit key each: lexsort's three passes took 30 s over a million
-    photos' 51M entries, these 11 s. The second key is u, then each entry's place in the
-    first order (w descending, then v)."""
-    by_best = np.argsort((descending_keys(w) << np.uint64(32)) | v.astype(np.uint64))
-    place = np.empty(len(u), dtype=np.uint64)
-    place[by_best] = np.arange(len(u), dtype=np.uint64)
-    shift = max(1, (len(u) - 1).bit_length())
-    if int(u.max(initial=0)).bit_length() + shift > 64:  # beyond any library: ~2^32 entries
-        return np.lexsort((v, -w, u))
-    return np.argsort((u.astype(np.uint64) << np.uint64(shift)) | place)
+def _adjacency_order(n: int, lo: np.ndarray, hi: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(indptr, order) of the entries (lo, hi, w) then (hi, lo, w) of distinct pairs sorted by
+    (lo, hi), lo < hi: `order` lists them by node, then w descending, then neighbour.
+
+    Sorted pairs already hold each node's entries in neighbour order: first those where it is
+    the hi (its neighbour the lo, ascending), then those where it is the lo. So they are
+    placed, not sorted, and a node's entries are ordered by w with one sort of packed keys
+    (over a million photos' 51M entries the two argsorts this replaces took ~20 s on one core)."""
+    pairs = len(lo)
+    as_lo, as_hi = np.bincount(lo, minlength=n), np.bincount(hi, minlength=n)
+    degree = as_lo + as_hi
+    indptr = np.concatenate([[0], np.cumsum(degree)]).astype(np.int64)
+    by_hi = np.argsort(hi, kind="stable")
+    by_neighbour = np.empty(2 * pairs, dtype=np.int64)  # entry at each place, nodes' entries in neighbour order
+    hi_sorted = hi[by_hi]
+    by_neighbour[indptr[hi_sorted] + np.arange(pairs) - (np.cumsum(as_hi) - as_hi)[hi_sorted]] = pairs + by_hi
+    by_neighbour[indptr[lo] + as_hi[lo] + np.arange(pairs) - (np.cumsum(as_lo) - as_lo)[lo]] = np.arange(pairs)
+    return indptr, by_neighbour[best_first_within(indptr, np.concatenate([w, w])[by_neighbour])]
+
+
+def best_first_within(indptr: np.ndarray, w: np.ndarray, key_bits: int = 64) -> np.ndarray:
+    """The order of entries grouped by node (`indptr`) that keeps the groups and sorts each by
+    `w` descending, stably: one sort of (node, w, place in node) packed into `key_bits`, or
+    where a library's nodes and busiest node need more, a lexsort of the three (slower).
+    The keys come ordered by node already, which numpy's stable sort (a timsort) makes use
+    of: 51M entries in ~1 s, where its default sort took 4.5 s."""
+    degree = np.diff(indptr)
+    base = np.repeat(indptr[:-1], degree)
+    rank = np.arange(len(w), dtype=np.int64)
+    rank -= base
+    rank_bits = int(degree.max(initial=1) - 1).bit_length()
+    if int(len(degree) - 1).bit_length() + 32 + rank_bits > key_bits:
+        return np.lexsort((rank, descending_keys(w), base))
+    keys = np.repeat(np.arange(len(degree), dtype=np.uint64), degree)
+    keys <<= np.uint64(32 + rank_bits)
+    keys |= descending_keys(w) << np.uint64(rank_bits)
+    keys |= rank.view(np.uint64)
+    keys.sort(kind="stable")
+    keys &= np.uint64((1 << rank_bits) - 1)
+    return base + keys.view(np.int64)
 
 
 def descending_keys(values: np.ndarray) -> np.ndarray:
@@ -686,25 +715,59 @@ def _search_edges(
     full: FullVectors | None = None,
     compact_candidates: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Edges (node positions in `ids`, cosine) from each query file to its k nearest files;
-    a compact index explores and re-ranks `compact_candidates` (default: `VectorIndex.search`'s)."""
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    """Edges (node positions in `ids`, cosine) from each query file to its k nearest files, in
+    the queries' order; a compact index explores and re-ranks `compact_candidates` (default:
+    `VectorIndex.search`'s). Files are searched in `_NearFirst` batches."""
     table = id_table(ids)
     # A full-vector index searches as before: `candidates` is a compact index's alone.
     expansion = compact_candidates if index.projection is not None and compact_candidates else GRAPH_EXPANSION
-    for start in range(0, len(queries), _BATCH):
-        batch = queries[start : start + _BATCH]
+    src = np.searchsorted(ids, queries)
+    dst = np.full((len(queries), k + 1), -1, dtype=np.int64)
+    sims = np.full((len(queries), k + 1), -np.inf, dtype=np.float32)
+    order = _NearFirst(src, len(ids))
+    for rows in order.batches():
         # +1: the file finds itself. usearch explores as many nodes as the candidates asked for.
-        keys, sims = index.search(index.full_vectors(batch, full), k + 1, full, expansion, compact_candidates)
-        src = np.repeat(np.searchsorted(ids, batch), keys.shape[1])
-        dst = id_positions(ids, keys.ravel(), table)
-        keep = (dst >= 0) & (sims.ravel() >= floor)  # -1: no candidate, or a key deleted meanwhile
-        keep &= dst != src
-        parts.append((src[keep], dst[keep], sims.ravel()[keep]))
-    return _concat(parts)
+        keys, sims[rows] = index.search(index.full_vectors(queries[rows], full), k + 1, full, expansion, compact_candidates)
+        dst[rows] = id_positions(ids, keys.ravel(), table).reshape(keys.shape)  # -1: none, or deleted meanwhile
+        order.found(dst[rows])
+    src, dst, sims = np.repeat(src, k + 1), dst.ravel(), sims.ravel()
+    keep = (dst >= 0) & (sims >= floor) & (dst != src)
+    return src[keep], dst[keep], sims[keep]
 
 
-def _concat(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if not parts:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
-    return tuple(np.concatenate(column) for column in zip(*parts))  # type: ignore[return-value]
+class _NearFirst:
+    """Query rows in batches, each made of the rows not searched yet among the neighbours the
+    batches before found (each query's side by side), topped up in row order.
+
+    A search walks the index's graph around its query, waiting on memory at nearly every
+    step; searching neighbours one after another finds much of that walk still in the CPU's
+    caches (200k synthetic photos: the graph's searches 16% faster, the same answers).
+    """
+
+    def __init__(self, nodes: np.ndarray, count: int, size: int = _BATCH) -> None:
+        self.row_of_node = np.full(count, -1, dtype=np.int64)
+        self.row_of_node[nodes] = np.arange(len(nodes))
+        self.queued = np.zeros(len(nodes), dtype=bool)
+        self.waiting = np.zeros(0, dtype=np.int64)
+        self.size = size
+
+    def batches(self) -> Iterator[np.ndarray]:
+        while True:
+            if len(self.waiting) < self.size:
+                self._queue(np.flatnonzero(~self.queued)[: self.size - len(self.waiting)])
+            if not len(self.waiting):
+                return
+            batch, self.waiting = self.waiting[: self.size], self.waiting[self.size :]
+            yield batch
+
+    def found(self, nodes: np.ndarray) -> None:
+        """Queue the rows of the query nodes among `nodes` (-1: none) not queued yet, first found first."""
+        rows = self.row_of_node[nodes[nodes >= 0]]
+        rows = rows[rows >= 0]
+        rows = rows[~self.queued[rows]]
+        _, first = np.unique(rows, return_index=True)
+        self._queue(rows[np.sort(first)])
+
+    def _queue(self, rows: np.ndarray) -> None:
+        self.queued[rows] = True
+        self.waiting = np.concatenate([self.waiting, rows])
