@@ -177,13 +177,15 @@ def _scale(s: dict | None) -> list[Verdict]:
             + (f", scene scores {g['scene_s']} s" if "scene_s" in g else "")
             + f"; the process peaked at {top['peak_rss_mb']:,.0f} MB. A full build is needed once per library: a "
             "scan updates the saved graph for the files it stored (only those are searched and scored), so no "
-            "grouping waits for a rebuild. What is left: the per-file HNSW searches (a compact build explores and "
+            "grouping waits for a rebuild. What is left: the per-file HNSW searches (neighbour after neighbour since "
+            "stop 21, so that consecutive searches find their walk in the CPU's caches; a compact build explores and "
             "re-ranks 48 candidates a file since stop 18, 66 before: the same neighbours at cosine 0.62 or more, fewer "
             "unrelated near-ties below 0.5; exploring 34 keeps 0.60 of a file's true 33 nearest against 0.82), a "
             "structural score for every candidate pair (about K = 32 per photo; a coarse first pass measured at half "
             "the cost rules out 82% of the realset's pairs past the gate but 45% of the synthetic library's, whose "
-            "signatures correlate as their vectors do: no gain here), and ~15 s of sorting the edge list after the search "
-            "on one core (docs/calibration.md, \"The graph build at 1M\")"
+            "signatures correlate as their vectors do: no gain here), and ordering the edge list after the search, on one "
+            "core (32M random edges: 27 s before stop 21, 11-15 s since; docs/calibration.md, \"The graph build at 1M\" "
+            "and \"The graph build, searched neighbour after neighbour\")"
         )
         value = at["graph"]["seconds"] if measured else at["graph_s"]
         why = "measured at 1M" if measured else f"k-NN search {basis(at['graph_knn_s'])}; scoring {basis(at['graph_structure_s'])}"
