@@ -21,6 +21,7 @@ or unreadable file) is a `CatalogError` with a one-line reason.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -707,9 +708,17 @@ class Catalog:
     def sizes(self, ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Ids (ascending) and sizes, as int64 arrays, of the catalogued files among `ids`, or
         of every one: a bulk column, far cheaper than whole rows (ordering a million photos'
-        groups needs no more). By id costs ~2 us a file, the whole column ~0.7 us a row."""
+        groups needs no more). By id costs ~1 us a file, the whole column ~0.6 us a row."""
         stmt = select(File.id, File.size)
-        statements = [stmt.order_by(File.id)] if ids is None else [stmt.where(File.id.in_(c)) for c in _chunks(ids)]
+        if ids is None:
+            statements = [stmt.order_by(File.id)]
+        elif self.on_server:
+            statements = [stmt.where(File.id.in_(c)) for c in _chunks(ids)]
+        else:
+            # One statement of one parameter: the 255k grouped files of a million photos in
+            # 0.2 s, where 64 statements of ids spelled out took 0.6 s to compile and run.
+            listed = func.json_each(json.dumps(sorted({int(i) for i in ids}))).table_valued("value")
+            statements = [stmt.where(File.id.in_(select(listed.c.value)))]
         rows: list[tuple[int, int]] = []
         with self.session() as session:
             connection = session.connection()

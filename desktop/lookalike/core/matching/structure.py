@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -95,18 +96,18 @@ def _block_order() -> np.ndarray:
     return grid.swapaxes(1, 2).reshape(-1)
 
 
-def _owned_scores(rows: np.ndarray, squares_b: np.ndarray, owner: np.ndarray, other: np.ndarray) -> np.ndarray:
+def _owned_scores(rows: np.ndarray, stats: _BlockStats, owner: np.ndarray, other: np.ndarray) -> np.ndarray:
     """One-way scores of entries (owner[i], other[i]) of signature `rows` laid out block by
     block: crops of the owner against turns of the other.
 
     Each owner's 24 turned-back crops, every block centred, meet all of its entries'
     signatures in one batched product per block: that gives each view's block
-    covariances with the entry at once (a column of ones beside the views gives the
-    entry's block sums). Added up over the blocks, with the block means put back,
+    covariances with the entry at once. Added up over the blocks, with the block means
+    put back (the entries' block sums come from `stats`, worked out once per photo),
     they pick the view correlating best with the entry as a whole (the views are
     centred and scaled, the entry's norm scales all 24 alike); the chosen view's own
-    are its block correlations, the entry's block variances coming from `squares_b`
-    (`_block_squares` of every row). No per-entry copy of the chosen view is made.
+    are its block correlations, the entry's block variances coming from `stats` too.
+    No per-entry copy of the chosen view is made.
     """
     owners, slot, rank, width = _laid_out(owner)
     views, n = len(CROPS) * 8, np.float32(_BLOCK * _BLOCK)
@@ -115,40 +116,46 @@ def _owned_scores(rows: np.ndarray, squares_b: np.ndarray, owner: np.ndarray, ot
     crops = _crops(natural.astype(np.float32) - 128).reshape(len(owners), len(CROPS), SIDE * SIDE)
     mean = crops.mean(axis=-1)
     norm = np.maximum(np.sqrt(np.square(crops - mean[..., None]).sum(axis=-1)), _EPS)
-    # A turn moves blocks whole: each view's block sums are its crop's, reordered. One
-    # product with `_block_matrix` sums every block, ~4x faster than summing strided axes;
-    # in float64, where such sums are exact whatever order BLAS adds in, so a pair's score
-    # does not depend on the chunk it is scored in.
-    moved = (slice(None), slice(None), _moved_blocks())
+    # One product with `_block_matrix` sums every block, ~4x faster than summing strided
+    # axes; in float64, where such sums are exact whatever order BLAS adds in, so a pair's
+    # score does not depend on the chunk it is scored in.
     flat = crops.reshape(-1, SIDE * SIDE).astype(np.float64)
-
-    def by_view(pixels: np.ndarray) -> np.ndarray:
-        blocks = (pixels @ _block_matrix()).astype(np.float32)
-        return blocks.reshape(len(owners), len(CROPS), -1)[moved].reshape(len(owners), views, -1)
-
-    sa, squares = by_view(flat), by_view(np.square(flat))
-    var_a = squares - sa * sa / n
-    turned = np.empty((len(owners), BLOCKS * BLOCKS, views + 1, _BLOCK * _BLOCK), dtype=np.float32)
-    views_by_block = np.take(crops.reshape(len(owners), -1), _views_by_block(), axis=1)  # (owners, blocks, views, pixels)
-    np.subtract(views_by_block, (sa / n).swapaxes(1, 2)[..., None], out=turned[:, :, :views])
-    turned[:, :, views] = 1.0
+    block_sums = (flat @ _block_matrix()).astype(np.float32).reshape(len(owners), len(CROPS), -1)
+    block_squares = (np.square(flat) @ _block_matrix()).astype(np.float32).reshape(len(owners), len(CROPS), -1)
+    # A turn moves blocks whole: each view's block sums are its crop's, reordered; and each
+    # crop centred block by block, then turned, is each view centred block by block.
+    moved = (slice(None), slice(None), _moved_blocks())
+    sa = block_sums[moved].reshape(len(owners), views, -1)
+    var_a = block_squares[moved].reshape(len(owners), views, -1) - sa * sa / n
+    centred = crops - np.take(block_sums / n, _pixel_blocks(), axis=2)
+    turned = np.take(centred.reshape(len(owners), -1), _views_by_block(), axis=1)  # (owners, blocks, views, pixels)
     # The entries row after row (one scatter of whole rows), read block by block through a view.
     plain = np.zeros((len(owners) * width, SIDE * SIDE), dtype=np.float32)
-    plain[slot * width + rank] = rows[other]
+    at = slot * width + rank
+    plain[at] = rows[other]
     plain -= 128
     padded = plain.reshape(len(owners), width, BLOCKS * BLOCKS, -1).swapaxes(1, 2)
-    products = np.matmul(padded, turned.swapaxes(2, 3))  # (owners, blocks, width, views + 1)
-    sb = products[..., views].swapaxes(1, 2)  # (owners, width, blocks): the entries' block sums
+    products = np.matmul(padded, turned.swapaxes(2, 3))  # (owners, blocks, width, views)
+    sums_b = stats.sums[other]
+    sb = np.zeros((len(owners) * width, BLOCKS * BLOCKS), dtype=np.float32)
+    sb[at] = sums_b
     crop = np.repeat(np.arange(len(CROPS)), 8)
     # Each block mean's share of the whole-image product with the view centred as a whole.
-    offsets = np.matmul(sb, (sa / n - mean[:, crop, None]).swapaxes(1, 2))
-    fit = (products[..., :views].sum(axis=1) + offsets)[slot, rank] / norm[slot][:, crop]
+    offsets = np.matmul(sb.reshape(len(owners), width, -1), (sa / n - mean[:, crop, None]).swapaxes(1, 2))
+    fit = (products.sum(axis=1) + offsets)[slot, rank] / norm[slot][:, crop]
     best = fit.argmax(axis=1)
-    var_b = squares_b[other] - np.square(sb[slot, rank]) / n
+    var_b = stats.squares[other] - np.square(sums_b) / n
     scale = np.maximum(np.sqrt(np.maximum(var_a[slot, best], 0)), _EPS) * np.maximum(np.sqrt(np.maximum(var_b, 0)), _EPS)
     per_block = products[slot, :, rank, best] / scale  # flat blocks (norm below _EPS) count as no structure
     kept = int(round(per_block.shape[1] * KEEP))
     return -np.sort(-per_block, axis=1)[:, :kept].mean(axis=1)
+
+
+@cache
+def _pixel_blocks() -> np.ndarray:
+    """(SIDE*SIDE,): the block each pixel (row by row) lies in."""
+    pixel = np.arange(SIDE * SIDE)
+    return (pixel // SIDE // _BLOCK) * BLOCKS + (pixel % SIDE) // _BLOCK
 
 
 @cache
@@ -164,9 +171,8 @@ def _views_by_block() -> np.ndarray:
 @cache
 def _block_matrix() -> np.ndarray:
     """(SIDE*SIDE, BLOCKS**2) float64: 1 where a pixel (row by row) lies in a block."""
-    pixel = np.arange(SIDE * SIDE)
     out = np.zeros((SIDE * SIDE, BLOCKS * BLOCKS), dtype=np.float64)
-    out[pixel, (pixel // SIDE // _BLOCK) * BLOCKS + (pixel % SIDE) // _BLOCK] = 1.0
+    out[np.arange(SIDE * SIDE), _pixel_blocks()] = 1.0
     return out
 
 
@@ -204,7 +210,7 @@ def scores_between(sigs: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 
     graph holds; `threads` score chunks side by side (numpy lets go of the GIL).
     """
     rows = _blocked(np.asarray(sigs, dtype=np.uint8).reshape(len(sigs), -1))
-    return _scores(rows, _block_squares(rows), _layout(a, b, chunk), threads)
+    return _scores(rows, _block_stats(rows), _layout(a, b, chunk), threads)
 
 
 def blob_scores(blobs: list[bytes], a: np.ndarray, b: np.ndarray, threads: int = 1) -> np.ndarray:
@@ -214,8 +220,8 @@ def blob_scores(blobs: list[bytes], a: np.ndarray, b: np.ndarray, threads: int =
     with ThreadPoolExecutor(1) as aside:
         layout = aside.submit(_layout, a, b, CHUNK)
         rows = _blocked(np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), SIDE * SIDE))
-        squares = _block_squares(rows)
-        return _scores(rows, squares, layout.result(), threads)
+        stats = _block_stats(rows)
+        return _scores(rows, stats, layout.result(), threads)
 
 
 def _blocked(flat: np.ndarray) -> np.ndarray:
@@ -234,12 +240,12 @@ def _layout(a: np.ndarray, b: np.ndarray, chunk: int) -> _Layout:
     return owner, np.concatenate([b, a]), list(_chunks_by_owner(owner, chunk))
 
 
-def _scores(rows: np.ndarray, squares: np.ndarray, layout: _Layout, threads: int = 1) -> np.ndarray:
+def _scores(rows: np.ndarray, stats: _BlockStats, layout: _Layout, threads: int = 1) -> np.ndarray:
     owner, other, chunks = layout
     one_way = np.empty(len(owner), dtype=np.float32)
 
     def score(part: np.ndarray) -> None:
-        one_way[part] = _owned_scores(rows, squares, owner[part], other[part])
+        one_way[part] = _owned_scores(rows, stats, owner[part], other[part])
 
     # The products are small: BLAS's own threads only wait on each other (2 cores: the same
     # time for 1.5x the CPU), while whole chunks side by side score 1.7x as fast.
@@ -249,19 +255,27 @@ def _scores(rows: np.ndarray, squares: np.ndarray, layout: _Layout, threads: int
     return np.maximum(one_way[:pairs], one_way[pairs:])
 
 
-def _block_squares(rows: np.ndarray) -> np.ndarray:
-    """(N, blocks) float32: each photo's per-block sum of squared grey levels centred on 128,
-    worked out once per photo rather than once per entry. Integers under 2^24, so exactly the
-    sums the products would give in any order."""
-    out = np.empty((len(rows), BLOCKS * BLOCKS), dtype=np.float32)
-    for start in range(0, len(rows), _SQUARES_ROWS):
-        centred = rows[start : start + _SQUARES_ROWS].astype(np.int32) - 128
-        out[start : start + _SQUARES_ROWS] = np.square(centred).reshape(len(centred), BLOCKS * BLOCKS, -1).sum(axis=2)
-    return out
+class _BlockStats(NamedTuple):
+    """Each photo's per-block sums and sums of squares of its grey levels centred on 128,
+    (N, blocks) float32: worked out once per photo rather than once per entry. Integers
+    under 2^24, so exactly the sums a product would give in any order."""
+
+    sums: np.ndarray
+    squares: np.ndarray
 
 
-#: Photos whose block squares are worked out at once (bounds the int32 temporaries).
-_SQUARES_ROWS = 16_384
+def _block_stats(rows: np.ndarray) -> _BlockStats:
+    sums = np.empty((len(rows), BLOCKS * BLOCKS), dtype=np.float32)
+    squares = np.empty_like(sums)
+    for start in range(0, len(rows), _STATS_ROWS):
+        centred = (rows[start : start + _STATS_ROWS].astype(np.int32) - 128).reshape(-1, BLOCKS * BLOCKS, _BLOCK * _BLOCK)
+        sums[start : start + _STATS_ROWS] = centred.sum(axis=2)
+        squares[start : start + _STATS_ROWS] = np.square(centred).sum(axis=2)
+    return _BlockStats(sums, squares)
+
+
+#: Photos whose block statistics are worked out at once (bounds the int32 temporaries).
+_STATS_ROWS = 16_384
 
 
 def _each(work: Callable[[np.ndarray], None], parts: Iterator[np.ndarray], threads: int) -> None:
