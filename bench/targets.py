@@ -183,9 +183,13 @@ def _scale(s: dict | None) -> list[Verdict]:
             "unrelated near-ties below 0.5; exploring 34 keeps 0.60 of a file's true 33 nearest against 0.82), a "
             "structural score for every candidate pair (about K = 32 per photo; a coarse first pass measured at half "
             "the cost rules out 82% of the realset's pairs past the gate but 45% of the synthetic library's, whose "
-            "signatures correlate as their vectors do: no gain here), and ordering the edge list after the search, on one "
-            "core (32M random edges: 27 s before stop 21, 11-15 s since; docs/calibration.md, \"The graph build at 1M\" "
-            "and \"The graph build, searched neighbour after neighbour\")"
+            "signatures correlate as their vectors do: no gain here; each crop centred before it is turned since stop "
+            "22, 11% less), and ordering the edge list after the search, on one core (32M random edges: 27 s before "
+            "stop 21, 11-15 s since). usearch's own searches are ~80% of the k-NN step, and they wait on memory: this "
+            f"run's machine took {top['exact_search']['p50_ms']} ms (p50) for an exact numpy search of the library, "
+            "stop 20's 79.8 ms, where the same build took 303 s with the k-NN code before stop 21 (docs/calibration.md, "
+            "\"The graph build at 1M\", \"The graph build, searched neighbour after neighbour\" and \"The 1M row "
+            "on a slower machine\")"
         )
         value = at["graph"]["seconds"] if measured else at["graph_s"]
         why = "measured at 1M" if measured else f"k-NN search {basis(at['graph_knn_s'])}; scoring {basis(at['graph_structure_s'])}"
