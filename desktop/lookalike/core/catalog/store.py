@@ -29,8 +29,9 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
+from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -712,7 +713,7 @@ class Catalog:
         stmt = select(File.id, File.size)
         if ids is None:
             statements = [stmt.order_by(File.id)]
-        elif self.on_server:
+        elif self.on_server or not _sqlite_has_json():
             statements = [stmt.where(File.id.in_(c)) for c in _chunks(ids)]
         else:
             # One statement of one parameter: the 255k grouped files of a million photos in
@@ -1135,6 +1136,17 @@ def same_size_statement() -> Select:
         .where(ok, File.size.in_(sizes))
         .order_by(File.size, File.id)
     )
+
+
+@cache
+def _sqlite_has_json() -> bool:
+    """Whether SQLite has `json_each`: built in from 3.38, compiled in by most builds before."""
+    try:
+        with closing(sqlite3.connect(":memory:")) as probe:
+            probe.execute("SELECT count(*) FROM json_each('[1]')").fetchall()
+        return True
+    except sqlite3.OperationalError:
+        return False
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
