@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
-from sqlalchemy import Select, Table, and_, bindparam, case, create_engine, delete, event, func, insert, inspect, or_, select, text, update
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, case, create_engine, delete, event, func, insert, inspect, or_, select, text, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, Engine, Row
@@ -690,10 +690,8 @@ class Catalog:
         """float32 vectors of `ids`, in that order (each must have one): for small updates."""
         found: dict[int, bytes] = {}
         with self.session() as session:
-            for chunk in _chunks(ids):
-                stmt = select(Embedding.file_id, Embedding.vector).where(
-                    Embedding.model_id == model_id, Embedding.file_id.in_(chunk)
-                )
+            for among in self._among(Embedding.file_id, ids):
+                stmt = select(Embedding.file_id, Embedding.vector).where(Embedding.model_id == model_id, among)
                 found.update((fid, blob) for fid, blob in session.execute(stmt))
         return blobs.unpack_vectors([found[int(i)] for i in ids])
 
@@ -701,8 +699,8 @@ class Catalog:
         """Structure signatures (core/structure.py) by file id; files without one are absent."""
         out: dict[int, bytes] = {}
         with self.session() as session:
-            for chunk in _chunks(ids):
-                stmt = select(Signature.file_id, Signature.data).where(Signature.file_id.in_(chunk))
+            for among in self._among(Signature.file_id, ids):
+                stmt = select(Signature.file_id, Signature.data).where(among)
                 out.update((fid, data) for fid, data in session.execute(stmt))
         return out
 
@@ -711,15 +709,7 @@ class Catalog:
         of every one: a bulk column, far cheaper than whole rows (ordering a million photos'
         groups needs no more). By id costs ~1 us a file, the whole column ~0.6 us a row."""
         stmt = select(File.id, File.size)
-        if ids is None:
-            statements = [stmt.order_by(File.id)]
-        elif self.on_server or not _sqlite_has_json():
-            statements = [stmt.where(File.id.in_(c)) for c in _chunks(ids)]
-        else:
-            # One statement of one parameter: the 255k grouped files of a million photos in
-            # 0.2 s, where 64 statements of ids spelled out took 0.6 s to compile and run.
-            listed = func.json_each(json.dumps(sorted({int(i) for i in ids}))).table_valued("value")
-            statements = [stmt.where(File.id.in_(select(listed.c.value)))]
+        statements = [stmt.order_by(File.id)] if ids is None else [stmt.where(a) for a in self._among(File.id, ids)]
         rows: list[tuple[int, int]] = []
         with self.session() as session:
             connection = session.connection()
@@ -731,6 +721,16 @@ class Catalog:
         order = np.argsort(table[:, 0], kind="stable")
         return table[order, 0], table[order, 1]
 
+    def _among(self, column: ColumnElement[int], ids: Sequence[int]) -> list[ColumnElement[bool]]:
+        """Conditions "`column` is one of `ids`", one per statement a read by id makes. On
+        SQLite the ids go in as one JSON array: one statement of one parameter, where 64
+        statements of ids spelled out took 3x as long to compile and run (the sizes of a
+        million photos' 255k grouped files: 0.2 s against 0.6 s). Elsewhere, in chunks."""
+        if self.on_server or not _sqlite_has_json():
+            return [column.in_(chunk) for chunk in _chunks(ids)]
+        listed = func.json_each(json.dumps(sorted({int(i) for i in ids}))).table_valued("value")
+        return [column.in_(select(listed.c.value))]
+
     def file_rows(self) -> int:
         """How many files the catalog holds, whatever their status."""
         with self.session() as session:
@@ -740,8 +740,8 @@ class Catalog:
         """File rows by id (detached, read-only use)."""
         out: dict[int, File] = {}
         with self.session() as session:
-            for chunk in _chunks(ids):
-                for row in session.scalars(select(File).where(File.id.in_(chunk))):
+            for among in self._among(File.id, ids):
+                for row in session.scalars(select(File).where(among)):
                     out[row.id] = row
         return out
 
@@ -752,8 +752,8 @@ class Catalog:
         columns = [File.id, *(getattr(File, name) for name in names if name != "id")]
         out: dict[int, Row] = {}
         with self.session() as session:
-            for chunk in _chunks(ids):
-                for row in session.execute(select(*columns).where(File.id.in_(chunk))):
+            for among in self._among(File.id, ids):
+                for row in session.execute(select(*columns).where(among)):
                     out[row.id] = row
         return out
 
