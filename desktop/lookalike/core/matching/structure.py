@@ -186,8 +186,7 @@ def _natural_order() -> np.ndarray:
 def _moved_blocks() -> np.ndarray:
     """(8, BLOCKS**2): for each turn, the block of the unturned image each block of its view
     (as `_undo_turns` lays it out) comes from."""
-    first = _undo_turns()[:, :: _BLOCK * _BLOCK]  # a pixel of each block of each view
-    return (first // SIDE // _BLOCK) * BLOCKS + (first % SIDE) // _BLOCK
+    return _pixel_blocks()[_undo_turns()[:, :: _BLOCK * _BLOCK]]  # the block of a pixel of each block of each view
 
 
 def _laid_out(owner: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
