@@ -728,7 +728,7 @@ class Catalog:
         million photos' 255k grouped files: 0.2 s against 0.6 s). Elsewhere, in chunks."""
         if self.on_server or not _sqlite_has_json():
             return [column.in_(chunk) for chunk in _chunks(ids)]
-        listed = func.json_each(json.dumps(sorted({int(i) for i in ids}))).table_valued("value")
+        listed = func.json_each(json.dumps(_ascending(ids))).table_valued("value")
         return [column.in_(select(listed.c.value))]
 
     def file_rows(self) -> int:
@@ -1149,11 +1149,16 @@ def _sqlite_has_json() -> bool:
         return False
 
 
+def _ascending(ids: Sequence[int]) -> list[int]:
+    """`ids` without repeats, in ascending order: looked up in id order, a table's pages are
+    read once each, where ids in any order read a 64 KB page a row (the sizes of a million
+    photos' 255k grouped files: 3x faster)."""
+    return sorted({int(i) for i in ids})
+
+
 def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
-    """`ids` without repeats, in ascending order, _CHUNK at a time: looked up in id order, a
-    table's pages are read once each, where ids in any order read a 64 KB page a row
-    (the sizes of a million photos' 255k grouped files: 3x faster)."""
-    ordered = sorted({int(i) for i in ids})
+    """`_ascending(ids)`, _CHUNK at a time."""
+    ordered = _ascending(ids)
     for start in range(0, len(ordered), _CHUNK):
         yield ordered[start : start + _CHUNK]
 
