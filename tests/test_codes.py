@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
@@ -150,3 +151,54 @@ def test_open_index_rebuilds_when_the_codes_are_lost(tmp_path: Path, monkeypatch
         assert len(again) == 400 and again.search(rows[:5], 1)[0][:, 0].tolist() == ids[:5].tolist()
         assert CodeScan.load(codes_path(catalog.index_path("m")), threads=1).keys.tolist() == ids.tolist()
 
+
+
+def test_codes_in_parts_scanned_side_by_side_find_what_one_part_finds(tmp_path: Path) -> None:
+    """Two threads hold the codes in two parts of one quantizer, shared out evenly as photos are
+    added (a build adds them in chunks), and scan them side by side: the same candidates as
+    one part, and the same after saving and reading back."""
+    rows = low_rank(3 * codes.CANDIDATES, 64, rank=20, seed=10)
+    compact = Projection.fit(rows, dim=32).apply(rows)
+    keys = np.arange(len(rows), dtype=np.int64) * 3 + 1
+    one, two = CodeScan(32, threads=1), CodeScan(32, threads=2)
+    bounds = [0, codes.CANDIDATES + 100, 2 * codes.CANDIDATES, len(rows)]  # trained by the first chunk
+    for scan in (one, two):
+        for start, stop in zip(bounds[:-1], bounds[1:]):
+            scan.add(keys[start:stop], compact[start:stop])
+    assert [p.ntotal for p in one._parts] == [len(rows)]
+    sizes = [p.ntotal for p in two._parts]
+    assert len(sizes) == 2 and sum(sizes) == len(rows) and abs(sizes[0] - sizes[1]) <= 1
+    queries = compact[:50] + 0.05 * np.random.default_rng(11).standard_normal((50, 32)).astype(np.float32)
+    assert np.array_equal(two.candidates(queries, 10), one.candidates(queries, 10))
+    assert two.candidates(compact[:20], 1)[:, 0].tolist() == keys[:20].tolist()
+    two.remove(keys[:100])  # made again from the rows left, still in two even parts
+    assert sorted(p.ntotal for p in two._parts) == [len(rows) // 2 - 50] * 2
+    assert not np.isin(two.candidates(compact[:100], 3), keys[:100]).any()
+    two.save(tmp_path / "c.npz")
+    back = CodeScan.load(tmp_path / "c.npz", threads=2)
+    assert [p.ntotal for p in back._parts] == [p.ntotal for p in two._parts]
+    assert np.array_equal(back.candidates(queries, 10), two.candidates(queries, 10))
+
+
+def test_codes_saved_in_one_part_by_version_1_are_read(tmp_path: Path) -> None:
+    """A library indexed before the codes came in parts keeps its codes (a million photos'
+    index takes minutes to build again): read as one part, they answer as before."""
+    rows = low_rank(2 * codes.CANDIDATES, 64, rank=20, seed=12)
+    compact = Projection.fit(rows, dim=32).apply(rows)
+    keys = np.arange(len(rows), dtype=np.int64) + 7
+    scan = CodeScan(32, threads=1)
+    scan.add(keys, compact)
+    with (tmp_path / "v1.npz").open("wb") as handle:  # version 1's layout: one `codes` field
+        np.savez(handle, version=np.int64(1), keys=scan.keys, rows=scan.rows,
+                 codes=faiss.serialize_index(scan._parts[0]), code_keys=scan._part_keys[0])
+    back = CodeScan.load(tmp_path / "v1.npz", threads=2)
+    assert len(back._parts) == 1
+    assert np.array_equal(back.candidates(compact[:30], 5), scan.candidates(compact[:30], 5))
+    back.remove(keys[:10])  # its codes are made again: in a part a thread from then on
+    scan.remove(keys[:10])
+    assert [p.ntotal for p in back._parts] == [len(rows) // 2 - 5] * 2
+    assert np.array_equal(back.candidates(compact[10:30], 5), scan.candidates(compact[10:30], 5))
+    with (tmp_path / "v9.npz").open("wb") as handle:  # a later layout is not guessed at
+        np.savez(handle, version=np.int64(9), keys=scan.keys, rows=scan.rows, code_keys=scan._part_keys[0])
+    with pytest.raises(ValueError, match="another format"):
+        CodeScan.load(tmp_path / "v9.npz", threads=2)

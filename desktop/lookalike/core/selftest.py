@@ -160,7 +160,7 @@ def _check_codes() -> str:
     rows = np.random.default_rng(0).standard_normal((2 * CANDIDATES, 32)).astype(np.float32)
     rows /= np.linalg.norm(rows, axis=1, keepdims=True)
     keys = np.arange(len(rows), dtype=np.int64)
-    scan = CodeScan(32, threads=1)
+    scan = CodeScan(32, threads=2)  # two parts, scanned side by side
     scan.add(keys, rows)
     found = scan.candidates(rows[:20], 1)[:, 0]
     if not np.array_equal(found, keys[:20]):

@@ -11,6 +11,11 @@ re-ranked by the compact int8 rows, and the index re-ranks those by the full vec
 At a million photos (bench/scale.py): recall@10 0.995, p50 / p99 2.4 / 2.7 ms, 270 B a
 photo held (compact rows, codes, ids).
 
+faiss scans one query's codes on one core, so the codes are held in one part per
+thread, scanned side by side (faiss's `IndexShards`, which merges the parts' best):
+at a million photos 2.1 -> 1.3 ms a scan on 2 cores (docs/calibration.md, "A
+person's search on both cores").
+
 The HNSW graph stays for the library-wide searches (the neighbour graph, albums),
 which ask for every photo's neighbours at once: scanning a million codes for each of a
 million photos would take ten times the graph's budget.
@@ -31,8 +36,9 @@ from lookalike.core.catalog import blobs
 CANDIDATES = 1024
 #: Bits per sub-quantizer: faiss's fast scan works on 4-bit codes only.
 _BITS = 4
-#: Bump when the saved layout changes: older files are rebuilt.
-VERSION = 1
+#: Bump when the saved layout changes: older files are rebuilt. Version 1 (one part of
+#: codes) is still read, as one part.
+VERSION = 2
 #: Rows encoded per call (bounds the float copies).
 _CHUNK = 65_536
 #: Training rows for the quantizer (a random sample; 16 centroids per sub-quantizer).
@@ -48,7 +54,8 @@ class CodeScan:
     """Compact vectors by file id: int8 rows for re-ranking, and their codes for scanning.
 
     The codes are those of the int8 rows (so an edited set holds the codes a fresh one
-    would), kept in the order they were added (`_code_keys`). Small sets (at most
+    would), in `threads` parts of one quantizer, each added to in turn; each part keeps
+    its codes' keys in the order they were added (`_part_keys`). Small sets (at most
     CANDIDATES rows) have no quantizer: every row is re-ranked.
     """
 
@@ -57,8 +64,10 @@ class CodeScan:
         self.threads = threads
         self.keys = np.zeros(0, dtype=np.int64)  # ascending
         self.rows = np.zeros((0, dim), dtype=np.int8)
-        self._codes: faiss.IndexPQFastScan | None = None
-        self._code_keys = np.zeros(0, dtype=np.int64)  # the key of each code, in the codes' order
+        self._parts: list[faiss.IndexPQFastScan] = []
+        self._part_keys: list[np.ndarray] = []  # the key of each code of each part, in its order
+        self._shards: faiss.IndexShards | None = None  # the parts searched as one (made when needed)
+        self._code_rows: np.ndarray | None = None  # the row of each code, parts end to end (made when needed)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -77,7 +86,8 @@ class CodeScan:
         merged = np.concatenate([self.keys, keys])
         order = np.argsort(merged, kind="stable")
         self.keys, self.rows = merged[order], np.concatenate([self.rows, rows])[order]
-        if self._codes is not None:
+        self._code_rows = None
+        if self._parts:
             self._encode(keys, rows)
         elif len(self.keys) > CANDIDATES:
             self._train()
@@ -87,9 +97,9 @@ class CodeScan:
         faiss's fast-scan codes answered wrongly once codes were added after a removal."""
         keep = ~np.isin(self.keys, keys)
         self.keys, self.rows = self.keys[keep], self.rows[keep]
-        if self._codes is not None:
-            self._codes.reset()
-            self._code_keys = np.zeros(0, dtype=np.int64)
+        self._code_rows = None
+        if self._parts:
+            self._empty_parts(self._parts[0])  # codes read in one part (VERSION 1) are split here
             self._encode(self.keys, self.rows)
 
     def candidates(self, queries: np.ndarray, count: int) -> np.ndarray:
@@ -98,60 +108,106 @@ class CodeScan:
         found = np.full((len(queries), count), -1, dtype=np.int64)
         if not len(self.keys):
             return found
-        if self._codes is None:
-            pool = np.broadcast_to(self.keys, (len(queries), len(self.keys)))
+        if not self._parts:
+            pool = np.broadcast_to(np.arange(len(self.keys)), (len(queries), len(self.keys)))
         else:
-            faiss.omp_set_num_threads(self.threads)
-            _, at = self._codes.search(np.ascontiguousarray(queries, dtype=np.float32), min(CANDIDATES, len(self.keys)))
-            pool = np.where(at >= 0, self._code_keys[np.maximum(at, 0)], -1)
-        for row, (query, keys) in enumerate(zip(queries, pool)):
-            keys = keys[keys >= 0]
-            best = np.argsort(-(self.unit_rows(keys) @ query), kind="stable")[:count]
-            found[row, : len(best)] = keys[best]
+            # One thread a part; each part's scan of several queries on one core.
+            faiss.omp_set_num_threads(1)
+            _, at = self._searched().search(np.ascontiguousarray(queries, dtype=np.float32), min(CANDIDATES, len(self.keys)))
+            pool = np.where(at >= 0, self._rows_of_codes()[np.maximum(at, 0)], -1)
+        for row, (query, rows) in enumerate(zip(queries, pool)):
+            rows = rows[rows >= 0]
+            best = np.argsort(-(blobs.unit_rows(self.rows[rows]) @ query), kind="stable")[:count]
+            found[row, : len(best)] = self.keys[rows[best]]
         return found
 
+    def _searched(self) -> faiss.IndexShards:
+        """The parts as one index: searched side by side, each code numbered by its place
+        among the parts laid end to end."""
+        shards = self._shards
+        if shards is None:  # made whole before it is shared: another thread may search meanwhile
+            shards = faiss.IndexShards(self.dim, True, True)  # threaded, successive numbers
+            for part in self._parts:
+                shards.add_shard(part)
+            shards.syncWithSubIndexes()
+            self._shards = shards
+        return shards
+
+    def _rows_of_codes(self) -> np.ndarray:
+        """The row of each code, parts end to end: one gather per query, not a search of its
+        1,024 keys among a million (0.6 ms)."""
+        if self._code_rows is None:
+            self._code_rows = np.searchsorted(self.keys, np.concatenate(self._part_keys))
+        return self._code_rows
+
     def _train(self) -> None:
-        """A quantizer fitted on (a sample of) the rows held, then the codes of them all."""
+        """A quantizer fitted on (a sample of) the rows held, copied to every part, then the
+        codes of them all."""
         sample = np.sort(np.random.default_rng(0).permutation(len(self.rows))[:_TRAIN])
         faiss.omp_set_num_threads(self.threads)
-        self._codes = faiss.IndexPQFastScan(self.dim, subquantizers(self.dim), _BITS, faiss.METRIC_INNER_PRODUCT)
-        self._codes.train(blobs.unit_rows(self.rows[sample]))
+        trained = faiss.IndexPQFastScan(self.dim, subquantizers(self.dim), _BITS, faiss.METRIC_INNER_PRODUCT)
+        trained.train(blobs.unit_rows(self.rows[sample]))
+        self._empty_parts(trained)
         self._encode(self.keys, self.rows)
 
+    def _empty_parts(self, quantizer: faiss.IndexPQFastScan) -> None:
+        """One part a thread, each with `quantizer`'s training and no codes."""
+        self._parts = [faiss.clone_index(quantizer) for _ in range(max(1, self.threads))]
+        for part in self._parts:
+            part.reset()
+        self._part_keys = [np.zeros(0, dtype=np.int64) for _ in self._parts]
+
     def _encode(self, keys: np.ndarray, rows: np.ndarray) -> None:
+        """Codes of `rows`, shared out between the parts (fewest codes first), so each scans
+        about as many."""
         faiss.omp_set_num_threads(self.threads)
-        for start in range(0, len(rows), _CHUNK):  # bounded float copies at a million photos
-            self._codes.add(blobs.unit_rows(rows[start : start + _CHUNK]))  # type: ignore[union-attr]
-        self._code_keys = np.concatenate([self._code_keys, keys])
+        by_size = sorted(range(len(self._parts)), key=lambda i: self._parts[i].ntotal)
+        for i, share in zip(by_size, np.array_split(np.arange(len(rows)), len(self._parts))):
+            for start in range(0, len(share), _CHUNK):  # bounded float copies at a million photos
+                self._parts[i].add(blobs.unit_rows(rows[share[start : start + _CHUNK]]))
+            self._part_keys[i] = np.concatenate([self._part_keys[i], keys[share]])
+        self._shards, self._code_rows = None, None
 
     def save(self, path: Path) -> None:
         """Write to `path` as it is named (the index writes a scratch name, then renames)."""
-        codes = faiss.serialize_index(self._codes) if self._codes is not None else np.zeros(0, dtype=np.uint8)
+        parts = {f"codes_{i}": faiss.serialize_index(part) for i, part in enumerate(self._parts)}
+        sizes = np.array([len(k) for k in self._part_keys], dtype=np.int64)
+        code_keys = np.concatenate(self._part_keys) if self._parts else np.zeros(0, dtype=np.int64)
         with path.open("wb") as handle:
-            np.savez(handle, version=np.int64(VERSION), keys=self.keys, rows=self.rows, codes=codes, code_keys=self._code_keys)
+            np.savez(handle, version=np.int64(VERSION), keys=self.keys, rows=self.rows, code_keys=code_keys, sizes=sizes, **parts)
 
     @classmethod
     def load(cls, path: Path, threads: int) -> CodeScan:
-        """Saved codes; ValueError when missing, unreadable, of another VERSION or inconsistent."""
+        """Saved codes; ValueError when missing, unreadable, of an unknown VERSION or inconsistent."""
         try:
             with np.load(path, allow_pickle=False) as data:
-                version, keys, rows, codes = int(data["version"]), data["keys"], data["rows"], data["codes"]
-                code_keys = data["code_keys"]
+                version, keys, rows, code_keys = int(data["version"]), data["keys"], data["rows"], data["code_keys"]
+                if version == 1:  # one part
+                    blobs_of_parts = [data["codes"]] if len(data["codes"]) else []
+                    sizes = [len(code_keys)] if blobs_of_parts else []
+                else:
+                    sizes = data["sizes"].tolist() if version == VERSION else []
+                    blobs_of_parts = [data[f"codes_{i}"] for i in range(len(sizes))]
         except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             raise ValueError(f"cannot read the index's codes {path}: {exc}") from exc
-        if version != VERSION or rows.ndim != 2 or len(rows) != len(keys) or rows.dtype != np.int8:
+        if version not in (1, VERSION) or rows.ndim != 2 or len(rows) != len(keys) or rows.dtype != np.int8:
             raise ValueError(f"the index's codes {path} are of another format")
         scan = cls(rows.shape[1], threads)
-        scan.keys, scan.rows, scan._code_keys = keys.astype(np.int64), rows, code_keys.astype(np.int64)
-        if len(codes):
-            try:
-                scan._codes = faiss.deserialize_index(codes)
-            except RuntimeError as exc:
-                raise ValueError(f"cannot read the index's codes {path}: {exc}") from exc
-        if scan._codes is None:
+        scan.keys, scan.rows = keys.astype(np.int64), rows
+        try:
+            scan._parts = [faiss.deserialize_index(blob) for blob in blobs_of_parts]
+        except RuntimeError as exc:
+            raise ValueError(f"cannot read the index's codes {path}: {exc}") from exc
+        ends = np.cumsum([0, *sizes])
+        scan._part_keys = [code_keys[a:b].astype(np.int64) for a, b in zip(ends[:-1], ends[1:])]
+        if not scan._parts:
             consistent = len(keys) <= CANDIDATES
         else:
-            consistent = scan._codes.ntotal == len(keys) and np.array_equal(np.sort(scan._code_keys), scan.keys)
+            consistent = (
+                ends[-1] == len(code_keys) == len(keys)
+                and all(part.ntotal == size for part, size in zip(scan._parts, sizes))
+                and np.array_equal(np.sort(code_keys), scan.keys)
+            )
         if not consistent:
             raise ValueError(f"the index's codes {path} do not match its compact rows")
         return scan
