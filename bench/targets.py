@@ -121,7 +121,7 @@ def _scale(s: dict | None) -> list[Verdict]:
         if "scanned_codes" not in p:
             return (f"HNSW search (usearch, int8 {compact(row)}, expansion_search {row.get('expansion_search', 128)}, "
                     "2 threads) on 2 shared cores: see the load averages")
-        return (f"every photo's {p['code_bytes']}-byte code scanned (faiss fast scan, one core; core/engines/codes.py), "
+        return (f"every photo's {p['code_bytes']}-byte code scanned (faiss fast scan, in a part per thread side by side since stop 23, one core before; core/engines/codes.py), "
                 f"the best {p['scanned_codes']} re-ranked by the {p['dim']}-dim int8 rows, then "
                 f"{p['rerank_candidates']} by the full vectors; the index read back from its files in a process of "
                 f"its own, as the app reads it ({row.get('index_load_s')} s), on 2 shared cores")
