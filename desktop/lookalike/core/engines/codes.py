@@ -13,8 +13,9 @@ photo held (compact rows, codes, ids).
 
 faiss scans one query's codes on one core, so the codes are held in one part per
 thread, scanned side by side (faiss's `IndexShards`, which merges the parts' best):
-at a million photos 2.1 -> 1.3 ms a scan on 2 cores (docs/calibration.md, "A
-person's search on both cores").
+at a million photos on 2 cores whose memory answers at half the speed of those above,
+the scan 2.1 -> 1.3 ms, a whole search 3.5-3.7 -> 2.1-2.3 ms (p50; the bench's 1M row:
+p99 4.3 ms), 282 B a photo held (docs/calibration.md, "A person's search on both cores").
 
 The HNSW graph stays for the library-wide searches (the neighbour graph, albums),
 which ask for every photo's neighbours at once: scanning a million codes for each of a
