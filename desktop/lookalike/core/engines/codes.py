@@ -68,7 +68,7 @@ class CodeScan:
         self._parts: list[faiss.IndexPQFastScan] = []
         self._part_keys: list[np.ndarray] = []  # the key of each code of each part, in its order
         self._shards: faiss.IndexShards | None = None  # the parts searched as one (made when needed)
-        self._code_rows: np.ndarray | None = None  # the row of each code, parts end to end (made when needed)
+        self._code_rows: np.ndarray | None = None  # each code's row, parts end to end (made when needed; `_encode` drops it)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -87,7 +87,6 @@ class CodeScan:
         merged = np.concatenate([self.keys, keys])
         order = np.argsort(merged, kind="stable")
         self.keys, self.rows = merged[order], np.concatenate([self.rows, rows])[order]
-        self._code_rows = None
         if self._parts:
             self._encode(keys, rows)
         elif len(self.keys) > CANDIDATES:
@@ -98,7 +97,6 @@ class CodeScan:
         faiss's fast-scan codes answered wrongly once codes were added after a removal."""
         keep = ~np.isin(self.keys, keys)
         self.keys, self.rows = self.keys[keep], self.rows[keep]
-        self._code_rows = None
         if self._parts:
             self._empty_parts(self._parts[0])  # codes read in one part (VERSION 1) are split here
             self._encode(self.keys, self.rows)
