@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -188,6 +191,40 @@ def test_kept_answers_from_memory_until_something_changes(catalog_location: Path
         assert mine.kept("n", work, given="other settings") == 3
         assert mine.kept("m", work) == 4  # another name, its own answer
         assert mine.kept("n", work, given="other settings") == 3
+
+
+@pytest.mark.parametrize("first_fails", [False, True])
+def test_kept_is_worked_out_once_for_callers_side_by_side(tmp_path: Path, first_fails: bool) -> None:
+    """A second caller asking while the answer is being worked out waits for it (the app's
+    Bursts and Similar tabs both need the copies left out); if the first fails, the
+    second works it out itself."""
+    started, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    def work() -> str:
+        calls.append(threading.current_thread().name)
+        started.set()
+        if len(calls) == 1:
+            assert release.wait(10)
+            if first_fails:
+                raise RuntimeError("the first try failed")
+        return f"answer {len(calls)}"
+
+    with Catalog(tmp_path / "c.sqlite") as catalog, ThreadPoolExecutor(2) as pool:
+        first = pool.submit(catalog.kept, "n", work)
+        assert started.wait(10)
+        second = pool.submit(catalog.kept, "n", work)
+        time.sleep(0.3)  # the second caller is in `kept` by now (the first holds no lock)
+        assert len(calls) == 1
+        release.set()
+        if first_fails:
+            with pytest.raises(RuntimeError):
+                first.result(10)
+            assert second.result(10) == "answer 2"
+        else:
+            assert first.result(10) == second.result(10) == "answer 1"
+            assert catalog.kept("n", work) == "answer 1"
+        assert len(calls) == (2 if first_fails else 1)
 
 
 def test_counting_signatures_reads_an_index_not_the_rows(tmp_path: Path) -> None:

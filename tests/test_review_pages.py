@@ -5,6 +5,7 @@ prints them page by page with the same count and total."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,19 @@ def test_duplicates_text_streams_what_json_lists(library: Path, capsys: pytest.C
     assert all(f"{len(g['files'])} files" in h for g, h in zip(groups, headers))
     total = human_bytes(sum(g["reclaimable"] for g in groups))
     assert text.rstrip().endswith(f"{len(groups)} groups; removing the copies not kept would free {total}.")
+
+
+def test_views_filled_side_by_side_show_what_each_shows_alone(library: Path, embedder: Embedder) -> None:
+    """As the app fills its tabs: every view's pages and the Duplicates total on threads at
+    once, from one catalog (the looser views share the copies they leave out, the total
+    waits on their keepers), give what each gives alone."""
+    settings = Settings()
+    with Catalog(library) as catalog:
+        alone = {view: shown(view_pages(catalog, embedder.model_id, view, settings=settings).all()) for view in VIEWS}
+        total = view_pages(catalog, embedder.model_id, "duplicate", settings=settings).reclaimable()
+    assert alone["burst"] or alone["similar"]  # the looser views have groups to collapse copies from
+    with Catalog(library) as catalog, ThreadPoolExecutor(len(VIEWS) + 1) as pool:
+        pages = {view: pool.submit(lambda v: shown(view_pages(catalog, embedder.model_id, v, settings=settings).all()), view) for view in VIEWS}
+        summed = pool.submit(lambda: view_pages(catalog, embedder.model_id, "duplicate", settings=settings).reclaimable())
+        assert {view: future.result(60) for view, future in pages.items()} == alone
+        assert summed.result(60) == total

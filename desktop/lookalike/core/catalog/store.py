@@ -29,6 +29,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
 from functools import cache
@@ -303,6 +304,8 @@ class Catalog:
         self.changes = 0
         #: What `kept` answers from memory, by name: (the `version` and the `given` it holds for, the answer).
         self._kept: dict[str, tuple[Hashable, Hashable, object]] = {}
+        #: What `kept` is working out now, by name: its (version, given) and the answer to come.
+        self._working: dict[str, tuple[tuple[Hashable, Hashable], Future]] = {}
         #: A connection that only ever asks SQLite's data_version (`version`).
         self._probe: sqlite3.Connection | None = None
         self._probe_lock = threading.Lock()
@@ -446,18 +449,49 @@ class Catalog:
         `given` (what else the answer depends on) is the same: for what every regroup
         repeats (the graph's token, the files that may have a byte-identical twin, the
         copies the looser tiers leave out). One answer is kept per `name`. Worked out
-        every time where `version` cannot tell."""
+        every time where `version` cannot tell.
+
+        Asked again while it is being worked out for the same state, the answer is waited
+        for, not worked out beside it: the app's Bursts and Similar tabs fill side by side
+        and both need the copies left out (at a million photos ~15 s each, twice as long
+        when two threads share the GIL). A failed answer is worked out again by each waiter.
+        """
         version = self.version()  # taken first: a commit during `work` makes the answer stale
         if version is None:
             return work()
+        key = (version, given)
         with self._probe_lock:
             hit = self._kept.get(name)
-        if hit is not None and hit[:2] == (version, given):
-            return hit[2]  # type: ignore[return-value]
-        answer = work()
-        with self._probe_lock:
-            self._kept[name] = (version, given, answer)
+            if hit is not None and hit[:2] == key:
+                return hit[2]  # type: ignore[return-value]
+            running = self._working.get(name)
+            if running is None or running[0] != key:
+                running, waiting = (key, Future()), None
+                self._working[name] = running
+            else:
+                waiting = running[1]
+        if waiting is not None:
+            try:
+                return waiting.result()  # type: ignore[no-any-return]
+            except Exception:  # noqa: BLE001 - the failure is the worker's to report: try again here
+                return work()
+        try:
+            answer = work()
+        except BaseException as error:
+            self._done_working(name, running)
+            running[1].set_exception(error)
+            raise
+        self._done_working(name, running, (version, given, answer))
+        running[1].set_result(answer)
         return answer
+
+    def _done_working(self, name: str, running: tuple, kept: tuple[Hashable, Hashable, object] | None = None) -> None:
+        """`kept`'s work on `name` over: its answer kept (when it has one), in the same step."""
+        with self._probe_lock:
+            if kept is not None:
+                self._kept[name] = kept
+            if self._working.get(name) is running:
+                del self._working[name]
 
     def __enter__(self) -> Catalog:
         return self
