@@ -49,6 +49,8 @@ from lookalike.core.catalog import blobs, locking, server, sqltext
 from lookalike.core.catalog.schema import SCHEMA_VERSION, Base, Embedding, File, Meta, Root, Signature
 
 _T = TypeVar("_T")
+#: One answer `Catalog.kept` is working out: the (version, given) it is for, and the answer to come.
+_Working = tuple[tuple[Hashable, Hashable], Future]
 
 
 def _has_column(session: Session, table: str, column: str) -> bool:
@@ -305,7 +307,7 @@ class Catalog:
         #: What `kept` answers from memory, by name: (the `version` and the `given` it holds for, the answer).
         self._kept: dict[str, tuple[Hashable, Hashable, object]] = {}
         #: What `kept` is working out now, by name: its (version, given) and the answer to come.
-        self._working: dict[str, tuple[tuple[Hashable, Hashable], Future]] = {}
+        self._working: dict[str, _Working] = {}
         #: A connection that only ever asks SQLite's data_version (`version`).
         self._probe: sqlite3.Connection | None = None
         self._probe_lock = threading.Lock()
@@ -455,6 +457,7 @@ class Catalog:
         for, not worked out beside it: the app's Bursts and Similar tabs fill side by side
         and both need the copies left out (at a million photos ~15 s each, twice as long
         when two threads share the GIL). A failed answer is worked out again by each waiter.
+        `work` must not ask `kept` for its own name: it would wait for itself.
         """
         version = self.version()  # taken first: a commit during `work` makes the answer stale
         if version is None:
@@ -485,7 +488,7 @@ class Catalog:
         running[1].set_result(answer)
         return answer
 
-    def _done_working(self, name: str, running: tuple, kept: tuple[Hashable, Hashable, object] | None = None) -> None:
+    def _done_working(self, name: str, running: _Working, kept: tuple[Hashable, Hashable, object] | None = None) -> None:
         """`kept`'s work on `name` over: its answer kept (when it has one), in the same step."""
         with self._probe_lock:
             if kept is not None:
