@@ -5,6 +5,7 @@ prints them page by page with the same count and total."""
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from lookalike.core.config import Settings
 from lookalike.core.engines.embedder import Embedder
 from lookalike.core.paths import resources_dir
 from lookalike.core.review.keeprules import human_bytes
+from lookalike.core.review import tiers
 from lookalike.core.review.tiers import VIEWS, ReviewGroup, view_pages
 from lookalike.core.scan.pipeline import Scanner
 
@@ -100,3 +102,18 @@ def test_views_filled_side_by_side_show_what_each_shows_alone(library: Path, emb
         summed = pool.submit(lambda: view_pages(catalog, embedder.model_id, "duplicate", settings=settings).reclaimable())
         assert {view: future.result(60) for view, future in pages.items()} == alone
         assert summed.result(60) == total
+
+
+def test_the_total_waits_while_copies_are_chosen_and_a_regroup_does_not(library: Path, embedder: Embedder) -> None:
+    """While the looser tiers' hidden copies are being chosen, the Duplicates total waits
+    rather than choosing the same keepers beside them; regrouping a view never waits."""
+    with Catalog(library) as catalog:
+        expected = view_pages(catalog, embedder.model_id, "duplicate", settings=Settings()).reclaimable()
+    with Catalog(library) as catalog, ThreadPoolExecutor(1) as pool:
+        pages = view_pages(catalog, embedder.model_id, "duplicate", settings=Settings())
+        with tiers._choosing(catalog):  # as `_hidden_copies` marks it
+            assert view_pages(catalog, embedder.model_id, "duplicate", settings=Settings()).page(0, 2)
+            total = pool.submit(pages.reclaimable)
+            time.sleep(0.5)
+            assert not total.done()
+        assert total.result(60) == expected

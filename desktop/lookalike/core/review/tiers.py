@@ -32,7 +32,8 @@ from __future__ import annotations
 import heapq
 import threading
 import weakref
-from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 from dataclasses import dataclass
@@ -415,20 +416,49 @@ def _hidden_copies(catalog: Catalog, groups: list[Group], settings: Settings) ->
     return hidden
 
 
-def _choosing(catalog: Catalog) -> threading.Lock:
-    """Held while the copies the looser tiers hide are chosen (`_hidden_copies`). The
-    Duplicates tab's total (`GroupPages.reclaimable`) waits on it between its batches
-    rather than choosing the same keepers beside it: both fill one `_verdicts`, and two
-    threads sharing the GIL each took twice as long (a million photos: the Bursts tab's
-    first groups after 41 s instead of 16 s)."""
+class _Choosers:
+    """How many threads are choosing the copies the looser tiers hide from one catalog."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.changed = threading.Condition()
+
+
+def _choosers_of(catalog: Catalog) -> _Choosers:
     with _verdicts_lock:
-        lock = _choosing_locks.get(catalog)
-        if lock is None:
-            lock = _choosing_locks[catalog] = threading.Lock()
-        return lock
+        found = _choosers.get(catalog)
+        if found is None:
+            found = _choosers[catalog] = _Choosers()
+        return found
 
 
-_choosing_locks: weakref.WeakKeyDictionary[Catalog, threading.Lock] = weakref.WeakKeyDictionary()
+@contextmanager
+def _choosing(catalog: Catalog) -> Iterator[None]:
+    """Marks the copies the looser tiers hide being chosen (`_hidden_copies`): the
+    Duplicates tab's total (`GroupPages.reclaimable`) waits for it between its batches
+    rather than choosing the same keepers beside it. Both fill one `_verdicts`, and
+    threads sharing the GIL each took as long as all together (a million photos, every
+    tab at once: the Bursts tab's first groups after 41 s, 18 s with this). Choosers
+    never wait: a regroup of the Duplicates tab is never held up by it."""
+    choosers = _choosers_of(catalog)
+    with choosers.changed:
+        choosers.count += 1
+    try:
+        yield
+    finally:
+        with choosers.changed:
+            choosers.count -= 1
+            choosers.changed.notify_all()
+
+
+def _after_choosers(catalog: Catalog) -> None:
+    """Wait until no thread is choosing the copies the looser tiers hide (`_choosing`)."""
+    choosers = _choosers_of(catalog)
+    with choosers.changed:
+        choosers.changed.wait_for(lambda: choosers.count == 0)
+
+
+_choosers: weakref.WeakKeyDictionary[Catalog, _Choosers] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True, slots=True)
@@ -745,8 +775,8 @@ class GroupPages:
             if cancelled():
                 return None
             batch = [self._candidates[n] for n in waiting[start : start + _TOTAL_BATCH]]
-            with _choosing(self._catalog):
-                total += sum(g.reclaimable for g in self._evaluate(batch))
+            _after_choosers(self._catalog)
+            total += sum(g.reclaimable for g in self._evaluate(batch))
         return total
 
     def _extend(self, wanted: int, batch: int) -> None:
