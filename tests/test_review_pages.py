@@ -5,6 +5,7 @@ prints them page by page with the same count and total."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -109,11 +110,15 @@ def test_the_total_waits_while_copies_are_chosen_and_a_regroup_does_not(library:
     rather than choosing the same keepers beside them; regrouping a view never waits."""
     with Catalog(library) as catalog:
         expected = view_pages(catalog, embedder.model_id, "duplicate", settings=Settings()).reclaimable()
-    with Catalog(library) as catalog, ThreadPoolExecutor(1) as pool:
+    with Catalog(library) as catalog, ThreadPoolExecutor(2) as pool:
         pages = view_pages(catalog, embedder.model_id, "duplicate", settings=Settings())
         with tiers._choosing(catalog):  # as `_hidden_copies` marks it
             assert view_pages(catalog, embedder.model_id, "duplicate", settings=Settings()).page(0, 2)
             total = pool.submit(pages.reclaimable)
             time.sleep(0.5)
             assert not total.done()
+            stop = threading.Event()  # a total no longer shown stops waiting when cancelled
+            dropped = pool.submit(view_pages(catalog, embedder.model_id, "duplicate", settings=Settings()).reclaimable, stop.is_set)
+            stop.set()
+            assert dropped.result(5) is None
         assert total.result(60) == expected

@@ -451,11 +451,18 @@ def _choosing(catalog: Catalog) -> Iterator[None]:
             choosers.changed.notify_all()
 
 
-def _after_choosers(catalog: Catalog) -> None:
-    """Wait until no thread is choosing the copies the looser tiers hide (`_choosing`)."""
+def _after_choosers(catalog: Catalog, cancelled: Callable[[], bool]) -> None:
+    """Wait until no thread is choosing the copies the looser tiers hide (`_choosing`), or
+    until `cancelled`: a total no longer shown must not hold its worker for the ~15 s
+    the choosing takes at a million photos (the app's shutdown waits 5 s for its jobs)."""
     choosers = _choosers_of(catalog)
     with choosers.changed:
-        choosers.changed.wait_for(lambda: choosers.count == 0)
+        while choosers.count and not cancelled():
+            choosers.changed.wait(_CANCEL_POLL_S)
+
+
+#: How often a total waiting for the choosers looks whether it was cancelled.
+_CANCEL_POLL_S = 0.1
 
 
 _choosers: weakref.WeakKeyDictionary[Catalog, _Choosers] = weakref.WeakKeyDictionary()
@@ -772,10 +779,10 @@ class GroupPages:
             total = sum(g.reclaimable for g in self._reviewed)
             waiting = self._waiting[self._next :].tolist()
         for start in range(0, len(waiting), _TOTAL_BATCH):
+            _after_choosers(self._catalog, cancelled)
             if cancelled():
                 return None
             batch = [self._candidates[n] for n in waiting[start : start + _TOTAL_BATCH]]
-            _after_choosers(self._catalog)
             total += sum(g.reclaimable for g in self._evaluate(batch))
         return total
 
