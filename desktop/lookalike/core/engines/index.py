@@ -26,13 +26,14 @@ it returns is the full-vector cosine that thresholds and verdicts are calibrated
 
 from __future__ import annotations
 
-import mmap
+import io
 import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import onnxruntime  # noqa: F401  (before usearch: the other order crashes in libstdc++ with usearch 2.26)
@@ -41,6 +42,7 @@ from usearch.index import BatchMatches, Index
 
 from lookalike.core.engines import projection as compact
 from lookalike.core.engines.codes import CodeScan
+from lookalike.core.engines.links import SEED, LinkGraph
 from lookalike.core.catalog import blobs
 from lookalike.core.catalog.blobs import quantize
 from lookalike.core.catalog.store import Catalog, CatalogError, nearly_full
@@ -59,17 +61,13 @@ EXPANSION_SEARCH = 384
 #: Nodes explored per photo where every photo of a library is searched (albums): three times
 #: the effort for a million photos would be minutes, for candidates that are compared in full.
 LIBRARY_EXPANSION = 128
-#: A compact index only proposes candidates that are re-ranked: half the insertion effort
-#: builds it twice as fast for 0.2 points of recall (docs/calibration.md).
-COMPACT_EXPANSION_ADD = 128
 #: usearch takes every core by default; the scan's decoders and the UI need theirs.
 DEFAULT_THREADS = min(2, os.cpu_count() or 1)
-#: Vectors inserted by one thread before others join (see VectorIndex.add).
-SEED = 2048
 #: Vectors converted (projected, quantized) and inserted per usearch call.
 _ADD_CHUNK = 65_536
-#: Bump when the saved layout or the parameters above change: old files are rebuilt.
-FORMAT = 2
+#: Bump when the saved layout or the parameters above change: old files are rebuilt
+#: (3: a compact index's graph is faiss's, core/engines/links.py).
+FORMAT = 3
 #: Prime modulus of the per-row checksum (keeps SQLite's integer sum from overflowing).
 _MODULUS = 4_294_967_311
 #: Above this share of added/changed/removed files a rebuild beats editing in place.
@@ -165,9 +163,10 @@ class VectorIndex:
 
     With a `projection` it holds compact vectors and needs `full`, the full
     vectors by id, to re-rank its candidates; `dim` is always the full dimension.
-    A compact index also holds their codes (core/engines/codes.py), which a person's
-    search scans; its HNSW graph serves the library-wide searches and, read back from
-    its file, is opened only when one of those needs it: searching alone leaves it on disk.
+    A compact index holds their codes (core/engines/codes.py), which a person's search
+    scans, and faiss's HNSW graph of them (core/engines/links.py), which serves the
+    library-wide searches and, read back from its file, is read only when one of those
+    needs it: searching alone leaves it on disk. A whole index is usearch's HNSW graph.
     """
 
     def __init__(
@@ -186,12 +185,11 @@ class VectorIndex:
         self.token = token
         self.projection = projection
         self._full = full
-        self._index = self._new_usearch()
+        self._index = self._new_usearch() if projection is None else None
         self._scan = CodeScan(projection.dim, threads) if projection is not None else None
-        #: A saved compact index's file, mapped (read on Windows) but not yet handed to usearch.
-        self._unopened: mmap.mmap | bytes | None = None
-        #: The file `_index` views, read-only (copied before an edit): usearch keeps no reference to it.
-        self._viewed: mmap.mmap | bytes | None = None
+        self._links = LinkGraph(projection.dim, threads) if projection is not None else None
+        #: A saved compact index's graph file, open (read, on Windows) but not yet read.
+        self._unopened: BinaryIO | None = None
         self._searching = threading.Lock()
         self._opening = threading.Lock()
 
@@ -200,8 +198,15 @@ class VectorIndex:
         """Dimensions of the vectors the HNSW graph holds."""
         return self.dim if self.projection is None else self.projection.dim
 
+    @property
+    def _whole(self) -> Index:
+        """usearch's graph: a whole index's (a compact one keeps `_scan` and `_links` instead)."""
+        if self._index is None:
+            raise TypeError("a compact index has no usearch graph")
+        return self._index
+
     def __len__(self) -> int:
-        return len(self._scan) if self._scan is not None else len(self._index)
+        return len(self._scan) if self._scan is not None else len(self._whole)
 
     def __contains__(self, file_id: int) -> bool:
         return bool(self._held(np.array([file_id], dtype=np.int64))[0])
@@ -210,12 +215,12 @@ class VectorIndex:
         """Every file id held, ascending."""
         if self._scan is not None:
             return self._scan.keys.copy()
-        return np.sort(np.asarray(self._graph().keys, dtype=np.int64))
+        return np.sort(np.asarray(self._whole.keys, dtype=np.int64))
 
     def _held(self, keys: np.ndarray) -> np.ndarray:
         if self._scan is not None:
             return self._scan.contains(keys)
-        return np.asarray(self._graph().contains(keys), dtype=bool).reshape(-1)
+        return np.asarray(self._whole.contains(keys), dtype=bool).reshape(-1)
 
     def vectors(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """The stored (compact, where projected) vectors of `ids` as float32 unit rows, in the order asked."""
@@ -224,7 +229,7 @@ class VectorIndex:
             return np.zeros((0, self.stored_dim), dtype=np.float32)
         if self._scan is not None:
             return self._scan.unit_rows(keys)
-        return blobs.unit_rows(np.asarray(self._graph().get(keys)).reshape(len(keys), self.stored_dim))
+        return blobs.unit_rows(np.asarray(self._whole.get(keys)).reshape(len(keys), self.stored_dim))
 
     def full_vectors(self, ids: Sequence[int] | np.ndarray, full: FullVectors | None = None) -> np.ndarray:
         """Full-dimension vectors of held `ids`: from `full` (or the index's own source)
@@ -236,8 +241,9 @@ class VectorIndex:
 
     def build(self, ids: Sequence[int] | np.ndarray, vectors: np.ndarray) -> None:
         """Replace the whole content with `ids` -> `vectors` (full vectors)."""
-        self._index, self._unopened, self._viewed = self._new_usearch(), None, None
+        self._index, self._unopened = self._new_usearch() if self.projection is None else None, None
         self._scan = CodeScan(self.projection.dim, self.threads) if self.projection is not None else None
+        self._links = LinkGraph(self.projection.dim, self.threads) if self.projection is not None else None
         self.add(ids, vectors)
 
     def add(self, ids: Sequence[int] | np.ndarray, vectors: np.ndarray) -> None:
@@ -249,32 +255,25 @@ class VectorIndex:
         self.remove(keys)
         for start in range(0, len(keys), _ADD_CHUNK):  # the converted copies stay small at 1M photos
             part = slice(start, start + _ADD_CHUNK)
-            stored = self._stored_form(rows[part])
-            self._insert(keys[part], quantize(stored))
-            if self._scan is not None:
+            if self._scan is None:
+                self._insert(keys[part], quantize(rows[part]))
+            else:
+                stored = self._stored_form(rows[part])
+                self._linked().add(keys[part], stored)
                 self._scan.add(keys[part], stored)
 
-    def _graph(self) -> Index:
-        """usearch's graph, viewed in its mapped file when first needed. The map was made when
-        the index was read: a save that has replaced the file since does not change it."""
+    def _linked(self) -> LinkGraph:
+        """A compact index's graph, read from its file when first needed. The file was opened
+        when the index was read: a save that has replaced it since does not change what is read."""
         with self._opening:  # an index shared by two threads (a search and an album build) opens once
             if self._unopened is not None:
-                self._index.view(self._unopened)
-                self._viewed, self._unopened = self._unopened, None
-        return self._index
-
-    def _writable(self) -> Index:
-        """usearch's graph, copied out of its read-only view before the first edit."""
-        graph = self._graph()
-        if self._viewed is not None:
-            self._index, self._viewed = graph.copy(), None
-        return self._index
+                with self._unopened:
+                    self._links = LinkGraph.load(self._unopened, self.stored_dim, self.threads)
+                self._unopened = None
+        return self._links  # type: ignore[return-value]  (a compact index has one)
 
     def _insert(self, keys: np.ndarray, matrix: np.ndarray) -> None:
-        # Threads inserting into a nearly empty graph miss each other's nodes: on the
-        # devset's 278 vectors, 2 threads lost up to 4% of the nearest neighbours
-        # (1 thread: none). The first SEED nodes go in one at a time.
-        graph = self._writable()
+        graph = self._whole  # its first SEED nodes one at a time (links.SEED)
         seed = max(0, min(SEED - len(graph), len(keys)))
         if seed:
             graph.add(keys[:seed], matrix[:seed], threads=1)
@@ -286,8 +285,10 @@ class VectorIndex:
         keys = np.asarray(ids, dtype=np.int64)
         present = keys[self._held(keys)] if len(keys) else keys
         if len(present):
-            self._writable().remove(present)
-            if self._scan is not None:
+            if self._scan is None:
+                self._whole.remove(present)
+            else:
+                self._linked().remove(present)
                 self._scan.remove(present)
 
     def search(
@@ -316,7 +317,7 @@ class VectorIndex:
         if expansion is None:
             keys = self._scan.candidates(compact_queries, found)  # type: ignore[union-attr]  (a compact index has one)
         else:
-            keys, _ = self._search_stored(quantize(compact_queries), found, expansion)
+            keys = self._linked().search(compact_queries, found, expansion)
         return _rerank(queries, keys, full or self._full, k, self.threads)  # type: ignore[arg-type]  (a compact index has one)
 
     def _new_usearch(self) -> Index:
@@ -325,9 +326,14 @@ class VectorIndex:
             metric="cos",
             dtype=DTYPE,
             connectivity=CONNECTIVITY,
-            expansion_add=EXPANSION_ADD if self.projection is None else COMPACT_EXPANSION_ADD,
+            expansion_add=EXPANSION_ADD,
             expansion_search=EXPANSION_SEARCH,
         )
+
+    @property
+    def graph_bytes(self) -> int:
+        """Memory the HNSW graph holds once opened (codes or vectors, links, keys)."""
+        return self._linked().nbytes if self._scan is not None else int(self._whole.memory_usage)
 
     def _stored_form(self, vectors: np.ndarray) -> np.ndarray:
         return vectors if self.projection is None else self.projection.apply(vectors)
@@ -341,7 +347,7 @@ class VectorIndex:
         if len(self) == 0 or len(queries) == 0 or k <= 0:
             return keys, sims
         with self._searching:  # usearch takes the effort as a setting of the index, not of a call
-            graph = self._graph()
+            graph = self._whole
             graph.expansion_search = expansion
             found = graph.search(queries, k, threads=self.threads)
         if isinstance(found, BatchMatches):
@@ -357,10 +363,18 @@ class VectorIndex:
     def save(self, path: Path | str) -> None:
         """Write atomically (a crash leaves the previous file, never half of one); SaveError.
         A compact index's codes go beside it (`codes_path`)."""
-        save_atomically(Path(path), lambda tmp: self._graph().save(str(tmp)))
         scan = self._scan
-        if scan is not None:
-            save_atomically(codes_path(Path(path)), scan.save)
+        if scan is None:
+            save_atomically(Path(path), lambda tmp: self._whole.save(str(tmp)))
+            return
+        links = self._linked()
+
+        def write(tmp: Path) -> None:
+            with tmp.open("wb") as handle:
+                links.save(handle)
+
+        save_atomically(Path(path), write)
+        save_atomically(codes_path(Path(path)), scan.save)
 
     @classmethod
     def load(
@@ -377,23 +391,26 @@ class VectorIndex:
         index = cls(dim, threads, token, projection, full)
         try:
             if projection is None:
-                index._index.load(str(path))
-                found = {"dimensions": index._index.ndim}
+                index._whole.load(str(path))
+                found = index._whole.ndim
             else:
                 index._scan = CodeScan.load(codes_path(Path(path)), threads)
-                # A person's search never reads the graph: mapped, it stays on disk until a
-                # library-wide search needs it, and the map keeps the file it opened if a later
-                # save replaces it. Windows cannot replace a mapped file (the next save would
-                # fail): there it is read.
-                with Path(path).open("rb") as handle:
-                    index._unopened = handle.read() if os.name == "nt" else mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-                found = Index.metadata(index._unopened) or {}
+                found = index._scan.dim
+                # A person's search never reads the graph: it stays on disk until a library-wide
+                # search needs it, read through the handle opened here, which keeps the file it
+                # opened if a later save replaces it. Windows cannot replace an open file (the
+                # next save would fail): there it is read now.
+                handle = Path(path).open("rb")
+                if os.name == "nt":
+                    with handle:
+                        handle = io.BytesIO(handle.read())
+                index._unopened = handle
+                if len(index._scan) != LinkGraph.held_in(index._unopened):
+                    raise ValueError(f"vector index {path} and its codes hold different photos")
         except (RuntimeError, OSError) as exc:
             raise ValueError(f"cannot read vector index {path}: {exc}") from exc
-        if found.get("dimensions") != index.stored_dim:
-            raise ValueError(f"vector index {path} has {found.get('dimensions')} dimensions, expected {index.stored_dim}")
-        if index._scan is not None and len(index._scan) != found.get("count_present"):
-            raise ValueError(f"vector index {path} and its codes hold different photos")
+        if found != index.stored_dim:
+            raise ValueError(f"vector index {path} has {found} dimensions, expected {index.stored_dim}")
         return index
 
 
