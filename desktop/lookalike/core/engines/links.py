@@ -107,7 +107,8 @@ class LinkGraph:
         """Memory held: codes, links and keys."""
         hnsw = self._graph.hnsw
         links = hnsw.neighbors.size() * 4 + hnsw.offsets.size() * 8 + hnsw.levels.size() * 4
-        return int(self._graph.ntotal * self._graph.sa_code_size() + links + self.labels.nbytes)
+        codes = faiss.downcast_index(self._graph.storage).code_size * self._graph.ntotal
+        return int(codes + links + self.labels.nbytes)
 
     def save(self, handle: BinaryIO) -> None:
         np.savez(handle, version=np.int64(VERSION), labels=self.labels, graph=faiss.serialize_index(self._graph))
