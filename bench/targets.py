@@ -170,7 +170,8 @@ def _scale(s: dict | None) -> list[Verdict]:
         top = sizes[str(graphs[-1])]
         g = top["graph"]
         limit = (
-            f"at {graphs[-1]:,} photos: k-NN search of every file {g['knn_search_s']} s (usearch, 2 threads, "
+            f"at {graphs[-1]:,} photos: k-NN search of every file {g['knn_search_s']} s (faiss's HNSW graph of the "
+            f"compact vectors since stop 25, usearch's before; 2 threads, "
             f"{compact(top)}; ~{1e3 * g['knn_search_s'] / graphs[-1]:.2f} ms a file), structural scoring of "
             f"{g['structure_pairs']:,} pairs {g['structure_s']} s (numpy, core/matching/structure.py; "
             f"~{1e6 * g['structure_s'] / max(g['structure_pairs'], 1):.0f} us a pair)"
@@ -185,7 +186,9 @@ def _scale(s: dict | None) -> list[Verdict]:
             "the cost rules out 82% of the realset's pairs past the gate but 45% of the synthetic library's, whose "
             "signatures correlate as their vectors do: no gain here; each crop centred before it is turned since stop "
             "22, 11% less), and ordering the edge list after the search, on one core (32M random edges: 27 s before "
-            "stop 21, 11-15 s since). usearch's own searches are ~80% of the k-NN step, and they wait on memory: "
+            "stop 21, 11-15 s since). The HNSW searches wait on memory: usearch's were ~80% of the k-NN step (241.5 s of "
+            "a 353.5 s graph at stop 23); faiss's fetch a node's neighbours four at a time (docs/calibration.md, "
+            "\"faiss's graph for a compact index\"); "
             f"{_machine(top)}, where the same build took 303 s with the k-NN code before stop 21 (docs/calibration.md, "
             "\"The graph build at 1M\" and \"The graph build, searched neighbour after neighbour\")"
         )
@@ -201,8 +204,8 @@ def _scale(s: dict | None) -> list[Verdict]:
             f"resident memory added by the index at {largest['count']:,} photos ({compact(largest)})"
             + (", read back and searched as the app does (anonymous memory)" if scanned else ""),
             (f"the int8 compact rows are {vectors} B/photo, the codes {scanned} B, the ids 16 B; the HNSW graph "
-             f"(usearch: {reserved} B/photo while built) stays in its file, mapped, until a library-wide search or a "
-             f"scan's update opens it. A full graph build, or a scan that updates the graph, holds both "
+             f"(faiss's, 8-bit codes and links: {reserved} B/photo) stays in its file until a library-wide search or a "
+             f"scan's update reads it. A full graph build, or a scan that updates the graph, holds both "
              f"({largest.get('index_build_rss_bytes_per_photo')} B/photo while the bench built them)") if scanned else
             (f"the int8 vectors are {vectors} B/photo; the HNSW links (connectivity 32: up to 64 neighbours of 4 B "
              f"on the base layer) and the allocator add ~{ram - vectors} B (usearch's memory_usage, which counts "

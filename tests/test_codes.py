@@ -14,7 +14,9 @@ from lookalike.core.engines import codes, projection
 from lookalike.core.catalog.blobs import quantize
 from lookalike.core.engines.codes import CodeScan
 from lookalike.core.engines.index import EXPANSION_SEARCH, VectorIndex, codes_path, held_in_memory, open_index
+from lookalike.core.engines.links import LinkGraph
 from lookalike.core.engines.projection import Projection
+from usearch.index import Index
 from test_projection import _store, low_rank
 
 DIM = 96
@@ -75,8 +77,8 @@ def test_removed_photos_are_never_found_and_added_ones_are() -> None:
 
 
 def test_a_saved_compact_index_reads_back_and_edits(tmp_path: Path) -> None:
-    """Read back, it searches as before; its HNSW graph is mapped from the file, and an edit
-    (which needs it writable) neither changes the saved file nor the answers elsewhere."""
+    """Read back, it searches as before; its HNSW graph is read from the file when a
+    library-wide search or an edit first needs it, and an edit does not change the saved file."""
     rows = low_rank(3000, DIM, rank=30, seed=6)
     index, ids = _compact_index(rows)
     path = tmp_path / "i.usearch"
@@ -150,6 +152,32 @@ def test_open_index_rebuilds_when_the_codes_are_lost(tmp_path: Path, monkeypatch
         again = open_index(catalog, "m", DIM)
         assert len(again) == 400 and again.search(rows[:5], 1)[0][:, 0].tolist() == ids[:5].tolist()
         assert CodeScan.load(codes_path(catalog.index_path("m")), threads=1).keys.tolist() == ids.tolist()
+
+
+def test_a_compact_index_saved_with_usearchs_graph_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before faiss's graph (core/engines/links.py) a compact index saved usearch's in its
+    file. Such a file is not read: open_index rebuilds the index, while the catalog's token,
+    which the neighbour graph is cached under, stays the same."""
+    monkeypatch.setattr(projection, "MIN_PHOTOS", 200)
+    monkeypatch.setattr(codes, "CANDIDATES", 64)
+    rows = low_rank(400, DIM, rank=30, seed=12)
+    with Catalog(tmp_path / "catalog.sqlite") as catalog:
+        _store(catalog, rows, 0)
+        index = open_index(catalog, "m", DIM)
+        path = catalog.index_path("m")
+        old = Index(ndim=index.stored_dim, metric="cos", dtype="i8")
+        old.add(catalog.vectors("m")[0], index.projection.apply(rows))  # type: ignore[union-attr]
+        old.save(str(path))
+        with pytest.raises(ValueError, match="graph"):
+            VectorIndex.load(path, DIM, projection=index.projection, full=held_in_memory(*catalog.vectors("m")))
+        index_module = __import__("lookalike.core.engines.index", fromlist=["_opened"])
+        index_module._opened.clear()  # a new process
+        again = open_index(catalog, "m", DIM)
+        assert again.token == index.token and len(again) == 400
+        found, _ = again.search(rows[:5], 1, expansion=EXPANSION_SEARCH)  # through the graph rebuilt
+        assert found[:, 0].tolist() == catalog.vectors("m")[0][:5].tolist()
+        with path.open("rb") as handle:
+            assert LinkGraph.held_in(handle) == 400
 
 
 

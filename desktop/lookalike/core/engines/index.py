@@ -1,4 +1,4 @@
-"""Nearest-neighbour search over a catalog's vectors (usearch HNSW), persisted beside it.
+"""Nearest-neighbour search over a catalog's vectors (HNSW graphs), persisted beside it.
 
 The index is a cache of the catalog: it is saved next to the catalog file with a
 sidecar holding a token of the catalog's state and every file's content stamp.
@@ -6,7 +6,9 @@ When the token no longer matches, the stamps say which files were added, changed
 or removed, and only those are edited in place: adding 100 photos to a library of
 a million must not cost a full rebuild. A large change, or a saved file that
 cannot be read, rebuilds from `Catalog.vectors`. Keys are file ids; similarity is
-the cosine (1 - usearch's cosine distance).
+the cosine (1 - usearch's cosine distance). A saved compact index of another layout
+(usearch's graph, before faiss's) fails to read and is rebuilt the same way; the
+catalog's token, and so the neighbour graph, stays valid.
 
 Vectors are stored as int8, each scaled by its own largest component (`quantize`):
 half the memory of f16, integer dot products that come out the same on every CPU
@@ -17,9 +19,9 @@ docs/calibration.md for those figures and the graph parameters (usearch's
 defaults gave recall@10 of 0.95 on 100k clustered vectors, the values below >= 0.99).
 
 A library of MIN_PHOTOS or more is indexed in compact form (core/projection.py:
-a PCA fitted on the library, saved beside the index): the HNSW graph, or for a
-person's search the scan of every photo's code (core/engines/codes.py, saved beside
-it too), then only proposes candidates, and `search` re-ranks them by the cosine of
+a PCA fitted on the library, saved beside the index): faiss's HNSW graph of the
+compact vectors (core/engines/links.py), or for a person's search the scan of every
+photo's code (core/engines/codes.py, saved beside it), then only proposes candidates, and `search` re-ranks them by the cosine of
 the full vectors, fetched from the catalog (or any `FullVectors`), so every similarity
 it returns is the full-vector cosine that thresholds and verdicts are calibrated on.
 """
@@ -65,9 +67,8 @@ LIBRARY_EXPANSION = 128
 DEFAULT_THREADS = min(2, os.cpu_count() or 1)
 #: Vectors converted (projected, quantized) and inserted per usearch call.
 _ADD_CHUNK = 65_536
-#: Bump when the saved layout or the parameters above change: old files are rebuilt
-#: (3: a compact index's graph is faiss's, core/engines/links.py).
-FORMAT = 3
+#: Bump when the saved layout or the parameters above change: old files are rebuilt.
+FORMAT = 2
 #: Prime modulus of the per-row checksum (keeps SQLite's integer sum from overflowing).
 _MODULUS = 4_294_967_311
 #: Above this share of added/changed/removed files a rebuild beats editing in place.

@@ -141,5 +141,5 @@ def _read(source: BinaryIO, names: tuple[str, ...]) -> list[np.ndarray]:
             if int(data["version"]) != VERSION:
                 raise ValueError(f"the index's graph is of layout {int(data['version'])}, expected {VERSION}")
             return [data[name] for name in names]
-    except (OSError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, KeyError, EOFError, ValueError, zipfile.BadZipFile) as exc:  # ValueError: not an npz
         raise ValueError(f"cannot read the index's graph: {exc}") from exc

@@ -78,8 +78,8 @@ PROVE_DUPLICATE = 0.85
 #: while a moving camera spoils their alignment.
 BURST_STRUCTURE = 0.60
 BURST_COSINE = 0.80
-#: Nodes usearch explores per file while building over full vectors, and while updating (it
-#: never explores fewer than the candidates asked for): on 100k synthetic photos 128 found the
+#: Nodes the HNSW graph explores per file while building over full vectors, and while updating
+#: (never fewer than the candidates asked for): on 100k synthetic photos 128 found the
 #: same neighbours as 66 at twice the time (docs/calibration.md, "Building the graph").
 GRAPH_EXPANSION = 64
 #: Candidates a compact index (a library of projection.MIN_PHOTOS or more) proposes per file
@@ -731,7 +731,7 @@ def _search_edges(
     sims = np.full((len(queries), k + 1), -np.inf, dtype=np.float32)
     order = _NearFirst(src, len(ids))
     for rows in order.batches():
-        # +1: the file finds itself. usearch explores as many nodes as the candidates asked for.
+        # +1: the file finds itself. The graph explores as many nodes as the candidates asked for.
         keys, sims[rows] = index.search(index.full_vectors(queries[rows], full), k + 1, full, expansion, compact_candidates)
         dst[rows] = id_positions(ids, keys.ravel(), table).reshape(keys.shape)  # -1: none, or deleted meanwhile
         order.found(dst[rows])
