@@ -156,9 +156,11 @@ def _scale(section: dict, results: Results) -> str:
         "2 threads), one query at a time, top 10, for held-out vectors. Baseline: exact brute force in numpy (f32). "
         f"From {projection.MIN_PHOTOS:,} photos the index holds compact vectors as the app does (`core/engines/projection.py`: "
         "a PCA fitted on a sample of the library, in the build time), and re-ranks its candidates by the full vectors "
-        "(held in memory here, read from the catalog in the app), so recall is against exact full-vector search.",
+        "(held in memory here, read from the catalog in the app), so recall is against exact full-vector search; "
+        "a person's search scans their codes (`core/engines/codes.py`), and their HNSW graph is faiss's since stop 25 "
+        "(`core/engines/links.py`; usearch's in rows measured before).",
         "",
-        table(("Photos", "Index dims", "Index build s", "Search p50 ms", "Search p99 ms", "Exact p50 ms", "Exact p99 ms", "Recall@10", "Index B/photo (usearch)", "Index B/photo (RSS)"), rows),
+        table(("Photos", "Index dims", "Index build s", "Search p50 ms", "Search p99 ms", "Exact p50 ms", "Exact p99 ms", "Recall@10", "Index B/photo (graph)", "Index B/photo (RSS)"), rows),
     ]
     graph_rows = [
         (n, v["graph"]["knn_search_s"], v["graph"]["structure_pairs"], v["graph"]["structure_s"], v["graph"]["seconds"],
@@ -213,7 +215,7 @@ def _scale(section: dict, results: Results) -> str:
             rows.append(("k-NN graph: total", f"{ext['graph_s']:g} s", "sum of the two above", ""))
         largest = sizes[ext["from_count"]]
         rows.append(("Index RAM", f"{largest['index_rss_bytes_per_photo']} B/photo resident "
-                     f"({largest['index_bytes_per_photo']} by usearch's memory_usage)", f"flat in N, from {ext['from_count']:,}", ""))
+                     f"({largest['index_bytes_per_photo']} held by the HNSW graph)", f"flat in N, from {ext['from_count']:,}", ""))
         out += ["", f"### Extrapolated to {ext['target_count']:,} photos", "",
                 f"Not measured: building a {ext['target_count']:,}-vector index alone would take "
                 f"~{ext['index_build_s']['estimate'] / 60:.0f} min on these 2 cores. Each figure is estimated two ways, by the "
