@@ -21,9 +21,10 @@ defaults gave recall@10 of 0.95 on 100k clustered vectors, the values below >= 0
 A library of MIN_PHOTOS or more is indexed in compact form (core/projection.py:
 a PCA fitted on the library, saved beside the index): faiss's HNSW graph of the
 compact vectors (core/engines/links.py), or for a person's search the scan of every
-photo's code (core/engines/codes.py, saved beside it), then only proposes candidates, and `search` re-ranks them by the cosine of
-the full vectors, fetched from the catalog (or any `FullVectors`), so every similarity
-it returns is the full-vector cosine that thresholds and verdicts are calibrated on.
+photo's code (core/engines/codes.py, saved beside it), then only proposes
+candidates, and `search` re-ranks them by the cosine of the full vectors, fetched
+from the catalog (or any `FullVectors`), so every similarity it returns is the
+full-vector cosine that thresholds and verdicts are calibrated on.
 """
 
 from __future__ import annotations
