@@ -3,6 +3,7 @@ what it finds, how it follows adds and removals, and how it is saved and read ba
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import faiss
@@ -11,6 +12,7 @@ import pytest
 
 from lookalike.core.catalog.store import Catalog
 from lookalike.core.engines import codes, projection
+from lookalike.core.engines import index as index_module
 from lookalike.core.catalog.blobs import quantize
 from lookalike.core.engines.codes import CodeScan
 from lookalike.core.engines.index import EXPANSION_SEARCH, VectorIndex, codes_path, held_in_memory, open_index
@@ -137,48 +139,52 @@ def test_small_sets_rerank_every_row_and_gain_codes_as_they_grow(tmp_path: Path)
     assert scan.candidates(compact[:3], 1)[:, 0].tolist() == keys[:3].tolist()
 
 
-def test_open_index_rebuilds_when_the_codes_are_lost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def compact_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Catalog, np.ndarray]]:
+    """A catalog of 400 photos' vectors, compact from 200 photos on; and the vectors."""
     monkeypatch.setattr(projection, "MIN_PHOTOS", 200)
     monkeypatch.setattr(codes, "CANDIDATES", 64)
     rows = low_rank(400, DIM, rank=30, seed=9)
     with Catalog(tmp_path / "catalog.sqlite") as catalog:
         _store(catalog, rows, 0)
-        index = open_index(catalog, "m", DIM)
-        assert index.projection is not None and codes_path(catalog.index_path("m")).is_file()
-        ids = catalog.vectors("m")[0]
-        codes_path(catalog.index_path("m")).write_bytes(b"damaged")
-        index_module = __import__("lookalike.core.engines.index", fromlist=["_opened"])
-        index_module._opened.clear()  # a new process
-        again = open_index(catalog, "m", DIM)
-        assert len(again) == 400 and again.search(rows[:5], 1)[0][:, 0].tolist() == ids[:5].tolist()
-        assert CodeScan.load(codes_path(catalog.index_path("m")), threads=1).keys.tolist() == ids.tolist()
+        yield catalog, rows
 
 
-def test_a_compact_index_saved_with_usearchs_graph_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _reopened(catalog: Catalog) -> VectorIndex:
+    """open_index as a new process calls it: nothing kept from this process's calls."""
+    index_module._opened.clear()  # noqa: SLF001
+    return open_index(catalog, "m", DIM)
+
+
+def test_open_index_rebuilds_when_the_codes_are_lost(compact_catalog: tuple[Catalog, np.ndarray]) -> None:
+    catalog, rows = compact_catalog
+    index = open_index(catalog, "m", DIM)
+    assert index.projection is not None and codes_path(catalog.index_path("m")).is_file()
+    ids = catalog.vectors("m")[0]
+    codes_path(catalog.index_path("m")).write_bytes(b"damaged")
+    again = _reopened(catalog)
+    assert len(again) == 400 and again.search(rows[:5], 1)[0][:, 0].tolist() == ids[:5].tolist()
+    assert CodeScan.load(codes_path(catalog.index_path("m")), threads=1).keys.tolist() == ids.tolist()
+
+
+def test_a_compact_index_saved_with_usearchs_graph_is_rebuilt(compact_catalog: tuple[Catalog, np.ndarray]) -> None:
     """Before faiss's graph (core/engines/links.py) a compact index saved usearch's in its
     file. Such a file is not read: open_index rebuilds the index, while the catalog's token,
     which the neighbour graph is cached under, stays the same."""
-    monkeypatch.setattr(projection, "MIN_PHOTOS", 200)
-    monkeypatch.setattr(codes, "CANDIDATES", 64)
-    rows = low_rank(400, DIM, rank=30, seed=12)
-    with Catalog(tmp_path / "catalog.sqlite") as catalog:
-        _store(catalog, rows, 0)
-        index = open_index(catalog, "m", DIM)
-        path = catalog.index_path("m")
-        old = Index(ndim=index.stored_dim, metric="cos", dtype="i8")
-        old.add(catalog.vectors("m")[0], index.projection.apply(rows))  # type: ignore[union-attr]
-        old.save(str(path))
-        with pytest.raises(ValueError, match="graph"):
-            VectorIndex.load(path, DIM, projection=index.projection, full=held_in_memory(*catalog.vectors("m")))
-        index_module = __import__("lookalike.core.engines.index", fromlist=["_opened"])
-        index_module._opened.clear()  # a new process
-        again = open_index(catalog, "m", DIM)
-        assert again.token == index.token and len(again) == 400
-        found, _ = again.search(rows[:5], 1, expansion=EXPANSION_SEARCH)  # through the graph rebuilt
-        assert found[:, 0].tolist() == catalog.vectors("m")[0][:5].tolist()
-        with path.open("rb") as handle:
-            assert LinkGraph.held_in(handle) == 400
-
+    catalog, rows = compact_catalog
+    index = open_index(catalog, "m", DIM)
+    ids, path = catalog.vectors("m")[0], catalog.index_path("m")
+    old = Index(ndim=index.stored_dim, metric="cos", dtype="i8")
+    old.add(ids, index.projection.apply(rows))  # type: ignore[union-attr]
+    old.save(str(path))
+    with pytest.raises(ValueError, match="graph"):
+        VectorIndex.load(path, DIM, projection=index.projection, full=held_in_memory(*catalog.vectors("m")))
+    again = _reopened(catalog)
+    assert again.token == index.token and len(again) == 400
+    found, _ = again.search(rows[:5], 1, expansion=EXPANSION_SEARCH)  # through the graph rebuilt
+    assert found[:, 0].tolist() == ids[:5].tolist()
+    with path.open("rb") as handle:
+        assert LinkGraph.held_in(handle) == 400
 
 
 def test_codes_in_parts_scanned_side_by_side_find_what_one_part_finds(tmp_path: Path) -> None:
