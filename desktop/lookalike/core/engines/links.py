@@ -72,8 +72,7 @@ class LinkGraph:
             self._graph.add(rows[seed:])
         self.labels = np.concatenate([self.labels, np.asarray(keys, dtype=np.int64)])
         if self._answered is not None:
-            self._answered = None  # made again for the nodes added
-            self._mark_answered()
+            self._mark_answered()  # the bitmap made again to cover the nodes added
 
     def remove(self, keys: np.ndarray) -> None:
         """Stop answering `keys` (ones not held are ignored)."""
