@@ -3,16 +3,17 @@
 A compact index (core/engines/index.py) keeps a graph for the library-wide searches,
 which ask for every photo's neighbours at once (the neighbour graph, albums). On the
 1M bench library (192 dims, 32 links, the same insertion and search effort) faiss's
-HNSW over 8-bit codes was built in 308 s where usearch's int8 graph took 549-650 s,
-and searched 20,000 photos in 2.5 s where usearch took 6.2 s, finding slightly more of
-the true neighbours (docs/calibration.md, "faiss's graph for a compact index"):
+HNSW over 8-bit codes was built in 308 s (the bench's whole index build: 347 s, where
+usearch's int8 graph took 549-650 s), and searched 20,000 photos in 2.5 s where
+usearch's took 6.2 s, finding slightly more of the true neighbours
+(docs/calibration.md, "faiss's graph for a compact index"):
 faiss computes a node's neighbour distances four at a time, so their memory is
 fetched side by side instead of one vector after another.
 
 faiss's HNSW cannot remove a node. A removed photo's node stays in the graph (searches
-still walk through it, as usearch's tombstones were walked) but is never answered:
-searches filter it out by a bitmap, and its key is dropped. A library whose graph
-gathers many such nodes is rebuilt by the index's rules for large changes.
+still walk through it) but is never answered: searches filter it out by a bitmap, and
+its key is dropped. Such nodes stay until the index is next rebuilt (a large change,
+or a refit of the projection), as usearch's removed nodes did.
 """
 
 from __future__ import annotations
