@@ -150,14 +150,16 @@ def _scan_samples(selftest: Selftest, state: dict[str, Any], workers: int) -> No
 
 
 def _check_codes() -> str:
-    """A large library's search scans product-quantized codes through faiss, a compiled library
-    the installer must carry (the samples are too few to reach it): random vectors, each of
-    which must find itself."""
+    """A large library's index lives in faiss, a compiled library the installer must carry (the
+    samples are too few to reach it): random vectors, each of which must find itself among the
+    codes a person's search scans and in the HNSW graph the library-wide searches walk, where a
+    removed one must never be found."""
     import numpy as np
 
     from lookalike.core.engines.codes import CANDIDATES, CodeScan
+    from lookalike.core.engines.links import SEED, LinkGraph
 
-    rows = np.random.default_rng(0).standard_normal((2 * CANDIDATES, 32)).astype(np.float32)
+    rows = np.random.default_rng(0).standard_normal((max(2 * CANDIDATES, 2 * SEED), 32)).astype(np.float32)
     rows /= np.linalg.norm(rows, axis=1, keepdims=True)
     keys = np.arange(len(rows), dtype=np.int64)
     scan = CodeScan(32, threads=2)  # two parts, scanned side by side
@@ -165,7 +167,13 @@ def _check_codes() -> str:
     found = scan.candidates(rows[:20], 1)[:, 0]
     if not np.array_equal(found, keys[:20]):
         raise CheckFailed(f"the code scan found {int((found == keys[:20]).sum())} of 20 vectors' own codes")
-    return f"{len(rows):,} vectors coded and scanned; 20 of 20 found themselves"
+    graph = LinkGraph(32, threads=2)  # past SEED: both threads insert
+    graph.add(keys, rows)
+    graph.remove(keys[:1])
+    walked = graph.search(rows[:20], 1, expansion=64)[:, 0]
+    if walked[0] == keys[0] or not np.array_equal(walked[1:], keys[1:20]):
+        raise CheckFailed(f"the HNSW graph found {int((walked[1:] == keys[1:20]).sum())} of 19 vectors, removed {keys[0]}: {walked[0]}")
+    return f"{len(rows):,} vectors coded and scanned, and walked in their HNSW graph: each found itself, a removed one never"
 
 
 def _scan(tmp: Path, embedder: Any, workers: int) -> tuple[Any, str]:
