@@ -1,9 +1,10 @@
 """A person's search over a compact index: every photo's product-quantized code, scanned.
 
 On the synthetic library's ~150-dimensional neighbourhoods, an HNSW graph (usearch's,
-when this was measured) misses true neighbours however hard it searches (recall@10 0.96 at a million photos
-for 3 ms; docs/calibration.md, "Vector index at 1M"): a photo's 10th neighbour is one of
-many unrelated photos at near-equal cosines, which no graph walk reliably reaches.
+when this was measured; faiss's does no better: 0.964 at effort 384) misses true
+neighbours however hard it searches (recall@10 0.96 at a million photos for 3 ms;
+docs/calibration.md, "Vector index at 1M"): a photo's 10th neighbour is one of many
+unrelated photos at near-equal cosines, which no graph walk reliably reaches.
 Scanning them all does: each compact vector (core/engines/projection.py) is also
 held as a 48-byte code (faiss's 4-bit product quantizer, scanned with SIMD lookup
 tables: ~1.6 ms for a million codes on one core), the best CANDIDATES codes are
@@ -17,9 +18,9 @@ at a million photos on 2 cores whose memory answers at half the speed of those a
 the scan 2.1 -> 1.3 ms, a whole search 3.5-3.7 -> 2.1-2.3 ms (p50; the bench's 1M row:
 p99 4.3 ms), 282 B a photo held (docs/calibration.md, "A person's search on both cores").
 
-The HNSW graph (core/engines/links.py) stays for the library-wide searches (the neighbour graph, albums),
-which ask for every photo's neighbours at once: scanning a million codes for each of a
-million photos would take ten times the graph's budget.
+The HNSW graph (core/engines/links.py) stays for the library-wide searches (the
+neighbour graph, albums), which ask for every photo's neighbours at once: scanning a
+million codes for each of a million photos would take ten times the graph's budget.
 """
 
 from __future__ import annotations
