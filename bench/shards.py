@@ -64,7 +64,7 @@ class Shard:
         return {
             "photos": len(self.ids),
             "build_s": round(seconds, 2),
-            "index_bytes_per_photo": round(self.index.graph_bytes / len(self.ids)),  # noqa: SLF001
+            "index_bytes_per_photo": round(self.index.graph_bytes / len(self.ids)),
             "rss_bytes_per_photo": round((rss_mb() - before) * 2**20 / len(self.ids)),  # index only
             "stored_dim": self.index.stored_dim,
         }

@@ -406,8 +406,13 @@ class VectorIndex:
                 if os.name == "nt":
                     with handle:
                         handle = io.BytesIO(handle.read())
+                try:
+                    held = LinkGraph.held_in(handle)
+                except ValueError:
+                    handle.close()
+                    raise
                 index._unopened = handle
-                if len(index._scan) != LinkGraph.held_in(index._unopened):
+                if len(index._scan) != held:
                     raise ValueError(f"vector index {path} and its codes hold different photos")
         except (RuntimeError, OSError) as exc:
             raise ValueError(f"cannot read vector index {path}: {exc}") from exc
