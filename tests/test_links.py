@@ -10,6 +10,7 @@ import pytest
 
 from lookalike.core.engines import links
 from lookalike.core.engines.links import LinkGraph
+from test_codes import _recall
 from test_projection import low_rank
 
 DIM = 48
@@ -19,10 +20,6 @@ def _graph(rows: np.ndarray, keys: np.ndarray, threads: int = 2) -> LinkGraph:
     graph = LinkGraph(rows.shape[1], threads)
     graph.add(keys, rows)
     return graph
-
-
-def _recall(found: np.ndarray, exact: np.ndarray) -> float:
-    return float(np.mean([len(set(a) & set(b)) / len(b) for a, b in zip(found.tolist(), exact.tolist())]))
 
 
 def test_the_graph_finds_the_nearest_rows_on_both_threads() -> None:

@@ -45,7 +45,7 @@ from usearch.index import BatchMatches, Index
 
 from lookalike.core.engines import projection as compact
 from lookalike.core.engines.codes import CodeScan
-from lookalike.core.engines.links import SEED, LinkGraph
+from lookalike.core.engines.links import LinkGraph, one_at_a_time
 from lookalike.core.catalog import blobs
 from lookalike.core.catalog.blobs import quantize
 from lookalike.core.catalog.store import Catalog, CatalogError, nearly_full
@@ -275,8 +275,8 @@ class VectorIndex:
         return self._links  # type: ignore[return-value]  (a compact index has one)
 
     def _insert(self, keys: np.ndarray, matrix: np.ndarray) -> None:
-        graph = self._whole  # its first SEED nodes one at a time (links.SEED)
-        seed = max(0, min(SEED - len(graph), len(keys)))
+        graph = self._whole
+        seed = one_at_a_time(len(graph), len(keys))
         if seed:
             graph.add(keys[:seed], matrix[:seed], threads=1)
         if seed < len(keys):

@@ -34,10 +34,15 @@ _TRAIN = 65_536
 #: Threads inserting into a nearly empty graph miss each other's nodes: on the devset's
 #: 278 vectors, 2 threads lost up to 4% of the nearest neighbours (1 thread: none). The
 #: first SEED nodes of either graph (this one, and a whole index's usearch graph) go in one
-#: at a time.
+#: at a time (`one_at_a_time`).
 SEED = 2048
 #: Bump when the saved layout changes: older files are rebuilt.
 VERSION = 1
+
+
+def one_at_a_time(held: int, adding: int) -> int:
+    """How many of `adding` nodes go into a graph of `held` nodes on one thread (SEED)."""
+    return max(0, min(SEED - held, adding))
 
 
 class LinkGraph:
@@ -64,7 +69,7 @@ class LinkGraph:
         if not self._graph.is_trained:
             sample = np.random.default_rng(0).permutation(len(rows))[:_TRAIN]
             self._graph.train(rows[np.sort(sample)])
-        seed = max(0, min(SEED - self._graph.ntotal, len(rows)))
+        seed = one_at_a_time(self._graph.ntotal, len(rows))
         if seed:
             faiss.omp_set_num_threads(1)
             self._graph.add(rows[:seed])
